@@ -1,0 +1,33 @@
+// The resolved configuration every module receives (libraries take options; only config/ reads env).
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface HooksterConfig {
+  /** `sqlite:<path>` or `postgres://…`. */
+  databaseUrl: string;
+  host: string;
+  port: number;
+  /** Admin bearer token; resolved (generated and persisted if unset) before the engine starts. */
+  adminToken: string;
+  /** Folder for the SQLite file and the generated admin token. */
+  dataDir: string;
+  role: Role;
+  /** Waits before attempts 2..N in ms (default 2m,4m,6m,8m,10m → 6 attempts). */
+  retryScheduleMs: number[];
+  /** Per-attempt timeout in ms (connect + headers + body). */
+  deliveryTimeoutMs: number;
+  /** CIDRs and host names the egress guard lets through. */
+  egressAllow: string[];
+  smtpUrl?: string;
+  smtpFrom: string;
+  notifyWindowMs: number;
+  sourceSystem: string;
+  /** Largest accepted request body in bytes (413 above). */
+  bodyLimitBytes: number;
+  /** Deliveries in flight per process, overall and per integration. */
+  concurrency: number;
+  perIntegrationConcurrency: number;
+  batchMaxActivities: number;
+  batchMaxBytes: number;
+  logLevel: string;
+}

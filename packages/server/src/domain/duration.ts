@@ -1,0 +1,19 @@
+// Durations as written in configuration: "250ms", "10s", "2m", "1h" (a bare number is milliseconds).
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses one duration; returns undefined when the text is not a valid non-negative duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (!match) return undefined;
+  const value = Number(match[1]) * (UNITS[match[2] ?? 'ms'] ?? 1);
+  return Number.isFinite(value) ? Math.round(value) : undefined;
+}
+
+/** Parses "2m,4m,6m" into milliseconds; undefined if any element is invalid or the list is empty. */
+export function parseDurationList(text: string): number[] | undefined {
+  const parts = text.split(',').filter((p) => p.trim() !== '');
+  if (parts.length === 0) return undefined;
+  const values = parts.map(parseDuration);
+  return values.every((v): v is number => v !== undefined) ? values : undefined;
+}

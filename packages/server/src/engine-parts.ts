@@ -1,0 +1,32 @@
+// The seams between the engine's parts, so each can be built and tested alone and wired in engine.ts.
+
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { HooksterConfig } from './config/types.js';
+import type { Store, SubmitResult } from './store/contract.js';
+
+/** Resolves a bearer token to who is calling. */
+export type Principal = { kind: 'admin' } | { kind: 'tenant'; tenantId: string; scope: string };
+export type Authenticate = (bearerToken: string | undefined) => Promise<Principal | undefined>;
+
+export interface PartDeps {
+  config: HooksterConfig;
+  store: Store;
+  logger: Logger;
+}
+
+/** The webhook dispatcher (role worker/all). */
+export interface Dispatcher {
+  start(): void;
+  /** Stops claiming, waits for in-flight attempts (bounded), records their results. */
+  stop(): Promise<void>;
+}
+
+/** The websocket gateway (role api/all): attaches to the HTTP server and pushes activities. */
+export interface Gateway {
+  /** Handles upgrade requests on /engine-chat-hub of this server. */
+  attach(server: Server): void;
+  /** Pushes a committed submission's websocket deliveries (in-process; cross-process via the store). */
+  publish(result: SubmitResult): void;
+  close(): Promise<void>;
+}

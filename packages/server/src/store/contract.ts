@@ -1,0 +1,224 @@
+// The Store contract: the only way anything above src/store reads or writes data. Every backend
+// (sqlite/, postgres/) implements it and passes the conformance suite in store/conformance/.
+// All methods are async so a networked backend fits; no SQL or driver type leaks out of a backend.
+
+import type {
+  Activity,
+  ClientRecord,
+  Conversation,
+  Delivery,
+  EpochMs,
+  Guid,
+  Hub,
+  Integration,
+  Notification,
+  Page,
+  PageRequest,
+  Tenant,
+  TokenRecord,
+} from '../domain/types.js';
+
+/** What the pure routing function sees, loaded by the store inside the submit transaction. */
+export interface RoutingContext {
+  conversation: Conversation;
+  hub: Hub;
+  tenant: Tenant;
+  /** Every integration of the hub (any status), oldest first. */
+  integrations: Integration[];
+  now: EpochMs;
+}
+
+export interface PlannedDelivery {
+  integrationId: Guid;
+  /** True for the echo copy sent back to the submitting integration (isEcho: true on the wire). */
+  echo: boolean;
+  /** webhook: queued for the dispatcher. websocket: fire-and-forget push, outcome recorded by the gateway. */
+  transport: 'webhook' | 'websocket';
+}
+
+/** The result of routing one submitted activity; produced by domain code, written by the store. */
+export interface ActivityPlan {
+  activity: Activity;
+  /** The activity serialised once (isEcho false); bodies are built from these exact bytes. */
+  activityJson: string;
+  deliveries: PlannedDelivery[];
+  /** When an agent/bot spoke: the conversation's new current business integration. */
+  businessIntegrationId?: Guid;
+}
+
+export interface SubmitResult {
+  plan: ActivityPlan;
+  conversation: Conversation;
+  /** Ids of the deliveries written, in plan order. */
+  deliveryIds: Guid[];
+}
+
+/** Envelope fields of a delivery body (DESIGN §3), handed to the body builder at first dispatch. */
+export interface BodyEnvelope {
+  hubId: Guid;
+  tenantId: Guid;
+  integrationId: Guid;
+  conversationId: Guid;
+  conversationPropertiesJson: string;
+  /** System integrations get `activities: [...]`, Direct/BYOI a single `activity`. */
+  shape: 'activities' | 'activity';
+  echo: boolean;
+}
+
+export interface ClaimRequest {
+  /** Identifies the claiming process (for leases and diagnostics). */
+  owner: string;
+  now: EpochMs;
+  /** Lease length; must exceed the attempt timeout so a live attempt is never taken over. */
+  leaseMs: number;
+  /** Most deliveries to claim in this call. */
+  limit: number;
+  /** Most deliveries in flight per integration, counting `inFlight` (fairness between endpoints). */
+  perIntegrationLimit: number;
+  /** Deliveries this process already has in flight, by integration. */
+  inFlight: ReadonlyMap<Guid, number>;
+  /** System batching cap at first dispatch (DESIGN §3: 100 activities / 256 KiB). */
+  batchMaxActivities: number;
+  batchMaxBytes: number;
+  /** Pure: builds the body bytes from the envelope and the activities' JSON, in eventId order. */
+  buildBody: (envelope: BodyEnvelope, activitiesJson: string[]) => string;
+}
+
+export interface ClaimedDelivery {
+  deliveryId: Guid;
+  /** Fencing token: increases with every claim; a result carrying an older fence is ignored. */
+  fence: number;
+  /** 1-based number of the attempt about to be made. */
+  attemptNumber: number;
+  integrationId: Guid;
+  hubId: Guid;
+  tenantId: Guid;
+  conversationId: Guid;
+  webhookUrl: string;
+  publicSigningKey: string;
+  privateSigningKey: string;
+  /** Per-integration overrides (configuration extensions), unparsed. */
+  retrySchedule?: string;
+  deliveryTimeout?: string;
+  /** Exact bytes to POST; fixed at first dispatch so every retry is byte-identical. */
+  body: string;
+  activityCount: number;
+  createdAt: EpochMs;
+}
+
+export type AttemptNext =
+  | { status: 'delivered' }
+  | { status: 'pending'; nextAttemptAt: EpochMs }
+  | { status: 'failed' };
+
+export interface AttemptRecord {
+  deliveryId: Guid;
+  fence: number;
+  attemptNumber: number;
+  startedAt: EpochMs;
+  durationMs: number;
+  statusCode?: number;
+  error?: string;
+  responseExcerpt?: string;
+  next: AttemptNext;
+}
+
+export interface EstablishRequest {
+  integrationId: Guid;
+  binding: string;
+  properties?: Conversation['properties'];
+}
+
+export interface ListActivitiesQuery {
+  fromEventId: number;
+  /** Only activities whose sender or recipient has this integration type. */
+  integrationType?: string;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Applies pending numbered migrations under a lock and records them in the ledger. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // tenants, clients, tokens
+  createTenant(tenant: Tenant): Promise<void>;
+  getTenant(tenantId: Guid): Promise<Tenant | undefined>;
+  createClient(client: ClientRecord): Promise<void>;
+  getClient(clientId: string): Promise<ClientRecord | undefined>;
+  createToken(token: TokenRecord): Promise<void>;
+  getToken(tokenHash: string): Promise<TokenRecord | undefined>;
+
+  // hubs (tenantId undefined = admin: every tenant)
+  /** Throws HooksterError HubNameExists when the name is taken in the tenant. */
+  createHub(hub: Hub): Promise<void>;
+  getHub(hubId: Guid): Promise<Hub | undefined>;
+  listHubs(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Hub>>;
+  /** Pausing (2002) holds the hub's pending deliveries; resuming releases them. */
+  updateHub(hub: Hub): Promise<void>;
+  /** Deletes the hub and its integrations, cancelling their pending deliveries. */
+  deleteHub(hubId: Guid): Promise<void>;
+
+  // integrations
+  /** Throws HooksterError IntegrationNameExists when the name is taken in the hub. */
+  createIntegration(integration: Integration): Promise<void>;
+  getIntegration(integrationId: Guid): Promise<Integration | undefined>;
+  listIntegrations(filter: { tenantId?: Guid; hubId?: Guid }, page: PageRequest): Promise<Page<Integration>>;
+  /** Replaces the integration; a status change to/from 3002 holds/releases its pending deliveries. */
+  updateIntegration(integration: Integration): Promise<void>;
+  /** Deletes the integration and cancels its pending deliveries. */
+  deleteIntegration(integrationId: Guid): Promise<void>;
+
+  // conversations
+  /** Idempotent on (integrationId, binding): returns the existing conversation with isNew false. */
+  establishConversation(
+    request: EstablishRequest,
+    create: () => Conversation,
+  ): Promise<{ conversation: Conversation; isNew: boolean }>;
+  getConversation(conversationId: Guid): Promise<Conversation | undefined>;
+
+  // activities
+  /**
+   * Loads the routing context, calls `plan` (pure, synchronous, may throw HooksterError) and commits
+   * the activity, its deliveries and the conversation's new state in one transaction, then signals
+   * work. Resolves only once that transaction is durable. Throws ConversationNotFound when unknown.
+   * `plan` must give `activity.eventId` > `conversation.lastEventId`.
+   */
+  submitActivity(conversationId: Guid, plan: (ctx: RoutingContext) => ActivityPlan): Promise<SubmitResult>;
+  listActivities(conversationId: Guid, query: ListActivitiesQuery): Promise<Activity[]>;
+
+  // deliveries (dispatcher side)
+  /**
+   * Leases due deliveries: only the head of each (integration, conversation) lane (FIFO by eventId),
+   * never one whose integration or hub is paused, never one under a live lease. A head dispatched for
+   * the first time absorbs (System only) the waiting deliveries of its lane up to the batch cap and has
+   * its body fixed. Each claim increments the delivery's fence.
+   */
+  claimDeliveries(request: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /**
+   * Records attempts and applies their outcome in one transaction. A record whose fence is not the
+   * delivery's current fence is ignored (a stale lease). Returns the ids that were applied.
+   * A final outcome (delivered/failed) lets the next delivery of the lane become its head.
+   */
+  recordAttempts(records: AttemptRecord[]): Promise<Guid[]>;
+  /** Earliest time something becomes claimable (next attempt or lease expiry), if anything waits. */
+  nextDueAt(): Promise<EpochMs | undefined>;
+  /** Called after every commit that may have made work claimable (in-process or cross-process). */
+  onWork(listener: () => void): () => void;
+
+  // delivery log
+  listDeliveries(integrationId: Guid, status: string | undefined, page: PageRequest): Promise<Page<Delivery>>;
+  /** One delivery with its attempts. */
+  getDelivery(deliveryId: Guid): Promise<Delivery | undefined>;
+  /** Manual resend: a failed/delivered delivery goes back to pending now with a fresh attempt budget. */
+  retryDelivery(deliveryId: Guid, now: EpochMs): Promise<boolean>;
+  /** Resends every failed delivery of the integration created at or after `since`; returns the count. */
+  recoverDeliveries(integrationId: Guid, since: EpochMs, now: EpochMs): Promise<number>;
+
+  // websocket outcomes (fire-and-forget deliveries)
+  recordWebsocketOutcomes(outcomes: { deliveryId: Guid; delivered: boolean; error?: string }[]): Promise<void>;
+
+  // notifications
+  createNotification(notification: Notification): Promise<void>;
+  listNotifications(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Notification>>;
+}
