@@ -1,0 +1,90 @@
+// Hubster and Standard Webhooks signing and verification on node:crypto: synchronous, no dependency.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Buffer } from 'node:buffer';
+import type { WebhookBody } from '../core/body.js';
+import { WebhookVerificationError } from '../core/errors.js';
+import {
+  DEFAULT_TOLERANCE_SECONDS,
+  checkTimestamp,
+  requireHeader,
+  standardKeyBytes,
+  v1Signatures,
+} from '../core/standard.js';
+
+/** `base64(HMAC-SHA256(key = UTF-8 bytes of privateKey, message = raw body))`: the x-hubster-signature value. */
+export function signHubster(body: WebhookBody, privateKey: string): string {
+  return createHmac('sha256', privateKey).update(body).digest('base64');
+}
+
+/** True when `signature` is the Hubster signature of `body` under `privateKey` (constant-time comparison). */
+export function verifyHubsterSignature(body: WebhookBody, signature: string, privateKey: string): boolean {
+  const expected = createHmac('sha256', privateKey).update(body).digest();
+  return sameDigest(expected, signature);
+}
+
+/** The Standard Webhooks secret (`whsec_` + base64 of the UTF-8 key bytes) that matches a Hubster private key. */
+export function standardSecretFromPrivateKey(privateKey: string): string {
+  return `whsec_${Buffer.from(privateKey, 'utf8').toString('base64')}`;
+}
+
+/** The webhook-signature value `v1,<base64 HMAC-SHA256 of "id.timestamp.body">` for a `whsec_` secret. */
+export function signStandard(
+  id: string,
+  timestamp: number | string,
+  body: WebhookBody,
+  secret: string,
+): string {
+  return `v1,${standardDigest(id, String(timestamp), body, standardKeyBytes(secret)).toString('base64')}`;
+}
+
+/** The three Standard Webhooks header values of a request. */
+export interface StandardHeaders {
+  id: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+}
+
+/** Options of Standard Webhooks verification; `now` (ms since the epoch) is for tests and replays. */
+export interface StandardVerifyOptions {
+  toleranceSeconds?: number;
+  now?: number;
+}
+
+/**
+ * Verifies a Standard Webhooks request: headers present, timestamp within tolerance, and at least one
+ * `v1` signature in the header matching. Throws WebhookVerificationError with the reason otherwise.
+ */
+export function verifyStandard(
+  headers: StandardHeaders,
+  body: WebhookBody,
+  secret: string,
+  options: StandardVerifyOptions = {},
+): void {
+  const id = requireHeader(headers.id, 'webhook-id');
+  const timestamp = requireHeader(headers.timestamp, 'webhook-timestamp');
+  const signature = requireHeader(headers.signature, 'webhook-signature');
+  const key = standardKeyBytes(secret);
+  const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
+  checkTimestamp(timestamp, nowSeconds, options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
+  const expected = standardDigest(id, timestamp, body, key);
+  for (const candidate of v1Signatures(signature)) {
+    if (sameDigest(expected, candidate)) return;
+  }
+  throw new WebhookVerificationError('bad_signature', 'webhook-signature');
+}
+
+function standardDigest(id: string, timestamp: string, body: WebhookBody, key: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
+}
+
+// Why: the comparison runs on the decoded bytes with timingSafeEqual, so the time taken does not depend on
+// how many leading bytes of a forged signature are right. A wrong length cannot be a digest at all.
+function sameDigest(expected: Buffer, signature: string): boolean {
+  if (signature.length !== 44) return false;
+  const given = Buffer.from(signature, 'base64');
+  return (
+    given.length === expected.length &&
+    timingSafeEqual(given, expected) &&
+    given.toString('base64') === signature
+  );
+}
