@@ -1,0 +1,110 @@
+// Configuration: precedence, validation errors, the generated admin token and the generated docs.
+
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { resolveAdminToken } from './admin-token.js';
+import { renderConfigurationMarkdown, renderServeHelp } from './describe.js';
+import { ConfigError, loadConfig } from './load.js';
+import { settings } from './schema.js';
+
+describe('loadConfig', () => {
+  it('resolves the documented defaults', () => {
+    const config = loadConfig({ env: {} });
+    expect(config.databaseUrl).toBe('sqlite:./data/hookster.db');
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.port).toBe(8080);
+    expect(config.retryScheduleMs).toEqual([120_000, 240_000, 360_000, 480_000, 600_000]);
+    expect(config.deliveryTimeoutMs).toBe(10_000);
+    expect(config.egressAllow).toEqual([]);
+    expect(config.smtpUrl).toBeUndefined();
+    expect(config.notifyWindowMs).toBe(900_000);
+    expect(config.sourceSystem).toBe('engine.hubster.io');
+    expect(config.bodyLimitBytes).toBe(1_048_576);
+    expect(config.batchMaxBytes).toBe(262_144);
+    expect(config.role).toBe('all');
+    expect(config.adminToken).toBe('');
+    expect(config.dataDir).toBe(join(process.cwd(), 'data'));
+  });
+
+  it('applies file < env < flags', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-config-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ port: 7000, host: '127.0.0.1', egressAllow: ['10.0.0.0/8', 'a.b'] }),
+    );
+    const config = loadConfig({
+      configFile: file,
+      env: { HOOKSTER_PORT: '7001', HOOKSTER_RETRY_SCHEDULE: '100ms,1s', HOOKSTER_SMTP_URL: '' },
+      flags: { port: '7002' },
+    });
+    expect(config.port).toBe(7002);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.egressAllow).toEqual(['10.0.0.0/8', 'a.b']);
+    expect(config.retryScheduleMs).toEqual([100, 1000]);
+    expect(config.smtpUrl).toBeUndefined();
+  });
+
+  it('reports every invalid value with the name of its variable, flag or key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-config-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ nonsense: 1 }));
+    const attempt = (): unknown =>
+      loadConfig({
+        env: { HOOKSTER_PORT: 'eighty', HOOKSTER_RETRY_SCHEDULE: '2m,soon', HOOKSTER_SMTP_URL: 'http://x' },
+        flags: { role: 'boss' },
+      });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const text = (error as Error).message;
+      expect(text).toContain('HOOKSTER_PORT');
+      expect(text).toContain('HOOKSTER_RETRY_SCHEDULE');
+      expect(text).toContain('HOOKSTER_SMTP_URL');
+      expect(text).toContain('--role');
+    }
+    expect(() => loadConfig({ env: {}, configFile: file })).toThrow(/nonsense/);
+  });
+
+  it('derives the data folder from the SQLite path', () => {
+    const config = loadConfig({ env: { HOOKSTER_DATABASE_URL: 'sqlite:/var/tmp/x/hookster.db' } });
+    expect(config.dataDir).toBe('/var/tmp/x');
+  });
+});
+
+describe('resolveAdminToken', () => {
+  it('generates the token once, keeps it in the data folder and reuses it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-token-'));
+    const config = loadConfig({ env: { HOOKSTER_DATA_DIR: dir } });
+    const lines: string[] = [];
+    const first = resolveAdminToken(config, (line) => lines.push(line));
+    const second = resolveAdminToken(config, (line) => lines.push(line));
+    expect(first.length).toBeGreaterThanOrEqual(32);
+    expect(second).toBe(first);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(first);
+    expect(readFileSync(join(dir, 'admin-token'), 'utf8').trim()).toBe(first);
+    expect(statSync(join(dir, 'admin-token')).mode & 0o077).toBe(0);
+  });
+
+  it('prefers the configured token', () => {
+    const config = loadConfig({ env: { HOOKSTER_ADMIN_TOKEN: 'configured-token-0123456789' } });
+    expect(resolveAdminToken(config, () => undefined)).toBe('configured-token-0123456789');
+  });
+});
+
+describe('configuration docs', () => {
+  it('keeps docs/configuration.md in step with the schema', () => {
+    const committed = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8');
+    expect(committed).toBe(renderConfigurationMarkdown());
+  });
+
+  it('lists every setting with its default in serve --help', () => {
+    const help = renderServeHelp();
+    for (const setting of settings) expect(help).toContain(setting.env);
+    expect(help).toContain('default: 2m,4m,6m,8m,10m');
+  });
+});

@@ -1,0 +1,116 @@
+// Resolves HooksterConfig: defaults < JSON config file < HOOKSTER_* env < CLI flags. The only module that
+// reads process.env; every invalid value is reported at once, naming the variable, key or flag.
+
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigFileSchema, settings, type Setting } from './schema.js';
+import type { HooksterConfig } from './types.js';
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface ConfigSources {
+  /** Flag values by flag name (without dashes), as parsed from the command line. */
+  flags?: Record<string, string | undefined>;
+  /** Path of a JSON config file (--config). */
+  configFile?: string;
+  /** Environment; defaults to process.env. */
+  env?: Record<string, string | undefined>;
+}
+
+/** Reads the environment of this process (the one place that does). */
+export function processEnv(): Record<string, string | undefined> {
+  return process.env;
+}
+
+function readConfigFile(path: string, problems: string[]): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    problems.push(`--config ${path}: cannot read a JSON object (${(error as Error).message})`);
+    return {};
+  }
+  if (!Value.Check(ConfigFileSchema, parsed)) {
+    for (const error of Value.Errors(ConfigFileSchema, parsed)) {
+      const key = error.path.replace(/^\//, '') || '(root)';
+      problems.push(`--config ${path}: ${key}: ${error.message}`);
+    }
+    return {};
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function fileText(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.map(String).join(',');
+  return String(value);
+}
+
+interface Raw {
+  text: string;
+  source: string;
+}
+
+function pickRaw(
+  setting: Setting,
+  flags: Record<string, string | undefined>,
+  env: Record<string, string | undefined>,
+  file: Record<string, unknown>,
+  configFile: string | undefined,
+): Raw | undefined {
+  const flag = setting.flag ? flags[setting.flag] : undefined;
+  if (flag !== undefined) return { text: flag, source: `--${setting.flag}` };
+  // An empty variable counts as unset, as most process managers cannot unset a variable.
+  const fromEnv = env[setting.env];
+  if (fromEnv !== undefined && fromEnv !== '') return { text: fromEnv, source: setting.env };
+  const fromFile = fileText(file[setting.key]);
+  if (fromFile !== undefined)
+    return { text: fromFile, source: `${setting.key} in ${configFile ?? 'config file'}` };
+  if (setting.default !== undefined) return { text: setting.default, source: `default of ${setting.env}` };
+  return undefined;
+}
+
+/** The data folder: explicit, else the SQLite file's folder, else ./data (PostgreSQL). */
+function deriveDataDir(databaseUrl: string): string {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const path = databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path !== ':memory:') return dirname(resolve(path));
+  }
+  return resolve('data');
+}
+
+/**
+ * Resolves the configuration. `adminToken` is '' when not configured: resolveAdminToken() fills it.
+ * Throws ConfigError listing every invalid value.
+ */
+export function loadConfig(sources: ConfigSources = {}): HooksterConfig {
+  const problems: string[] = [];
+  const env = sources.env ?? processEnv();
+  const flags = sources.flags ?? {};
+  const file = sources.configFile ? readConfigFile(sources.configFile, problems) : {};
+  const values: Record<string, unknown> = {};
+  for (const setting of settings) {
+    const raw = pickRaw(setting, flags, env, file, sources.configFile);
+    if (raw === undefined) continue;
+    try {
+      values[setting.key] = setting.parse(raw.text);
+    } catch (error) {
+      problems.push(`${raw.source}: ${JSON.stringify(raw.text)} is invalid: ${(error as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const databaseUrl = values.databaseUrl as string;
+  return {
+    ...(values as Omit<HooksterConfig, 'adminToken' | 'dataDir'>),
+    adminToken: (values.adminToken as string | undefined) ?? '',
+    dataDir: values.dataDir !== undefined ? resolve(values.dataDir as string) : deriveDataDir(databaseUrl),
+  };
+}

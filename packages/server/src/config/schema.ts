@@ -1,0 +1,293 @@
+// The one configuration schema: every setting with its env variable, CLI flag, default, description and
+// parser. The TypeBox document below (ConfigFileSchema) is derived from it and checks --config files.
+
+import { Type, type TSchema } from '@sinclair/typebox';
+import { parseDuration, parseDurationList } from '../domain/duration.js';
+import type { HooksterConfig, Role } from './types.js';
+
+/** The keys of HooksterConfig; dataDir's default depends on databaseUrl. */
+export type SettingKey = keyof HooksterConfig;
+
+export interface Setting {
+  key: SettingKey;
+  /** Environment variable, always HOOKSTER_*. */
+  env: string;
+  /** Long CLI flag without dashes; absent for secrets (never on a command line). */
+  flag?: string;
+  /** Default as written in env/flags; undefined = unset (optional) or derived (see defaultText). */
+  default?: string;
+  /** How the default reads in --help and docs when it is not a literal value. */
+  defaultText?: string;
+  description: string;
+  /** Parses the textual value; returns the typed value or throws a message saying what is expected. */
+  parse: (text: string) => unknown;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const ROLES: Role[] = ['all', 'api', 'worker'];
+const BYTE_UNITS: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1_000_000, mib: 1_048_576 };
+
+function parseInteger(min: number, max: number) {
+  return (text: string): number => {
+    if (!/^\s*\d+\s*$/.test(text) || Number(text) < min || Number(text) > max) {
+      throw new Error(`expected an integer from ${min} to ${max}`);
+    }
+    return Number(text);
+  };
+}
+
+function parseBytes(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const factor = match ? BYTE_UNITS[(match[2] || 'b').toLowerCase()] : undefined;
+  if (!match || factor === undefined || Number(match[1]) * factor < 1) {
+    throw new Error('expected a positive size such as 1048576, 512KiB or 1MiB');
+  }
+  return Math.floor(Number(match[1]) * factor);
+}
+
+function parsePositiveDuration(text: string): number {
+  const value = parseDuration(text);
+  if (value === undefined || value <= 0)
+    throw new Error('expected a positive duration such as 500ms, 10s, 2m or 1h');
+  return value;
+}
+
+function parseSchedule(text: string): number[] {
+  if (text.trim().toLowerCase() === 'none') return [];
+  const values = parseDurationList(text);
+  if (!values) throw new Error('expected comma-separated durations such as 2m,4m,6m (or "none")');
+  return values;
+}
+
+function parseList(text: string): string[] {
+  return text
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function parseDatabaseUrl(text: string): string {
+  const value = text.trim();
+  if (/^sqlite:.+/.test(value) || /^postgres(ql)?:\/\/.+/.test(value)) return value;
+  throw new Error('expected sqlite:<path> or postgres://user@host:port/database');
+}
+
+function parseSmtpUrl(text: string): string {
+  try {
+    const url = new URL(text.trim());
+    if (url.protocol === 'smtp:' || url.protocol === 'smtps:') return text.trim();
+  } catch {
+    // reported below
+  }
+  throw new Error('expected smtp://host:port or smtps://user:pass@host:port');
+}
+
+function parseToken(text: string): string {
+  const value = text.trim();
+  if (value.length < 16 || /\s/.test(value))
+    throw new Error('expected at least 16 characters without spaces');
+  return value;
+}
+
+function parseText(text: string): string {
+  if (text.trim() === '') throw new Error('expected a non-empty value');
+  return text.trim();
+}
+
+function oneOf(values: string[]) {
+  return (text: string): string => {
+    const value = text.trim().toLowerCase();
+    if (!values.includes(value)) throw new Error(`expected one of ${values.join(', ')}`);
+    return value;
+  };
+}
+
+export const settings: Setting[] = [
+  {
+    key: 'databaseUrl',
+    env: 'HOOKSTER_DATABASE_URL',
+    flag: 'database-url',
+    default: 'sqlite:./data/hookster.db',
+    description: 'Database: `sqlite:<path>` (created if missing) or `postgres://user:pass@host:port/db`.',
+    parse: parseDatabaseUrl,
+  },
+  {
+    key: 'host',
+    env: 'HOOKSTER_HOST',
+    flag: 'host',
+    default: '0.0.0.0',
+    description: 'Address the HTTP API and websocket gateway listen on.',
+    parse: parseText,
+  },
+  {
+    key: 'port',
+    env: 'HOOKSTER_PORT',
+    flag: 'port',
+    default: '8080',
+    description: 'Port the HTTP API and websocket gateway listen on (0 = any free port).',
+    parse: parseInteger(0, 65535),
+  },
+  {
+    key: 'adminToken',
+    env: 'HOOKSTER_ADMIN_TOKEN',
+    defaultText: 'generated at first start',
+    description:
+      'Admin bearer token (at least 16 characters). When unset, one is generated at first start, kept in ' +
+      '`<data folder>/admin-token` and printed once to stderr; later starts reuse it.',
+    parse: parseToken,
+  },
+  {
+    key: 'dataDir',
+    env: 'HOOKSTER_DATA_DIR',
+    flag: 'data-dir',
+    defaultText: 'folder of the SQLite file, else `./data`',
+    description: 'Folder for local state such as the generated admin token.',
+    parse: parseText,
+  },
+  {
+    key: 'role',
+    env: 'HOOKSTER_ROLE',
+    flag: 'role',
+    default: 'all',
+    description:
+      'What this process runs: `api` (HTTP API + websocket gateway), `worker` (webhook dispatcher) or `all`.',
+    parse: oneOf(ROLES),
+  },
+  {
+    key: 'retryScheduleMs',
+    env: 'HOOKSTER_RETRY_SCHEDULE',
+    flag: 'retry-schedule',
+    default: '2m,4m,6m,8m,10m',
+    description:
+      'Waits before attempts 2..N, comma-separated, units `ms` `s` `m` `h` (`none` = a single attempt). ' +
+      'The default makes 6 attempts at 0, 2, 6, 12, 20 and 30 minutes.',
+    parse: parseSchedule,
+  },
+  {
+    key: 'deliveryTimeoutMs',
+    env: 'HOOKSTER_DELIVERY_TIMEOUT',
+    flag: 'delivery-timeout',
+    default: '10s',
+    description: 'Per-attempt timeout of a webhook request (connect, headers and body).',
+    parse: parsePositiveDuration,
+  },
+  {
+    key: 'egressAllow',
+    env: 'HOOKSTER_EGRESS_ALLOW',
+    flag: 'egress-allow',
+    default: '',
+    defaultText: 'empty',
+    description:
+      'Comma-separated CIDRs and host names the egress guard lets through (by default loopback, private, ' +
+      'link-local and other non-public addresses are refused), e.g. `127.0.0.1/32,hooks.internal`.',
+    parse: parseList,
+  },
+  {
+    key: 'smtpUrl',
+    env: 'HOOKSTER_SMTP_URL',
+    flag: 'smtp-url',
+    defaultText: 'unset (no e-mail)',
+    description: 'SMTP server for notification e-mails, `smtp://host:port` or `smtps://user:pass@host:port`.',
+    parse: parseSmtpUrl,
+  },
+  {
+    key: 'smtpFrom',
+    env: 'HOOKSTER_SMTP_FROM',
+    flag: 'smtp-from',
+    default: 'Hookster <hookster@localhost>',
+    description: 'Sender address of notification e-mails.',
+    parse: parseText,
+  },
+  {
+    key: 'notifyWindowMs',
+    env: 'HOOKSTER_NOTIFY_WINDOW',
+    flag: 'notify-window',
+    default: '15m',
+    description: 'At most one notification e-mail per integration per window (a digest).',
+    parse: parsePositiveDuration,
+  },
+  {
+    key: 'sourceSystem',
+    env: 'HOOKSTER_SOURCE_SYSTEM',
+    flag: 'source-system',
+    default: 'engine.hubster.io',
+    description: 'Value of the `x-source-system` header on every webhook request.',
+    parse: parseText,
+  },
+  {
+    key: 'bodyLimitBytes',
+    env: 'HOOKSTER_BODY_LIMIT',
+    flag: 'body-limit',
+    default: '1MiB',
+    description:
+      'Largest accepted request body (bytes, or with a unit `KiB` `MiB` `KB` `MB`); larger gets 413.',
+    parse: parseBytes,
+  },
+  {
+    key: 'logLevel',
+    env: 'HOOKSTER_LOG_LEVEL',
+    flag: 'log-level',
+    default: 'info',
+    description: `Log level: ${LOG_LEVELS.join(', ')}. Logs are JSON lines on stdout.`,
+    parse: oneOf(LOG_LEVELS),
+  },
+  {
+    key: 'concurrency',
+    env: 'HOOKSTER_CONCURRENCY',
+    flag: 'concurrency',
+    default: '256',
+    description: 'Webhook requests in flight per worker process.',
+    parse: parseInteger(1, 100_000),
+  },
+  {
+    key: 'perIntegrationConcurrency',
+    env: 'HOOKSTER_PER_INTEGRATION_CONCURRENCY',
+    flag: 'per-integration-concurrency',
+    default: '32',
+    description:
+      'Webhook requests in flight per integration per worker process (fairness between endpoints).',
+    parse: parseInteger(1, 100_000),
+  },
+  {
+    key: 'batchMaxActivities',
+    env: 'HOOKSTER_BATCH_MAX_ACTIVITIES',
+    flag: 'batch-max-activities',
+    default: '100',
+    description: 'Most activities in one System webhook body.',
+    parse: parseInteger(1, 10_000),
+  },
+  {
+    key: 'batchMaxBytes',
+    env: 'HOOKSTER_BATCH_MAX_BYTES',
+    flag: 'batch-max-bytes',
+    default: '256KiB',
+    description:
+      'Largest System webhook body built by batching (a single larger activity is still sent alone).',
+    parse: parseBytes,
+  },
+];
+
+/** JSON shape of a `--config` file: the settings' keys, each as text, number, boolean or list. */
+export const ConfigFileSchema = Type.Object(
+  Object.fromEntries(
+    settings.map((s): [string, TSchema] => [
+      s.key,
+      Type.Optional(
+        Type.Union(
+          [
+            Type.String(),
+            Type.Number(),
+            Type.Boolean(),
+            Type.Array(Type.Union([Type.String(), Type.Number()])),
+          ],
+          {
+            description: s.description,
+            default: s.default,
+            env: s.env,
+          },
+        ),
+      ),
+    ]),
+  ),
+  { additionalProperties: false },
+);
