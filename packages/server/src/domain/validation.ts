@@ -14,6 +14,8 @@ export interface ErrorCodeSet {
   value: ErrorName;
   empty: ErrorName;
   guid: ErrorName;
+  /** A location without address or coordinates (defaults to `missing`). */
+  location?: ErrorName;
 }
 
 /** Portal (management API) bodies and queries: PRT0003xx. */
@@ -35,6 +37,7 @@ export const ActivityCodes: ErrorCodeSet = {
   value: 'ActivityUnsupportedProperty',
   empty: 'ActivityEmptyCollection',
   guid: 'ActivityInvalidGuid',
+  location: 'ActivityLocation',
 };
 
 /** Conversation requests (establish): ENG0030xx. */
@@ -87,7 +90,7 @@ export function childPath(base: string, child: string | number): string {
 }
 
 function describeKind(schema: TSchema): string {
-  const kind = (schema as Record<symbol, unknown>)[Kind];
+  const kind = schema[Kind] as unknown;
   switch (kind) {
     case 'String':
       return 'a string';
@@ -113,7 +116,7 @@ function literalValues(schema: TSchema): unknown[] | undefined {
   const values: unknown[] = [];
   for (const member of anyOf) {
     if (!('const' in member)) return undefined;
-    values.push((member as { const: unknown }).const);
+    values.push((member as unknown as { const: unknown }).const);
   }
   return values;
 }
