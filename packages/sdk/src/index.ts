@@ -1,8 +1,5 @@
-// @hookster/sdk main entry on Node: node:crypto signing and verification (synchronous).
-export type { WebhookBody } from './core/body.js';
-export { WebhookVerificationError, isWebhookVerificationError } from './core/errors.js';
-export type { WebhookVerificationReason } from './core/errors.js';
-export { DEFAULT_TOLERANCE_SECONDS } from './core/standard.js';
+// @hookster/sdk on Node: node:crypto signing and verification (synchronous) plus the runtime-neutral API.
+export * from './shared.js';
 export {
   signHubster,
   verifyHubsterSignature,
@@ -10,4 +7,4 @@ export {
   standardSecretFromPrivateKey,
   verifyStandard,
 } from './node/sign.js';
-export type { StandardHeaders, StandardVerifyOptions } from './node/sign.js';
+export { createReceiver } from './node/receiver.js';

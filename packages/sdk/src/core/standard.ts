@@ -36,7 +36,9 @@ export function checkTimestamp(timestamp: string, nowSeconds: number, toleranceS
 /** The base64 parts of every `v1,` entry of a webhook-signature header (other versions are ignored). */
 export function v1Signatures(header: string): string[] {
   const found: string[] = [];
-  for (const entry of header.split(' ')) {
+  // Why the trailing comma is dropped: Fetch's Headers.get joins repeated headers with ", ".
+  for (const raw of header.split(' ')) {
+    const entry = raw.endsWith(',') && raw.length > 3 ? raw.slice(0, -1) : raw;
     if (entry.startsWith('v1,') && entry.length > 3) found.push(entry.slice(3));
   }
   return found;

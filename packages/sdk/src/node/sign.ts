@@ -10,6 +10,7 @@ import {
   standardKeyBytes,
   v1Signatures,
 } from '../core/standard.js';
+import type { StandardHeaders, StandardVerifyOptions } from '../core/standard-types.js';
 
 /** `base64(HMAC-SHA256(key = UTF-8 bytes of privateKey, message = raw body))`: the x-hubster-signature value. */
 export function signHubster(body: WebhookBody, privateKey: string): string {
@@ -37,19 +38,6 @@ export function signStandard(
   return `v1,${standardDigest(id, String(timestamp), body, standardKeyBytes(secret)).toString('base64')}`;
 }
 
-/** The three Standard Webhooks header values of a request. */
-export interface StandardHeaders {
-  id: string | undefined;
-  timestamp: string | undefined;
-  signature: string | undefined;
-}
-
-/** Options of Standard Webhooks verification; `now` (ms since the epoch) is for tests and replays. */
-export interface StandardVerifyOptions {
-  toleranceSeconds?: number;
-  now?: number;
-}
-
 /**
  * Verifies a Standard Webhooks request: headers present, timestamp within tolerance, and at least one
  * `v1` signature in the header matching. Throws WebhookVerificationError with the reason otherwise.
@@ -66,14 +54,26 @@ export function verifyStandard(
   const key = standardKeyBytes(secret);
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
   checkTimestamp(timestamp, nowSeconds, options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
-  const expected = standardDigest(id, timestamp, body, key);
-  for (const candidate of v1Signatures(signature)) {
-    if (sameDigest(expected, candidate)) return;
-  }
+  if (standardMatches(id, timestamp, body, v1Signatures(signature), key)) return;
   throw new WebhookVerificationError('bad_signature', 'webhook-signature');
 }
 
-function standardDigest(id: string, timestamp: string, body: WebhookBody, key: Uint8Array): Buffer {
+/** True when one of the base64 `signatures` is the v1 digest of "id.timestamp.body" under `key`. */
+export function standardMatches(
+  id: string,
+  timestamp: string,
+  body: WebhookBody,
+  signatures: readonly string[],
+  key: string | Uint8Array,
+): boolean {
+  const expected = standardDigest(id, timestamp, body, key);
+  let matched = false;
+  // Why every candidate is compared: stopping early would reveal which position matched.
+  for (const candidate of signatures) matched = sameDigest(expected, candidate) || matched;
+  return matched;
+}
+
+function standardDigest(id: string, timestamp: string, body: WebhookBody, key: string | Uint8Array): Buffer {
   return createHmac('sha256', key).update(`${id}.${timestamp}.`).update(body).digest();
 }
 
