@@ -1,0 +1,242 @@
+// The websocket gateway: SignalR hub `/engine-chat-hub` (negotiate + websocket) and the fire-and-forget
+// push of committed activities to the connections of Direct/BYOI integrations without a webhookUrl.
+
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { errorItem } from '../domain/errors.js';
+import type { Authenticate, Gateway, PartDeps } from '../engine-parts.js';
+import type { SubmitResult } from '../store/contract.js';
+import { resolveHubTarget, type AccessResult, type HubTarget } from './access.js';
+import { corsHeaders, errorBody, refuseUpgrade, writeJson } from './http.js';
+import { OutcomeWriter, type WebsocketOutcome } from './outcomes.js';
+import { echoActivityJson, invocationFrame } from './protocol.js';
+import { SessionRegistry } from './registry.js';
+import { HubSession, type SessionLimits } from './session.js';
+
+export interface GatewayOptions extends SessionLimits {
+  /** The hub path (the negotiate path is this + "/negotiate"). */
+  path: string;
+  /** Keep-alive ping period (SignalR default 15 s). */
+  pingIntervalMs: number;
+}
+
+export const defaultGatewayOptions: GatewayOptions = {
+  path: '/engine-chat-hub',
+  pingIntervalMs: 15_000,
+  clientTimeoutMs: 30_000,
+  handshakeTimeoutMs: 15_000,
+  maxBufferedBytes: 1024 * 1024,
+  maxReceiveChars: 64 * 1024,
+  closeGraceMs: 2_000,
+};
+
+export interface GatewayDeps extends PartDeps {
+  authenticate: Authenticate;
+  options?: Partial<GatewayOptions>;
+}
+
+export interface HubGateway extends Gateway {
+  /** Live connections of this process (handshake done or not). */
+  connectionCount(): number;
+}
+
+const NO_CONNECTION = 'no connection';
+
+function connectionToken(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export function createGateway(deps: GatewayDeps): HubGateway {
+  const options: GatewayOptions = { ...defaultGatewayOptions, ...deps.options };
+  const logger = deps.logger.child({ part: 'gateway' });
+  const registry = new SessionRegistry();
+  const outcomes = new OutcomeWriter(deps.store, logger);
+  // noServer: upgrades are routed here from the engine's HTTP server; clients only send small records.
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    perMessageDeflate: false,
+    maxPayload: options.maxReceiveChars * 4,
+  });
+  const negotiatePath = `${options.path}/negotiate`;
+  const attached: {
+    server: Server;
+    onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+    restore: () => void;
+  }[] = [];
+  let closed = false;
+  let lastPingAt = Date.now();
+
+  const resolve = (req: IncomingMessage, query: URLSearchParams): Promise<AccessResult> =>
+    resolveHubTarget(deps.store, deps.authenticate, req.headers, query);
+
+  const timer = setInterval(
+    () => {
+      const now = Date.now();
+      const ping = now - lastPingAt >= options.pingIntervalMs;
+      if (ping) lastPingAt = now;
+      for (const session of registry.all()) session.tick(now, ping);
+    },
+    Math.min(1_000, options.pingIntervalMs),
+  );
+  timer.unref();
+
+  function pathOf(req: IncomingMessage): { path: string; query: URLSearchParams } {
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
+    return { path, query: url.searchParams };
+  }
+
+  async function negotiate(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+    req.resume();
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, corsHeaders(req));
+      res.end();
+      return;
+    }
+    if (req.method !== 'POST') {
+      writeJson(req, res, 405, errorBody(405, [errorItem('MethodNotAllowed')]));
+      return;
+    }
+    const access = await resolve(req, query);
+    if (!access.ok) {
+      writeJson(req, res, access.status, errorBody(access.status, access.errors));
+      return;
+    }
+    // Stateless: the token is not remembered, the upgrade is authorised again on its own (so negotiate
+    // and the websocket may land on different engine processes behind a load balancer).
+    const token = connectionToken();
+    const version = Number(query.get('negotiateVersion') ?? '0') >= 1 ? 1 : 0;
+    const body: Record<string, unknown> = {
+      negotiateVersion: version,
+      connectionId: token,
+      availableTransports: [{ transport: 'WebSockets', transferFormats: ['Text'] }],
+    };
+    if (version === 1) body.connectionToken = token;
+    writeJson(req, res, 200, JSON.stringify(body));
+  }
+
+  function accept(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    target: HubTarget,
+    query: URLSearchParams,
+  ): void {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new HubSession(ws, target, query.get('id') ?? connectionToken(), options, logger);
+      registry.add(session);
+      ws.on('close', () => registry.remove(session));
+      if (closed) session.close('shutdown');
+    });
+  }
+
+  async function upgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    query: URLSearchParams,
+  ): Promise<void> {
+    if (closed) {
+      refuseUpgrade(socket, 503, errorBody(503, [errorItem('SystemError', 'The engine is shutting down.')]));
+      return;
+    }
+    const access = await resolve(req, query);
+    if (!access.ok) {
+      refuseUpgrade(socket, access.status, errorBody(access.status, access.errors));
+      return;
+    }
+    if (socket.destroyed) return;
+    accept(req, socket, head, access.target, query);
+  }
+
+  function attach(server: Server): void {
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      const { path, query } = pathOf(req);
+      if (path !== options.path) {
+        // Only answer foreign paths when nobody else handles upgrades on this server.
+        if (server.listenerCount('upgrade') === 1)
+          refuseUpgrade(socket, 404, errorBody(404, [errorItem('NotFound')]));
+        return;
+      }
+      socket.on('error', (error) => logger.debug({ err: error }, 'upgrade socket error'));
+      upgrade(req, socket, head, query).catch((error: unknown) => {
+        logger.error({ err: error }, 'hub upgrade failed');
+        refuseUpgrade(socket, 500, errorBody(500, [errorItem('SystemError')]));
+      });
+    };
+
+    // The gateway owns `<path>/negotiate` on this server: requests for it are taken before the
+    // server's own request listeners (the HTTP API) see them; every other request passes through.
+    const previous = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      const { path, query } = pathOf(req);
+      if (path === negotiatePath) {
+        negotiate(req, res, query).catch((error: unknown) => {
+          logger.error({ err: error }, 'hub negotiate failed');
+          if (!res.headersSent) writeJson(req, res, 500, errorBody(500, [errorItem('SystemError')]));
+          else res.destroy();
+        });
+        return;
+      }
+      for (const listener of previous) listener.call(server, req, res);
+    };
+    server.removeAllListeners('request');
+    server.on('request', onRequest);
+    server.on('upgrade', onUpgrade);
+    attached.push({
+      server,
+      onUpgrade,
+      restore: () => {
+        server.removeListener('request', onRequest);
+        for (const listener of previous) server.on('request', listener);
+      },
+    });
+  }
+
+  function publish(result: SubmitResult): void {
+    const { plan, conversation, deliveryIds } = result;
+    let frame: Buffer | undefined;
+    let echoFrame: Buffer | undefined;
+    const recorded: WebsocketOutcome[] = [];
+    plan.deliveries.forEach((delivery, index) => {
+      const deliveryId = deliveryIds[index];
+      if (delivery.transport !== 'websocket' || deliveryId === undefined) return;
+      // One frame per activity (and one for its echo copy), shared by every connection.
+      const bytes = delivery.echo
+        ? (echoFrame ??= Buffer.from(invocationFrame(echoActivityJson(plan.activityJson))))
+        : (frame ??= Buffer.from(invocationFrame(plan.activityJson)));
+      const sent = registry.fanOut(delivery.integrationId, conversation.conversationId, bytes);
+      recorded.push(
+        sent > 0 ? { deliveryId, delivered: true } : { deliveryId, delivered: false, error: NO_CONNECTION },
+      );
+    });
+    outcomes.add(recorded);
+  }
+
+  async function close(): Promise<void> {
+    if (closed) return;
+    closed = true;
+    clearInterval(timer);
+    for (const entry of attached.splice(0)) {
+      entry.server.removeListener('upgrade', entry.onUpgrade);
+      entry.restore();
+    }
+    const sessions = registry.all();
+    await Promise.all(
+      sessions.map(
+        (session) =>
+          new Promise<void>((done) => {
+            session.onClosed(done);
+            session.close('shutdown');
+          }),
+      ),
+    );
+    await outcomes.drain();
+    wss.close();
+  }
+
+  return { attach, publish, close, connectionCount: () => registry.size };
+}

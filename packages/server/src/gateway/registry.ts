@@ -1,0 +1,58 @@
+// The live hub connections of this process, indexed by integration for the fan-out of a push.
+
+import type { Guid } from '../domain/types.js';
+import type { HubSession } from './session.js';
+
+export class SessionRegistry {
+  private readonly byIntegration = new Map<Guid, Set<HubSession>>();
+  private count = 0;
+
+  add(session: HubSession): void {
+    const id = session.target.integrationId;
+    let sessions = this.byIntegration.get(id);
+    if (!sessions) {
+      sessions = new Set();
+      this.byIntegration.set(id, sessions);
+    }
+    if (!sessions.has(session)) this.count += 1;
+    sessions.add(session);
+  }
+
+  remove(session: HubSession): void {
+    const id = session.target.integrationId;
+    const sessions = this.byIntegration.get(id);
+    if (!sessions?.delete(session)) return;
+    this.count -= 1;
+    if (sessions.size === 0) this.byIntegration.delete(id);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Connections of the integration, within one process, that this conversation's pushes reach. */
+  *receivers(integrationId: Guid, conversationId: Guid): Iterable<HubSession> {
+    const sessions = this.byIntegration.get(integrationId);
+    if (!sessions) return;
+    for (const session of sessions) {
+      const narrowed = session.target.conversationId;
+      if (narrowed === undefined || narrowed === conversationId) yield session;
+    }
+  }
+
+  /** Sends the frame to every receiving connection; returns how many queued it. */
+  fanOut(integrationId: Guid, conversationId: Guid, frame: Buffer): number {
+    let sent = 0;
+    // Copy first: a send may drop a slow consumer, which removes it from the set being iterated.
+    for (const session of [...this.receivers(integrationId, conversationId)]) {
+      if (session.send(frame)) sent += 1;
+    }
+    return sent;
+  }
+
+  all(): HubSession[] {
+    const result: HubSession[] = [];
+    for (const sessions of this.byIntegration.values()) result.push(...sessions);
+    return result;
+  }
+}
