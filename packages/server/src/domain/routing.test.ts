@@ -439,7 +439,9 @@ describe('enrichment', () => {
       },
       message: { type: 'text', text: 'Bonjour' },
     };
-    expect(serializeActivity({ message: activity.message, ...activity })).toBe(
+    // Input key order does not matter: the message comes first here.
+    const { message, ...envelope } = activity;
+    expect(serializeActivity({ message, ...envelope })).toBe(
       '{"type":"message","eventTrigger":"message:agent","eventId":1612350123456,"externalId":"crm-case-88121","isEcho":false,"interactionId":"8e7d6c5b-4a39-4b2c-8d1e-0177678e6dc0","flowProcess":"Default","sender":{"integrationId":"e3b9","integrationType":"Agent","channelType":"Direct","tokenId":"t.e3b9"},"recipient":{"integrationId":"5f1e","integrationType":"Customer","channelType":"Direct","tokenId":"Zq9X"},"message":{"type":"text","text":"Bonjour"}}',
     );
   });
