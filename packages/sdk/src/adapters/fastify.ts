@@ -1,0 +1,38 @@
+// Fastify plugin: an encapsulated route whose body parser keeps the raw bytes, verified before the handler runs.
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { Delivery, Receiver } from '../core/receiver.js';
+import { DEFAULT_MAX_BODY_BYTES, rejectionOf } from './outcome.js';
+
+export interface FastifyWebhookOptions {
+  receiver: Receiver;
+  /** Route path inside the plugin's prefix. Default `/`. */
+  path?: string;
+  /** Called with each verified, parsed delivery; answers 200 unless it sent a reply itself. */
+  onDelivery: (delivery: Delivery, request: FastifyRequest, reply: FastifyReply) => unknown;
+  /** Largest body read; larger requests get 413. Default 5 MiB. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * Register with `app.register(hooksterFastify, { prefix: '/webhooks', receiver, onDelivery })`.
+ * Why it is not wrapped in fastify-plugin: encapsulation keeps the raw-body parser inside this route,
+ * so the rest of the application still parses JSON as usual.
+ */
+export const hooksterFastify: FastifyPluginAsync<FastifyWebhookOptions> = async (app, options) => {
+  const bodyLimit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+  app.post(options.path ?? '/', { bodyLimit }, async (request, reply) => {
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    try {
+      const delivery = await options.receiver.receive(request.headers, body);
+      await options.onDelivery(delivery, request, reply);
+    } catch (error) {
+      const rejection = rejectionOf(error);
+      if (rejection === undefined) throw error;
+      return reply.code(rejection.status).send(rejection.body);
+    }
+    if (!reply.sent) return reply.code(200).send();
+    return reply;
+  });
+};

@@ -1,0 +1,42 @@
+// Web `Request` adapter for Hono, Next.js route handlers, Cloudflare Workers, Deno and Bun.
+import type { Delivery, Receiver } from '../core/receiver.js';
+import { BodyTooLargeError, DEFAULT_MAX_BODY_BYTES, rejectionOf } from './outcome.js';
+
+export interface WebHandlerOptions {
+  receiver: Receiver;
+  /** Called with each verified, parsed delivery. A returned Response is sent; otherwise 200. */
+  onDelivery: (
+    delivery: Delivery,
+    request: Request,
+  ) => Response | void | undefined | Promise<Response | void | undefined>;
+  /** Largest body read; larger requests get 413. Default 5 MiB. */
+  maxBodyBytes?: number;
+}
+
+/** `(request) => Promise<Response>`: answers 403 on a bad signature, 400 on a bad payload. */
+export function hooksterWebHandler(options: WebHandlerOptions): (request: Request) => Promise<Response> {
+  const limit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  return async (request) => {
+    try {
+      const body = await readRequestBody(request, limit);
+      const delivery = await options.receiver.receive(request.headers, body);
+      return (await options.onDelivery(delivery, request)) ?? new Response(null, { status: 200 });
+    } catch (error) {
+      const rejection = rejectionOf(error);
+      if (rejection === undefined) throw error;
+      return Response.json(rejection.body, { status: rejection.status });
+    }
+  };
+}
+
+/** The exact bytes of a Fetch request body, refusing more than `maxBytes`. */
+export async function readRequestBody(
+  request: Request,
+  maxBytes = DEFAULT_MAX_BODY_BYTES,
+): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) throw new BodyTooLargeError(maxBytes);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length > maxBytes) throw new BodyTooLargeError(maxBytes);
+  return bytes;
+}

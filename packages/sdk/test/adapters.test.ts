@@ -1,0 +1,181 @@
+// Each adapter inside its real framework (node:http, Express, Fastify, Hono on @hono/node-server) receiving
+// requests signed like the engine's: 200 for a genuine one, 403 when tampered or signed with another key.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { serve, type ServerType } from '@hono/node-server';
+import { createReceiver, type Delivery } from '../src/index.js';
+import { createReceiver as createWebReceiver } from '../src/webcrypto.js';
+import { hooksterNodeHandler } from '../src/node.js';
+import { hooksterFastify } from '../src/fastify.js';
+import { hooksterWebHandler } from '../src/web.js';
+import { keys, post, requestSet, signedHeaders, vector } from './signed-request.js';
+
+interface Target {
+  url: string;
+  received: Delivery[];
+  close(): Promise<void>;
+}
+
+function listen(server: http.Server): Promise<string> {
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    );
+  });
+}
+
+function closeServer(server: http.Server | ServerType): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+async function startNodeHttp(): Promise<Target> {
+  const received: Delivery[] = [];
+  const server = http.createServer(
+    hooksterNodeHandler({ receiver: createReceiver({ keys }), onDelivery: (d) => void received.push(d) }),
+  );
+  const url = await listen(server);
+  return { url, received, close: () => closeServer(server) };
+}
+
+async function startExpress(): Promise<Target> {
+  const received: Delivery[] = [];
+  const app = express();
+  app.post(
+    '/hooks',
+    hooksterNodeHandler({ receiver: createReceiver({ keys }), onDelivery: (d) => void received.push(d) }),
+  );
+  app.post(
+    '/raw',
+    express.raw({ type: '*/*' }),
+    hooksterNodeHandler({ receiver: createReceiver({ keys }), onDelivery: (d) => void received.push(d) }),
+  );
+  app.use(express.json());
+  app.post(
+    '/parsed',
+    hooksterNodeHandler({ receiver: createReceiver({ keys }), onDelivery: (d) => void received.push(d) }),
+  );
+  const server = http.createServer(app);
+  const base = await listen(server);
+  return { url: `${base}/hooks`, received, close: () => closeServer(server) };
+}
+
+async function startFastify(): Promise<Target> {
+  const received: Delivery[] = [];
+  const app = Fastify();
+  await app.register(hooksterFastify, {
+    prefix: '/hooks',
+    receiver: createReceiver({ keys }),
+    onDelivery: (delivery) => void received.push(delivery),
+  });
+  app.post('/json', async (request) => ({ echoed: request.body }));
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url: `${url}/hooks`, received, close: () => app.close() };
+}
+
+async function startHono(): Promise<Target> {
+  const received: Delivery[] = [];
+  const app = new Hono();
+  const handler = hooksterWebHandler({
+    receiver: createWebReceiver({ keys }),
+    onDelivery: (d) => void received.push(d),
+  });
+  app.post('/hooks', (c) => handler(c.req.raw));
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hooks`, received, close: () => closeServer(server) };
+}
+
+describe.each([
+  { name: 'node:http', start: startNodeHttp },
+  { name: 'Express', start: startExpress },
+  { name: 'Fastify', start: startFastify },
+  { name: 'Hono (Web Request, WebCrypto)', start: startHono },
+])('$name adapter', ({ start }) => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await start();
+  });
+  afterAll(() => target.close());
+
+  it('answers 200 to a genuine delivery and 403 to a tampered or foreign-key one', async () => {
+    for (const request of requestSet()) {
+      const answer = await post(target.url, request.body, request.headers);
+      expect({ name: request.name, status: answer.status }).toEqual({
+        name: request.name,
+        status: request.status,
+      });
+      if (request.status === 403) expect(JSON.parse(answer.body)).toMatchObject({ error: 'bad_signature' });
+    }
+    expect(target.received).toHaveLength(1);
+    expect(target.received[0]!.payload.integrationId).toBe(vector.headers['x-integration-id']);
+  });
+
+  it('answers 403 naming the missing header when the signature is absent', async () => {
+    const { 'x-hubster-signature': _gone, ...headers } = signedHeaders(vector.body);
+    const answer = await post(target.url, vector.body, headers);
+    expect(answer.status).toBe(403);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'missing_header' });
+  });
+
+  it('answers 400 with paths when a genuine signature covers an invalid payload', async () => {
+    const body = '{"hubId":1}';
+    const answer = await post(target.url, body, signedHeaders(body));
+    expect(answer.status).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({
+      error: 'invalid_payload',
+      errors: expect.arrayContaining([{ path: '$.hubId', message: expect.any(String) }]),
+    });
+  });
+});
+
+describe('Express body parsers', () => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await startExpress();
+  });
+  afterAll(() => target.close());
+
+  it('verifies the Buffer left by express.raw() and refuses it tampered', async () => {
+    const answer = await post(target.url.replace('/hooks', '/raw'), vector.body, signedHeaders(vector.body));
+    expect(answer.status).toBe(200);
+    const tampered = await post(
+      target.url.replace('/hooks', '/raw'),
+      `${vector.body} `,
+      signedHeaders(vector.body),
+    );
+    expect(tampered.status).toBe(403);
+  });
+
+  it('refuses with 500 a body already parsed by express.json(), instead of verifying re-serialised JSON', async () => {
+    const before = target.received.length;
+    const answer = await post(
+      target.url.replace('/hooks', '/parsed'),
+      vector.body,
+      signedHeaders(vector.body),
+    );
+    expect(answer.status).toBe(500);
+    expect(target.received).toHaveLength(before);
+  });
+});
+
+describe('Fastify encapsulation', () => {
+  it('keeps JSON parsing for the routes outside the plugin', async () => {
+    const target = await startFastify();
+    try {
+      const response = await fetch(target.url.replace('/hooks', '/json'), {
+        method: 'POST',
+        body: '{"a":1}',
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(await response.json()).toEqual({ echoed: { a: 1 } });
+    } finally {
+      await target.close();
+    }
+  });
+});
