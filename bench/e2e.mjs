@@ -1,0 +1,311 @@
+#!/usr/bin/env node
+// `npm run bench`: end to end (submit over HTTP → a local receiver that verifies x-hubster-signature) for
+//   (a) the raw ceiling: the load generator signs and POSTs the delivery bodies straight to the receiver;
+//   (b) the BullMQ + Redis baseline (AOF, fsync everysec): its submit endpoint + one worker (concurrency 64);
+//   (c) Hookster on SQLite (one process, role all): one System integration subscribed to `message`,
+//       activities spread round-robin over CONVERSATIONS conversations (order is kept per conversation).
+// Same load generator, activity count, body size and concurrency for all three: a burst (closed loop) and a
+// paced open-loop phase. Then a backlog: BACKLOG activities submitted while the receiver is down, drained
+// once it is back, with the engine's RSS sampled every second. Deliveries are counted as activities
+// received (a System POST may carry several; how many did is reported). Exits non-zero on any loss, bad
+// signature, failed submission or timeout.
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import {
+  baselineVersions,
+  ensureBaseline,
+  startBaselineSubmit,
+  startBaselineWorker,
+  startRedis,
+} from './lib/baseline.mjs';
+import { provision, startEngine } from './lib/engine.mjs';
+import { deliveryPhase, envInt, envStr, log, runBench, startLoadgen, startReceiver } from './lib/harness.mjs';
+import { CEILING_INTEGRATION } from './lib/payload.mjs';
+import { ask } from './lib/proc.mjs';
+import { fixed, int, ratio, round, table } from './lib/stats.mjs';
+import { backlogPhase } from './lib/backlog.mjs';
+import { peakRssMb } from './lib/proc.mjs';
+
+const cfg = {
+  n: envInt('N', 20_000),
+  warmup: envInt('WARMUP', 2000),
+  concurrency: envInt('CONCURRENCY', 64),
+  bodyBytes: envInt('BODY_BYTES', 1024),
+  conversations: envInt('CONVERSATIONS', 256),
+  pacedRate: envInt('PACED_RATE', 1000),
+  pacedN: envInt('PACED_N', 5000),
+  backlog: envInt('BACKLOG', 200_000),
+  workerConcurrency: envInt('WORKER_CONCURRENCY', 64),
+  engineConcurrency: envInt('ENGINE_CONCURRENCY', 64),
+  phaseTimeoutMs: envInt('PHASE_TIMEOUT_MS', 120_000),
+  backlogTimeoutMs: envInt('BACKLOG_TIMEOUT_MS', 300_000),
+  only: envStr('ONLY', 'ceiling,baseline,engine,backlog').split(','),
+  cpuProfDir: envStr('CPU_PROF_DIR', ''),
+  deadlineMs: envInt('DEADLINE_MS', 1_200_000),
+};
+// While the receiver is down the engine keeps retrying each conversation's head delivery; the schedule
+// must outlast the backlog's submission so nothing is exhausted (1 s waits, 240 attempts).
+const BACKLOG_RETRY_SCHEDULE = envStr('BACKLOG_RETRY_SCHEDULE', Array(240).fill('1s').join(','));
+
+function verdict(p) {
+  return p.timedOut || p.receiver.missing > 0 || p.receiver.badSignature > 0 || p.loadgen.errors > 0
+    ? 'FAIL'
+    : 'ok';
+}
+
+function summary(p) {
+  const r = p.receiver;
+  return (
+    `${int(p.deliveriesPerSec)} deliveries/s, p50 ${fixed(r.latencyMs.p50, 2)} ms, p99 ${fixed(r.latencyMs.p99, 2)} ms, ` +
+    `POSTs ${r.posts} (${r.multiPosts} with >1 activity), dup ${r.duplicates}, missing ${r.missing}, bad sig ${r.badSignature}, ` +
+    `submit errors ${p.loadgen.errors}${p.timedOut ? ', TIMED OUT' : ''} ${JSON.stringify(p.cpu)}`
+  );
+}
+
+await runBench('bench', cfg.deadlineMs, async (cleanup) => {
+  log(
+    `N=${cfg.n} (after ${cfg.warmup} warm-up) concurrency=${cfg.concurrency} body≈${cfg.bodyBytes} B ` +
+      `conversations=${cfg.conversations} paced=${cfg.pacedN}@${cfg.pacedRate}/s backlog=${cfg.backlog}`,
+  );
+  if (cfg.only.includes('baseline')) ensureBaseline(log);
+  const receiver = await startReceiver(cleanup);
+  const loadgen = await startLoadgen(cleanup);
+  await ask(
+    receiver.child,
+    { type: 'keys', keys: { [CEILING_INTEGRATION.publicSigningKey]: CEILING_INTEGRATION.privateSigningKey } },
+    'keys-ok',
+  );
+  const common = { concurrency: cfg.concurrency, bodyBytes: cfg.bodyBytes };
+  const phaseOpts = (pids) => ({
+    pids: { ...pids, receiver: receiver.pid, loadgen: loadgen.pid },
+    timeoutMs: cfg.phaseTimeoutMs,
+  });
+  const out = {};
+  const phases = [];
+
+  if (cfg.only.includes('ceiling')) {
+    const run = { ...common, target: 'ceiling', url: receiver.url };
+    await deliveryPhase(receiver, loadgen, { ...run, n: cfg.warmup, phase: 'cwarm' }, phaseOpts({}));
+    const burst = await deliveryPhase(
+      receiver,
+      loadgen,
+      { ...run, n: cfg.n, phase: 'ceiling' },
+      phaseOpts({}),
+    );
+    log(`ceiling: ${summary(burst)}`);
+    out.ceiling = { burst, rss: { loadgen: peakRssMb(loadgen.pid), receiver: peakRssMb(receiver.pid) } };
+    phases.push(burst);
+  }
+
+  if (cfg.only.includes('baseline')) {
+    const redis = await startRedis();
+    cleanup(() => redis.stop());
+    const submit = await startBaselineSubmit();
+    cleanup(() => submit.stop());
+    const worker = await startBaselineWorker(receiver.url, cfg.workerConcurrency);
+    cleanup(() => worker.stop());
+    const pids = { submit: submit.pid, worker: worker.pid, redis: redis.pid };
+    const run = { ...common, target: 'baseline', url: submit.url };
+    await deliveryPhase(receiver, loadgen, { ...run, n: cfg.warmup, phase: 'bwarm' }, phaseOpts(pids));
+    const burst = await deliveryPhase(
+      receiver,
+      loadgen,
+      { ...run, n: cfg.n, phase: 'baseline' },
+      { ...phaseOpts(pids), graceMs: 1000 },
+    );
+    log(`baseline burst: ${summary(burst)}`);
+    const paced = await deliveryPhase(
+      receiver,
+      loadgen,
+      { ...run, n: cfg.pacedN, phase: 'bpaced', rate: cfg.pacedRate },
+      phaseOpts(pids),
+    );
+    log(`baseline paced: ${summary(paced)}`);
+    out.baseline = {
+      burst,
+      paced,
+      rss: { worker: peakRssMb(worker.pid), submit: peakRssMb(submit.pid), redis: peakRssMb(redis.pid) },
+    };
+    phases.push(burst, paced);
+    await worker.stop();
+    await submit.stop();
+    await redis.stop();
+  }
+
+  if (cfg.only.includes('engine') || cfg.only.includes('backlog')) {
+    const engine = await startEngine({
+      cpuProfDir: cfg.cpuProfDir || null,
+      env: {
+        HOOKSTER_CONCURRENCY: String(cfg.engineConcurrency),
+        HOOKSTER_PER_INTEGRATION_CONCURRENCY: String(cfg.engineConcurrency),
+        HOOKSTER_RETRY_SCHEDULE: BACKLOG_RETRY_SCHEDULE,
+      },
+    });
+    cleanup(() => engine.stop());
+    const prov = await provision(engine, {
+      systems: 1,
+      conversations: cfg.conversations,
+      webhookUrl: receiver.url,
+      log,
+    });
+    await ask(receiver.child, { type: 'keys', keys: prov.keys }, 'keys-ok');
+    const pids = { engine: engine.pid };
+    const run = {
+      ...common,
+      target: 'engine',
+      url: engine.url,
+      token: prov.token,
+      conversationIds: prov.conversationIds,
+    };
+    if (cfg.only.includes('engine')) {
+      await deliveryPhase(receiver, loadgen, { ...run, n: cfg.warmup, phase: 'ewarm' }, phaseOpts(pids));
+      const burst = await deliveryPhase(
+        receiver,
+        loadgen,
+        { ...run, n: cfg.n, phase: 'engine' },
+        { ...phaseOpts(pids), graceMs: 1000 },
+      );
+      log(`engine burst: ${summary(burst)}`);
+      const paced = await deliveryPhase(
+        receiver,
+        loadgen,
+        { ...run, n: cfg.pacedN, phase: 'epaced', rate: cfg.pacedRate },
+        phaseOpts(pids),
+      );
+      log(`engine paced: ${summary(paced)}`);
+      out.engine = { burst, paced, rss: { engine: peakRssMb(engine.pid) } };
+      phases.push(burst, paced);
+    }
+    if (cfg.only.includes('backlog') && cfg.backlog > 0) {
+      out.backlog = await backlogPhase({
+        receiver,
+        loadgen,
+        engine,
+        run: { ...run, n: cfg.backlog, phase: 'backlog' },
+        timeoutMs: cfg.backlogTimeoutMs,
+        log,
+      });
+      out.backlog.peakRssMb = peakRssMb(engine.pid);
+    }
+    await engine.stop();
+  }
+
+  printReport(out);
+  if (process.env.RESULT_FILE)
+    writeFileSync(
+      process.env.RESULT_FILE,
+      JSON.stringify({ cfg, at: new Date().toISOString(), out }, null, 2) + '\n',
+    );
+  const ok = phases.every((p) => verdict(p) === 'ok') && (out.backlog === undefined || out.backlog.ok);
+  if (!ok) log('FAILED: a phase lost activities, saw a bad signature, failed a submission or timed out');
+  return ok ? 0 : 1;
+});
+
+function printReport(out) {
+  const { ceiling, baseline, engine, backlog } = out;
+  const ceil = ceiling?.burst.deliveriesPerSec;
+  const line = (name, r, rss) => {
+    const b = r.burst.receiver;
+    const p = r.paced?.receiver;
+    return [
+      name,
+      int(r.burst.deliveriesPerSec),
+      ratio(r.burst.deliveriesPerSec, ceil),
+      `${fixed(b.latencyMs.p50, 1)} / ${fixed(b.latencyMs.p99, 1)}`,
+      p ? `${fixed(p.latencyMs.p50, 2)} / ${fixed(p.latencyMs.p99, 2)}` : '—',
+      `${b.posts} / ${b.multiPosts} / ${b.maxPerPost}`,
+      `${b.duplicates + (p?.duplicates ?? 0)} / ${b.missing + (p?.missing ?? 0)} / ${b.badSignature + (p?.badSignature ?? 0)}`,
+      rss,
+    ];
+  };
+  const rows = [];
+  if (ceiling)
+    rows.push(
+      line(
+        'raw ceiling (sign + POST, 1 process)',
+        ceiling,
+        `loadgen ${fixed(ceiling.rss.loadgen, 0)}, receiver ${fixed(ceiling.rss.receiver, 0)}`,
+      ),
+    );
+  if (baseline) {
+    const r = baseline.rss;
+    rows.push(
+      line(
+        'BullMQ baseline (Redis AOF everysec)',
+        baseline,
+        `worker ${fixed(r.worker, 0)}, submit ${fixed(r.submit, 0)}, redis ${fixed(r.redis, 0)}`,
+      ),
+    );
+  }
+  if (engine)
+    rows.push(line('Hookster (SQLite, 1 process)', engine, `engine ${fixed(engine.rss.engine, 0)}`));
+  console.log('');
+  console.log(
+    `End to end, ${cfg.n} activities after ${cfg.warmup} warm-up, ${cfg.concurrency} in flight, ~${cfg.bodyBytes} B bodies; paced ${cfg.pacedN} at ${cfg.pacedRate}/s`,
+  );
+  console.log(
+    `(${os.cpus().length} cores, ${os.cpus()[0]?.model}; Node ${process.versions.node}${baseline ? `; baseline ${JSON.stringify(baselineVersions())}` : ''})`,
+  );
+  console.log('');
+  console.log(
+    table(
+      [
+        'system',
+        'deliveries/s',
+        '× ceiling',
+        'burst p50 / p99 ms',
+        'paced p50 / p99 ms',
+        'POSTs / multi / max per POST',
+        'dup / missing / bad sig',
+        'peak RSS MB',
+      ],
+      rows,
+    ),
+  );
+  console.log('');
+  if (engine && baseline) {
+    const x = engine.burst.deliveriesPerSec / baseline.burst.deliveriesPerSec;
+    console.log(
+      `engine / baseline deliveries/s: ${x.toFixed(2)} (target ≥ 1.5: ${x >= 1.5 ? 'met' : 'NOT met'})`,
+    );
+    const pe = engine.paced.receiver.latencyMs.p99;
+    const pb = baseline.paced.receiver.latencyMs.p99;
+    console.log(
+      `paced p99 engine ${fixed(pe, 2)} ms vs baseline ${fixed(pb, 2)} ms (target: no worse: ${pe <= pb ? 'met' : 'NOT met'})`,
+    );
+  }
+  if (engine && ceiling) console.log(`engine / ceiling: ${ratio(engine.burst.deliveriesPerSec, ceil)}`);
+  if (backlog) {
+    console.log('');
+    console.log(
+      table(
+        [
+          'backlog',
+          'activities',
+          'submitted/s (receiver down)',
+          'drain s',
+          'drained/s',
+          'POSTs / multi',
+          'dup / missing / bad sig',
+          'engine RSS during drain min / max MB',
+          'peak RSS MB',
+        ],
+        [
+          [
+            'Hookster (SQLite)',
+            int(backlog.n),
+            int(backlog.submitPerSec),
+            fixed(backlog.drainSeconds, 1),
+            int(backlog.drainPerSec),
+            `${backlog.receiver.posts} / ${backlog.receiver.multiPosts}`,
+            `${backlog.receiver.duplicates} / ${backlog.receiver.missing} / ${backlog.receiver.badSignature}`,
+            `${fixed(backlog.rss.min, 0)} / ${fixed(backlog.rss.max, 0)}`,
+            fixed(backlog.peakRssMb, 0),
+          ],
+        ],
+      ),
+    );
+    console.log(`RSS samples (MB, 1/s): ${backlog.rss.samples.map((v) => Math.round(v)).join(' ')}`);
+  }
+  void round;
+}

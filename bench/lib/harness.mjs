@@ -1,0 +1,121 @@
+// Shared run plumbing: settings from the environment, a deadline that stops every child, phases that
+// drive the load generator (and the receiver, for end-to-end runs) and collect CPU time per process.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ask, cpuSeconds, forkChild, nextMessage, sleep, stopProcess } from './proc.mjs';
+
+const LIB = fileURLToPath(new URL('.', import.meta.url));
+
+export function envInt(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new Error(`${name} must be a number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+export function envStr(name, fallback) {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? fallback : raw;
+}
+
+export const log = (...a) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}]`, ...a);
+
+// Runs `main(cleanup)` under a deadline; every function registered with cleanup() runs at the end, in
+// reverse order, whether main returned, threw or ran out of time. Exits with main's code (2 = deadline).
+export async function runBench(name, deadlineMs, main) {
+  const cleanups = [];
+  const cleanup = (fn) => cleanups.push(fn);
+  const stopAll = async () => {
+    while (cleanups.length > 0)
+      await cleanups
+        .pop()()
+        .catch((e) => console.error(`[bench] cleanup failed: ${e.message}`));
+  };
+  const t0 = Date.now();
+  const deadline = setTimeout(async () => {
+    console.error(`[bench] ${name}: deadline of ${deadlineMs} ms reached; stopping`);
+    await stopAll();
+    process.exit(2);
+  }, deadlineMs);
+  let code = 1;
+  try {
+    code = await main(cleanup);
+  } catch (err) {
+    console.error(`[bench] ${name} failed:`, err);
+  }
+  await stopAll();
+  clearTimeout(deadline);
+  log(`${name} done in ${((Date.now() - t0) / 1000).toFixed(1)} s, exit ${code}`);
+  process.exit(code);
+}
+
+export async function startLoadgen(cleanup) {
+  const child = forkChild(join(LIB, 'loadgen.mjs'));
+  cleanup(() => stopProcess(child));
+  await nextMessage(child, 'ready', 10_000);
+  return child;
+}
+
+export async function startReceiver(cleanup) {
+  const child = forkChild(join(LIB, 'receiver.mjs'));
+  cleanup(() => stopProcess(child));
+  const { port } = await nextMessage(child, 'ready', 10_000);
+  return { child, pid: child.pid, port, url: `http://127.0.0.1:${port}/hook` };
+}
+
+export function cpuOf(pids) {
+  return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
+}
+
+// CPU % (of one core) of each process between two cpuOf() samples over `ms`.
+export function cpuPercent(before, after, ms) {
+  const out = {};
+  for (const k of Object.keys(after)) {
+    if (before[k] !== null && before[k] !== undefined && after[k] !== null)
+      out[k] = Math.round((100 * (after[k] - before[k])) / (ms / 1000));
+  }
+  return out;
+}
+
+// Submissions only: the load generator's own figures.
+export async function submitPhase(loadgen, run, { pids = {}, timeoutMs = 120_000 } = {}) {
+  const cpu0 = cpuOf(pids);
+  const lg = await ask(loadgen, { type: 'run', ...run }, 'result', timeoutMs);
+  const cpu = cpuPercent(cpu0, cpuOf(pids), lg.finishedAt - lg.startedAt);
+  return { loadgen: lg, cpu };
+}
+
+// End to end: reset the receiver, drive the load generator, wait until every activity of the phase arrived
+// (or `timeoutMs`). deliveriesPerSec = activities received / (last first receipt − first submit).
+export async function deliveryPhase(
+  receiver,
+  loadgen,
+  run,
+  { pids = {}, timeoutMs = 120_000, graceMs = 300 } = {},
+) {
+  await ask(receiver.child, { type: 'reset', phase: run.phase, expected: run.n }, 'reset-ok');
+  const cpu0 = cpuOf(pids);
+  const done = nextMessage(receiver.child, 'done', timeoutMs);
+  done.catch(() => {});
+  const lg = await ask(loadgen, { type: 'run', ...run }, 'result', timeoutMs);
+  if (lg.errors > 0) receiver.child.send({ type: 'expect', expected: lg.ok });
+  let timedOut = false;
+  try {
+    await done;
+  } catch {
+    timedOut = true;
+  }
+  const cpu1 = cpuOf(pids);
+  await sleep(graceMs); // late duplicates still count
+  const st = await ask(receiver.child, { type: 'stats' }, 'stats');
+  const windowMs = (st.lastAt ?? lg.finishedAt) - lg.startedAt;
+  return {
+    loadgen: lg,
+    receiver: st,
+    timedOut,
+    windowMs,
+    deliveriesPerSec: st.unique / (windowMs / 1000),
+    cpu: cpuPercent(cpu0, cpu1, windowMs),
+  };
+}
