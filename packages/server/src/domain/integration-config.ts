@@ -1,0 +1,348 @@
+// Integration create/update bodies (DESIGN §2.1, hubster-wire §1.4): validation, configuration keys in
+// any case normalised to camelCase, derived integrationTypeId, signing keys generated and rotated.
+
+import { Type } from '@sinclair/typebox';
+import { parseDuration, parseDurationList } from './duration.js';
+import { errorItem, type ErrorItem } from './errors.js';
+import { sequentialGuid, signingKey } from './ids.js';
+import { parseMessage } from './message-input.js';
+import {
+  IntegrationStatus,
+  type ChannelType,
+  type Integration,
+  type IntegrationConfiguration,
+} from './types.js';
+import { PortalCodes, childPath, compileValidator, isObject, type ParseResult } from './validation.js';
+
+/** ChannelType names and numbers (hubster-wire §1.4); input may use either, output uses names. */
+export const CHANNEL_NUMBERS: Record<ChannelType, number> = {
+  Hubster: 0,
+  Direct: 1,
+  Bot: 2,
+  System: 3,
+  Messenger: 101,
+  TwilioSMS: 102,
+  Line: 103,
+  Telegram: 104,
+  Kik: 105,
+  WebChat: 106,
+  Slack: 1001,
+};
+
+/** Channels Hookster creates integrations for; the others never receive activities (DESIGN §2.1). */
+export const SUPPORTED_CHANNELS: readonly ChannelType[] = ['System', 'Direct'];
+export const EVENT_FILTERS = ['message', 'message:customer', 'message:agent', 'message:bot'] as const;
+export const DIRECT_TYPES = ['Customer', 'Agent', 'Bot'] as const;
+/** Upper bound of the per-integration attempt timeout: leases must outlast it. */
+export const MAX_DELIVERY_TIMEOUT_MS = 120_000;
+const MAX_RETRY_STEPS = 50;
+
+/** A channel given as name (any case) or number; undefined when unknown. */
+export function parseChannelId(value: unknown): ChannelType | undefined {
+  const names = Object.keys(CHANNEL_NUMBERS) as ChannelType[];
+  if (typeof value === 'number') return names.find((n) => CHANNEL_NUMBERS[n] === value);
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return parseChannelId(Number(text));
+  return names.find((n) => n.toLowerCase() === text.toLowerCase());
+}
+
+/** Lower-cased input key -> stored camelCase key. Signing keys are recognised only to be dropped. */
+const CONFIG_KEYS: Record<string, string> = {
+  webhookurl: 'webhookUrl',
+  events: 'events',
+  integrationtype: 'integrationType',
+  echo: 'echo',
+  start: 'start',
+  welcomemessage: 'welcomeMessage',
+  regeneratekeys: 'regenerateKeys',
+  retryschedule: 'retrySchedule',
+  deliverytimeout: 'deliveryTimeout',
+};
+
+/** Keys in any case -> camelCase; unknown keys and signing keys (never accepted from input) dropped. */
+export function normalizeConfigurationKeys(raw: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const name = CONFIG_KEYS[key.toLowerCase()];
+    if (name !== undefined && value !== null && value !== undefined) out[name] = value;
+  }
+  // `WelcomeMessage` is the older form of `start` (a single text).
+  const welcome = out.welcomeMessage;
+  delete out.welcomeMessage;
+  if (out.start === undefined && welcome !== undefined) {
+    out.start = typeof welcome === 'string' ? [{ type: 'text', text: welcome }] : welcome;
+  }
+  return out;
+}
+
+const Extensions = {
+  regenerateKeys: Type.Optional(Type.Boolean()),
+  retrySchedule: Type.Optional(Type.String()),
+  deliveryTimeout: Type.Optional(Type.String()),
+};
+const SystemConfig = compileValidator(
+  Type.Object({
+    webhookUrl: Type.String({ format: 'http-url' }),
+    events: Type.Array(Type.String(), { minItems: 1 }),
+    ...Extensions,
+  }),
+);
+const DirectConfig = compileValidator(
+  Type.Object({
+    integrationType: Type.Union(DIRECT_TYPES.map((t) => Type.Literal(t))),
+    echo: Type.Optional(Type.Boolean()),
+    webhookUrl: Type.Optional(Type.String({ format: 'http-url' })),
+    start: Type.Optional(Type.Array(Type.Unknown())),
+    ...Extensions,
+  }),
+);
+const Status = Type.Union([Type.Literal(IntegrationStatus.Active), Type.Literal(IntegrationStatus.Paused)]);
+const Name = Type.String({ minLength: 1, maxLength: 256 });
+const CreateBody = compileValidator(
+  Type.Object({
+    channelId: Type.Union([Type.String(), Type.Number()]),
+    name: Name,
+    statusId: Type.Optional(Status),
+    configuration: Type.Object({}),
+  }),
+);
+const UpdateBody = compileValidator(
+  Type.Object({
+    channelId: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+    name: Type.Optional(Name),
+    statusId: Type.Optional(Status),
+    configuration: Type.Optional(Type.Object({})),
+  }),
+);
+
+const PATH = 'configuration';
+const invalid = (path: string, text: string) => errorItem('InvalidValue', `Property '${path}' ${text}`);
+
+function checkExtensions(config: Record<string, unknown>, errors: ErrorItem[]): void {
+  if (typeof config.retrySchedule === 'string') {
+    const steps = parseDurationList(config.retrySchedule);
+    if (!steps || steps.length > MAX_RETRY_STEPS) {
+      errors.push(
+        invalid(
+          `${PATH}.retrySchedule`,
+          `must be a comma-separated list of at most ${MAX_RETRY_STEPS} durations, e.g. "100ms,2s,1m".`,
+        ),
+      );
+    }
+  }
+  if (typeof config.deliveryTimeout === 'string') {
+    const ms = parseDuration(config.deliveryTimeout);
+    if (ms === undefined || ms <= 0 || ms > MAX_DELIVERY_TIMEOUT_MS) {
+      errors.push(invalid(`${PATH}.deliveryTimeout`, 'must be a duration between 1ms and 2m, e.g. "2s".'));
+    }
+  }
+}
+
+function systemConfiguration(config: Record<string, unknown>, errors: ErrorItem[]): IntegrationConfiguration {
+  if (!SystemConfig.check(config)) {
+    errors.push(...SystemConfig.errors(config, PortalCodes, PATH));
+    return {};
+  }
+  const events: string[] = [];
+  config.events.forEach((filter, index) => {
+    const value = filter.trim().toLowerCase();
+    if (!(EVENT_FILTERS as readonly string[]).includes(value)) {
+      errors.push(
+        invalid(
+          childPath(`${PATH}.events`, index),
+          `has an unknown filter '${filter}': use ${EVENT_FILTERS.join(', ')}.`,
+        ),
+      );
+    } else if (!events.includes(value)) {
+      events.push(value);
+    }
+  });
+  checkExtensions(config, errors);
+  const out: IntegrationConfiguration = { webhookUrl: config.webhookUrl, events };
+  if (config.retrySchedule !== undefined) out.retrySchedule = config.retrySchedule.trim();
+  if (config.deliveryTimeout !== undefined) out.deliveryTimeout = config.deliveryTimeout.trim();
+  return out;
+}
+
+function directConfiguration(config: Record<string, unknown>, errors: ErrorItem[]): IntegrationConfiguration {
+  if (typeof config.integrationType === 'string') {
+    const match = DIRECT_TYPES.find(
+      (t) => t.toLowerCase() === (config.integrationType as string).toLowerCase(),
+    );
+    if (match) config = { ...config, integrationType: match };
+  }
+  if (!DirectConfig.check(config)) {
+    errors.push(...DirectConfig.errors(config, PortalCodes, PATH));
+    return {};
+  }
+  const out: IntegrationConfiguration = { integrationType: config.integrationType };
+  if (config.echo !== undefined) out.echo = config.echo;
+  if (config.webhookUrl !== undefined) out.webhookUrl = config.webhookUrl;
+  if (config.start !== undefined) {
+    const start: Record<string, unknown>[] = [];
+    config.start.forEach((message, index) => {
+      const parsed = parseMessage(message, childPath(`${PATH}.start`, index), PortalCodes);
+      if (parsed.ok) start.push(parsed.value);
+      else errors.push(...parsed.errors);
+    });
+    out.start = start;
+  }
+  checkExtensions(config, errors);
+  if (config.retrySchedule !== undefined) out.retrySchedule = config.retrySchedule.trim();
+  if (config.deliveryTimeout !== undefined) out.deliveryTimeout = config.deliveryTimeout.trim();
+  return out;
+}
+
+/** Validates a configuration for its channel; `regenerateKeys` is returned apart, never stored. */
+function parseConfiguration(
+  channel: ChannelType,
+  raw: Record<string, unknown>,
+  errors: ErrorItem[],
+): { configuration: IntegrationConfiguration; regenerateKeys: boolean } {
+  const config = normalizeConfigurationKeys(raw);
+  const regenerateKeys = config.regenerateKeys === true;
+  const configuration =
+    channel === 'System' ? systemConfiguration(config, errors) : directConfiguration(config, errors);
+  return { configuration, regenerateKeys };
+}
+
+/** Keys: rotated on request, kept when present, generated when a webhookUrl needs them. */
+function withKeys(
+  configuration: IntegrationConfiguration,
+  previous: IntegrationConfiguration | undefined,
+  regenerate: boolean,
+): IntegrationConfiguration {
+  const hasKeys =
+    typeof previous?.publicSigningKey === 'string' && typeof previous.privateSigningKey === 'string';
+  if (regenerate || (!hasKeys && configuration.webhookUrl !== undefined)) {
+    return { ...configuration, publicSigningKey: signingKey(), privateSigningKey: signingKey() };
+  }
+  if (hasKeys) {
+    return {
+      ...configuration,
+      publicSigningKey: previous.publicSigningKey,
+      privateSigningKey: previous.privateSigningKey,
+    };
+  }
+  return configuration;
+}
+
+function channelOf(value: unknown, errors: ErrorItem[]): ChannelType | undefined {
+  const channel = parseChannelId(value);
+  if (channel === undefined) {
+    errors.push(invalid('channelId', `has an unknown value '${String(value)}'.`));
+    return undefined;
+  }
+  if (!SUPPORTED_CHANNELS.includes(channel)) {
+    errors.push(
+      invalid(
+        'channelId',
+        `'${channel}' is not supported: Hookster creates System and Direct integrations only.`,
+      ),
+    );
+    return undefined;
+  }
+  return channel;
+}
+
+function checkName(name: unknown, errors: ErrorItem[]): void {
+  if (typeof name === 'string' && name !== '' && name.trim() === '')
+    errors.push(invalid('name', 'must not be blank.'));
+}
+
+function bodyErrors(body: unknown): ErrorItem[] | undefined {
+  if (body === undefined || body === null || body === '') return [errorItem('MissingBody')];
+  if (!isObject(body)) return [errorItem('InvalidType', 'The body must be a JSON object.')];
+  return undefined;
+}
+
+/** `POST /api/v1/integrations/hubs/{hubId}`: a new integration, or every problem of the body. */
+export function parseIntegrationCreate(
+  body: unknown,
+  hubId: string,
+  tenantId: string,
+  now: number,
+): ParseResult<Integration> {
+  const early = bodyErrors(body);
+  if (early) return { ok: false, errors: early };
+  const input = body as Record<string, unknown>;
+  const errors: ErrorItem[] = CreateBody.check(input) ? [] : CreateBody.errors(input, PortalCodes);
+  checkName(input.name, errors);
+  const typed = typeof input.channelId === 'string' || typeof input.channelId === 'number';
+  const channel = typed ? channelOf(input.channelId, errors) : undefined;
+  let parsed: ReturnType<typeof parseConfiguration> | undefined;
+  if (channel && isObject(input.configuration))
+    parsed = parseConfiguration(channel, input.configuration, errors);
+  if (errors.length > 0 || !channel || !parsed) return { ok: false, errors };
+
+  const configuration = withKeys(parsed.configuration, undefined, false);
+  const created = new Date(now).toISOString();
+  return {
+    ok: true,
+    value: {
+      integrationId: sequentialGuid(now),
+      hubId,
+      tenantId,
+      integrationTypeId: channel === 'System' ? 'System' : (configuration.integrationType ?? 'Customer'),
+      channelId: channel,
+      name: (input.name as string).trim(),
+      statusId: (input.statusId as number | undefined) ?? IntegrationStatus.Active,
+      configuration,
+      created,
+      modified: created,
+    },
+  };
+}
+
+/**
+ * `PUT /api/v1/integrations/{integrationId}`: name, statusId and configuration (replaced whole; a
+ * Direct configuration without integrationType keeps the existing one, as in the docs' example).
+ */
+export function parseIntegrationUpdate(
+  existing: Integration,
+  body: unknown,
+  now: number,
+): ParseResult<Integration> {
+  const early = bodyErrors(body);
+  if (early) return { ok: false, errors: early };
+  const input = body as Record<string, unknown>;
+  const errors: ErrorItem[] = UpdateBody.check(input) ? [] : UpdateBody.errors(input, PortalCodes);
+  checkName(input.name, errors);
+  if (input.channelId !== undefined && parseChannelId(input.channelId) !== existing.channelId) {
+    errors.push(invalid('channelId', `cannot be changed (the integration is '${existing.channelId}').`));
+  }
+  let configuration = existing.configuration;
+  if (isObject(input.configuration) && SUPPORTED_CHANNELS.includes(existing.channelId)) {
+    let raw = input.configuration;
+    const hasType = Object.keys(raw).some((k) => k.toLowerCase() === 'integrationtype');
+    if (existing.channelId === 'Direct' && !hasType)
+      raw = { ...raw, integrationType: existing.configuration.integrationType };
+    const parsed = parseConfiguration(existing.channelId, raw, errors);
+    const type = parsed.configuration.integrationType;
+    if (
+      existing.channelId === 'Direct' &&
+      type !== undefined &&
+      type !== existing.configuration.integrationType
+    ) {
+      errors.push(
+        invalid(
+          `${PATH}.integrationType`,
+          `cannot be changed from '${String(existing.configuration.integrationType)}'.`,
+        ),
+      );
+    }
+    configuration = withKeys(parsed.configuration, existing.configuration, parsed.regenerateKeys);
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return {
+    ok: true,
+    value: {
+      ...existing,
+      name: typeof input.name === 'string' ? input.name.trim() : existing.name,
+      statusId: (input.statusId as number | undefined) ?? existing.statusId,
+      configuration,
+      modified: new Date(now).toISOString(),
+    },
+  };
+}
