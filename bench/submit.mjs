@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // `npm run bench:submit`: activities submitted and durably committed per second over HTTP, 64 in flight,
 // ~1 KiB bodies — Hookster on SQLite with 1 and with 10 System integrations in the hub, and, in the same
-// run with the same load generator, the submit endpoint of the BullMQ + Redis baseline (AOF, fsync
-// everysec). Only the submit side runs: Hookster with --role api (no dispatcher), the baseline without
-// its worker. Prints a table, the ratios and each engine's peak RSS (VmHWM).
+// run with the same load generator, the submit endpoint of the BullMQ + Redis baseline (Redis AOF on,
+// appendfsync everysec). Main rows: the submit side alone (Hookster --role api, i.e. no dispatcher; the
+// baseline without its worker). Extra rows (DELIVERING=0 drops them): the same submit load while each
+// system also delivers to a local receiver (Hookster --role all, the baseline with its worker) — how the
+// baseline's README measured its 7,100/s. Prints a table, the ratios and each process's peak RSS (VmHWM).
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import {
@@ -11,11 +13,13 @@ import {
   ensureBaseline,
   redisInteger,
   startBaselineSubmit,
+  startBaselineWorker,
   startRedis,
 } from './lib/baseline.mjs';
 import { deliveryCount, provision, startEngine } from './lib/engine.mjs';
-import { envInt, envStr, log, runBench, startLoadgen, submitPhase } from './lib/harness.mjs';
-import { peakRssMb } from './lib/proc.mjs';
+import { envInt, envStr, log, runBench, startLoadgen, startReceiver, submitPhase } from './lib/harness.mjs';
+import { CEILING_INTEGRATION } from './lib/payload.mjs';
+import { ask, peakRssMb } from './lib/proc.mjs';
 import { fixed, int, ratio, round, table } from './lib/stats.mjs';
 
 const cfg = {
@@ -28,80 +32,86 @@ const cfg = {
     .split(',')
     .map(Number)
     .filter((s) => s > 0),
-  role: envStr('ENGINE_ROLE', 'api'),
+  delivering: envStr('DELIVERING', '1') !== '0',
+  engineConcurrency: envInt('ENGINE_CONCURRENCY', 64),
   cpuProfDir: envStr('CPU_PROF_DIR', ''),
-  deadlineMs: envInt('DEADLINE_MS', 300_000),
+  deadlineMs: envInt('DEADLINE_MS', 400_000),
 };
 const TARGET = 10_000;
 
-function row(name, r) {
-  return [
-    name,
-    int(r.perSec),
-    fixed(r.rtt.p50, 2),
-    fixed(r.rtt.p99, 2),
-    String(r.errors),
-    r.committed === null ? '—' : int(r.committed),
-    fixed(r.peakRssMb, 0),
-    Object.entries(r.cpu)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', '),
-  ];
-}
-
 await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
   log(
-    `N=${cfg.n} (after ${cfg.warmup} warm-up) concurrency=${cfg.concurrency} body≈${cfg.bodyBytes} B conversations=${cfg.conversations}`,
+    `N=${cfg.n} (after ${cfg.warmup} warm-up) concurrency=${cfg.concurrency} body≈${cfg.bodyBytes} B ` +
+      `conversations=${cfg.conversations} load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
   );
   ensureBaseline(log);
   const loadgen = await startLoadgen(cleanup);
+  const receiver = cfg.delivering ? await startReceiver(cleanup) : null;
+  if (receiver) {
+    const keys = { [CEILING_INTEGRATION.publicSigningKey]: CEILING_INTEGRATION.privateSigningKey };
+    await ask(receiver.child, { type: 'keys', keys }, 'keys-ok');
+  }
   const common = { n: cfg.n, concurrency: cfg.concurrency, bodyBytes: cfg.bodyBytes };
   const results = [];
 
-  // Baseline: bare node:http → queue.add() → Redis (AOF everysec); answers 202 once Redis accepted the job.
-  {
+  // The baseline: bare node:http → queue.add() → Redis; answers 202 once Redis accepted the job.
+  async function baseline(delivering) {
     const redis = await startRedis();
     cleanup(() => redis.stop());
     const submit = await startBaselineSubmit();
     cleanup(() => submit.stop());
+    const worker = delivering ? await startBaselineWorker(receiver.url, 64) : null;
+    if (worker) cleanup(() => worker.stop());
     const pids = { submit: submit.pid, redis: redis.pid, loadgen: loadgen.pid };
-    await submitPhase(
-      loadgen,
-      { ...common, n: cfg.warmup, phase: 'bswarm', target: 'baseline', url: submit.url },
-      { pids },
-    );
-    const { loadgen: lg, cpu } = await submitPhase(
-      loadgen,
-      { ...common, phase: 'bsubmit', target: 'baseline', url: submit.url },
-      { pids },
-    );
-    const waiting = await redisInteger('LLEN', 'bull:webhooks:wait');
+    if (worker) pids.worker = worker.pid;
+    const run = { ...common, target: 'baseline', url: submit.url };
+    await submitPhase(loadgen, { ...run, n: cfg.warmup, phase: 'bswarm' }, { pids });
+    const { loadgen: lg, cpu } = await submitPhase(loadgen, { ...run, phase: 'bsubmit' }, { pids });
+    const waiting = delivering ? null : await redisInteger('LLEN', 'bull:webhooks:wait');
+    if (lg.errors > 0) log(`baseline errors: ${lg.errorSample.join(' | ')}`);
     results.push({
-      name: 'BullMQ baseline (Redis AOF everysec)',
+      name: `BullMQ baseline, Redis AOF everysec${delivering ? ', worker delivering' : ''}`,
+      kind: 'baseline',
+      delivering,
       perSec: lg.requestsPerSec,
       rtt: lg.rttMs,
       errors: lg.errors,
-      committed: waiting,
-      peakRssMb: peakRssMb(submit.pid),
-      peakRssRedisMb: peakRssMb(redis.pid),
+      stored: waiting,
+      expectedStored: cfg.n + cfg.warmup,
+      rss: {
+        submit: peakRssMb(submit.pid),
+        redis: peakRssMb(redis.pid),
+        ...(worker ? { worker: peakRssMb(worker.pid) } : {}),
+      },
       cpu,
     });
-    if (lg.errors > 0) log(`baseline errors: ${lg.errorSample.join(' | ')}`);
-    log(`baseline: ${int(lg.requestsPerSec)}/s accepted, ${waiting} jobs waiting in Redis`);
+    log(`${results.at(-1).name}: ${int(lg.requestsPerSec)}/s accepted`);
+    await worker?.stop();
     await submit.stop();
     await redis.stop();
   }
 
-  // Hookster: a fresh engine and SQLite file per hub shape, so each peak RSS is its own.
-  for (const systems of cfg.systems) {
-    const engine = await startEngine({ role: cfg.role, cpuProfDir: cfg.cpuProfDir || null });
+  // Hookster: a fresh engine and SQLite file per scenario, so each peak RSS is its own.
+  async function engineRun(systems, delivering) {
+    const engine = await startEngine({
+      role: delivering ? 'all' : 'api',
+      cpuProfDir: cfg.cpuProfDir || null,
+      env: {
+        HOOKSTER_CONCURRENCY: String(cfg.engineConcurrency),
+        HOOKSTER_PER_INTEGRATION_CONCURRENCY: String(cfg.engineConcurrency),
+      },
+    });
     cleanup(() => engine.stop());
     const prov = await provision(engine, {
       systems,
       conversations: cfg.conversations,
-      webhookUrl: 'http://127.0.0.1:9/bench-submit',
+      webhookUrl: delivering ? receiver.url : 'http://127.0.0.1:9/not-delivered',
       log,
     });
+    if (receiver) await ask(receiver.child, { type: 'keys', keys: prov.keys }, 'keys-ok');
     const run = {
       ...common,
       target: 'engine',
@@ -113,28 +123,36 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
     await submitPhase(loadgen, { ...run, n: cfg.warmup, phase: `ewarm${systems}` }, { pids });
     const { loadgen: lg, cpu } = await submitPhase(loadgen, { ...run, phase: `esubmit${systems}` }, { pids });
     if (lg.errors > 0) log(`engine errors: ${lg.errorSample.join(' | ')}`);
-    let committed = 0;
-    for (const id of prov.systemIds) {
+    let stored = delivering ? null : 0;
+    for (const id of delivering ? [] : prov.systemIds) {
       const c = await deliveryCount(engine, prov.token, id, 'pending');
-      committed = committed === null || c === null ? null : committed + c;
+      stored = stored === null || c === null ? null : stored + c;
     }
     results.push({
-      name: `Hookster SQLite, ${systems} System integration${systems > 1 ? 's' : ''}`,
-      systems,
+      name: `Hookster SQLite, ${systems} System integration${systems > 1 ? 's' : ''}${delivering ? ', delivering' : ''}`,
+      kind: 'engine',
+      delivering,
       perSec: lg.requestsPerSec,
       rtt: lg.rttMs,
       errors: lg.errors,
-      committed,
-      peakRssMb: peakRssMb(engine.pid),
+      stored,
+      expectedStored: systems * (cfg.n + cfg.warmup),
+      rss: { engine: peakRssMb(engine.pid) },
       cpu,
     });
     log(
-      `engine (${systems} System): ${int(lg.requestsPerSec)}/s committed, ${committed ?? '?'} deliveries pending in the store`,
+      `${results.at(-1).name}: ${int(lg.requestsPerSec)}/s committed, ${stored ?? '?'} deliveries pending in the store`,
     );
     await engine.stop();
   }
 
-  const base = results[0];
+  await baseline(false);
+  for (const systems of cfg.systems) await engineRun(systems, false);
+  if (cfg.delivering) {
+    await baseline(true);
+    await engineRun(1, true);
+  }
+
   console.log('');
   console.log(
     `Submit throughput, ${cfg.n} activities after ${cfg.warmup} warm-up, ${cfg.concurrency} in flight, ~${cfg.bodyBytes} B bodies`,
@@ -143,46 +161,47 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
     `(${os.cpus().length} cores, ${os.cpus()[0]?.model}; Node ${process.versions.node}; baseline ${JSON.stringify(baselineVersions())})`,
   );
   console.log('');
+  const fmtMap = (m) =>
+    Object.entries(m)
+      .map(([k, v]) => `${k} ${typeof v === 'number' ? Math.round(v) : v}`)
+      .join(', ');
   console.log(
     table(
       [
         'system',
         'activities/s',
-        'p50 ms',
-        'p99 ms',
+        'p50 / p99 ms',
         'errors',
-        'queued/pending after',
+        'stored after (expected)',
         'peak RSS MB',
         'CPU % of a core',
       ],
-      results.map((r) => row(r.name, r)),
+      results.map((r) => [
+        r.name,
+        int(r.perSec),
+        `${fixed(r.rtt.p50, 2)} / ${fixed(r.rtt.p99, 2)}`,
+        String(r.errors),
+        r.stored === null ? '—' : `${int(r.stored)} (${int(r.expectedStored)})`,
+        fmtMap(r.rss),
+        fmtMap(r.cpu),
+      ]),
     ),
   );
   console.log('');
-  console.log(`baseline Redis peak RSS: ${fixed(base.peakRssRedisMb, 0)} MB`);
-  for (const r of results.slice(1)) {
-    console.log(
-      `${r.name}: ${ratio(r.perSec, base.perSec)} × baseline; target ≥ ${int(TARGET)}/s: ${r.perSec >= TARGET ? 'met' : 'NOT met'}`,
-    );
+  for (const delivering of [false, true]) {
+    const base = results.find((r) => r.kind === 'baseline' && r.delivering === delivering);
+    for (const r of results.filter((x) => x.kind === 'engine' && x.delivering === delivering)) {
+      console.log(
+        `${r.name}: ${ratio(r.perSec, base?.perSec)} × baseline; target ≥ ${int(TARGET)}/s: ${r.perSec >= TARGET ? 'met' : 'NOT met'}`,
+      );
+    }
   }
   if (process.env.RESULT_FILE) {
-    writeFileSync(
-      process.env.RESULT_FILE,
-      JSON.stringify(
-        {
-          cfg,
-          at: new Date().toISOString(),
-          results: results.map((r) => ({ ...r, perSec: round(r.perSec, 0) })),
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    const at = new Date().toISOString();
+    const rows = results.map((r) => ({ ...r, perSec: round(r.perSec, 0) }));
+    writeFileSync(process.env.RESULT_FILE, JSON.stringify({ cfg, at, results: rows }, null, 2) + '\n');
   }
-  const expectedCommitted = (systems) => systems * (cfg.n + cfg.warmup);
-  const ok =
-    results.every((r) => r.errors === 0) &&
-    results.slice(1).every((r) => r.committed === null || r.committed === expectedCommitted(r.systems));
-  if (!ok) log('FAILED: errors, or the store does not hold every committed delivery');
+  const ok = results.every((r) => r.errors === 0 && (r.stored === null || r.stored === r.expectedStored));
+  if (!ok) log('FAILED: submission errors, or the store does not hold every committed delivery');
   return ok ? 0 : 1;
 });

@@ -24,34 +24,32 @@ function freePort() {
   });
 }
 
-// Starts `hookster serve`; `env` adds or overrides HOOKSTER_* settings. ENGINE_FROM=src runs the sources with tsx.
+// Starts `hookster serve`; `env` adds or overrides HOOKSTER_* settings. ENGINE_FROM=src runs the sources
+// with tsx; ENGINE_MAIN=<file> runs another entry point (to check the harness itself).
 export async function startEngine({ env = {}, role = 'all', cpuProfDir = null, dir = null } = {}) {
   const fromSource = process.env.ENGINE_FROM === 'src';
-  if (!fromSource && !existsSync(BUILT_MAIN)) throw new Error(`${BUILT_MAIN} is missing: run npm run build`);
+  const main = process.env.ENGINE_MAIN ?? (fromSource ? SOURCE_MAIN : BUILT_MAIN);
+  if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'hookster-bench-engine-'));
   const port = await freePort();
   const adminToken = randomBytes(24).toString('hex');
   const nodeArgs = [];
   if (cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`);
   if (fromSource) nodeArgs.push('--import', 'tsx');
-  const child = spawnChild(
-    process.execPath,
-    [...nodeArgs, fromSource ? SOURCE_MAIN : BUILT_MAIN, 'serve', '--role', role],
-    {
-      cwd: REPO_ROOT,
-      echo: process.env.ENGINE_LOG === '1',
-      env: {
-        HOOKSTER_DATABASE_URL: `sqlite:${join(dataDir, 'hookster.db')}`,
-        HOOKSTER_DATA_DIR: dataDir,
-        HOOKSTER_HOST: '127.0.0.1',
-        HOOKSTER_PORT: String(port),
-        HOOKSTER_ADMIN_TOKEN: adminToken,
-        HOOKSTER_EGRESS_ALLOW: '127.0.0.1/32',
-        HOOKSTER_LOG_LEVEL: 'warn',
-        ...env,
-      },
+  const child = spawnChild(process.execPath, [...nodeArgs, main, 'serve', '--role', role], {
+    cwd: REPO_ROOT,
+    echo: process.env.ENGINE_LOG === '1',
+    env: {
+      HOOKSTER_DATABASE_URL: `sqlite:${join(dataDir, 'hookster.db')}`,
+      HOOKSTER_DATA_DIR: dataDir,
+      HOOKSTER_HOST: '127.0.0.1',
+      HOOKSTER_PORT: String(port),
+      HOOKSTER_ADMIN_TOKEN: adminToken,
+      HOOKSTER_EGRESS_ALLOW: '127.0.0.1/32',
+      HOOKSTER_LOG_LEVEL: 'warn',
+      ...env,
     },
-  );
+  });
   const url = `http://127.0.0.1:${port}`;
   const engine = {
     child,
