@@ -1,0 +1,114 @@
+// `hookster listen` receiving real signed requests over HTTP: 200 and a block per activity, 403 flagged.
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signHubster, signStandard, standardSecretFromPrivateKey } from '@hookster/sdk';
+import { parseListenArgs, startListener, type RunningListener } from './listen.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const vectors = JSON.parse(
+  readFileSync(path.resolve(repoRoot, '..', 'shared', 'spec', 'vectors', 'hubster-signature.json'), 'utf8'),
+) as {
+  vectors: {
+    publicSigningKey: string;
+    privateSigningKey: string;
+    body: string;
+    headers: Record<string, string>;
+  }[];
+};
+const carousel = vectors.vectors[2]!;
+
+function signed(body: string, privateKey: string): Record<string, string> {
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  return {
+    ...carousel.headers,
+    'x-hubster-signature': signHubster(body, privateKey),
+    'webhook-id': 'dlv_listen',
+    'webhook-timestamp': timestamp,
+    'webhook-signature': signStandard(
+      'dlv_listen',
+      timestamp,
+      body,
+      standardSecretFromPrivateKey(privateKey),
+    ),
+  };
+}
+
+describe('hookster listen', () => {
+  const out = new PassThrough();
+  let printed = '';
+  out.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  let listener: RunningListener;
+
+  beforeAll(async () => {
+    const options = parseListenArgs([
+      '--port',
+      '0',
+      '--key',
+      `${carousel.publicSigningKey}:${carousel.privateSigningKey}`,
+    ]);
+    listener = await startListener({ ...options, out, colour: false });
+  });
+  afterAll(() => listener.close());
+
+  it('answers 200 to a signed delivery and prints one block per activity', async () => {
+    const { 'Content-Length': _length, ...headers } = signed(carousel.body, carousel.privateSigningKey);
+    const response = await fetch(`${listener.url}/webhooks`, {
+      method: 'POST',
+      body: carousel.body,
+      headers,
+    });
+    expect(response.status).toBe(200);
+    expect(printed).toContain('✔ 200 System delivery dlv_listen');
+    expect(printed.match(/message:bot #1612360042\d+/g)).toHaveLength(2);
+    expect(printed).toContain('text: Here are our most popular models:');
+    expect(printed).toContain('• Victorious — European style https://cdn.example.com/cars/victorious.png');
+    expect(printed).toContain('[link] More Info → https://example.com/victorious');
+    expect(printed).not.toContain('\u001b[');
+  });
+
+  it('answers 403 to a tampered delivery and flags it', async () => {
+    const { 'Content-Length': _length, ...headers } = signed(carousel.body, carousel.privateSigningKey);
+    const response = await fetch(listener.url, {
+      method: 'POST',
+      body: carousel.body.replace('Victorious', 'Victorius'),
+      headers,
+    });
+    expect(response.status).toBe(403);
+    expect(printed).toContain('✘ 403 BAD SIGNATURE bad_signature');
+  });
+
+  it('refuses malformed flags with the usage text', () => {
+    expect(() => parseListenArgs(['--port', '1'])).toThrow(/--key PUBLIC:PRIVATE is required/);
+    expect(() => parseListenArgs(['--key', 'nocolon'])).toThrow(/usage: hookster listen/);
+    expect(() => parseListenArgs(['--key', 'a:b', '--scheme', 'md5'])).toThrow(/--scheme/);
+    expect(parseListenArgs(['--key', 'A:B', '--key', 'C:D']).keys).toEqual(
+      new Map([
+        ['A', 'B'],
+        ['C', 'D'],
+      ]),
+    );
+  });
+
+  it('colours the blocks when asked to', async () => {
+    const colourOut = new PassThrough();
+    let coloured = '';
+    colourOut.on('data', (chunk: Buffer) => (coloured += chunk.toString()));
+    const options = parseListenArgs([
+      '--port',
+      '0',
+      '--key',
+      `${carousel.publicSigningKey}:${carousel.privateSigningKey}`,
+    ]);
+    const colourful = await startListener({ ...options, out: colourOut, colour: true });
+    try {
+      const { 'Content-Length': _length, ...headers } = signed(carousel.body, carousel.privateSigningKey);
+      await fetch(colourful.url, { method: 'POST', body: carousel.body, headers });
+      expect(coloured).toContain('\u001b[32m✔ 200\u001b[0m');
+    } finally {
+      await colourful.close();
+    }
+  });
+});
