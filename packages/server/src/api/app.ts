@@ -1,0 +1,85 @@
+// The Fastify application: body parsing, auth, the error mapping and one route module per resource.
+// Fastify's schema validation is not used: the domain validators report every problem at once.
+
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { HooksterConfig } from '../config/types.js';
+import type { Authenticate, Gateway } from '../engine-parts.js';
+import type { Store } from '../store/contract.js';
+import { requireAuth } from './auth.js';
+import { registerConversationRoutes } from './conversations.js';
+import { registerDeliveryRoutes } from './deliveries.js';
+import { registerDocsRoutes } from './docs.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { registerHealthRoutes } from './health.js';
+import { registerHubRoutes } from './hubs.js';
+import { registerIntegrationRoutes } from './integrations.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { registerSubmitRoutes } from './submit.js';
+import { registerTenantRoutes } from './tenants.js';
+import { registerTokenRoutes } from './token.js';
+
+export interface AppDeps {
+  config: HooksterConfig;
+  store: Store;
+  logger: Logger;
+  authenticate: Authenticate;
+  /** Present on api/all: receives each committed submission for websocket pushes. */
+  gateway?: Gateway;
+  metrics?: Metrics;
+  /** Extra routes mounted by other parts (e.g. the gateway's negotiate route). */
+  plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
+  /** Only health, readiness and metrics (role worker). */
+  healthOnly?: boolean;
+  now?: () => number;
+}
+
+/** What every route module receives. */
+export interface RouteDeps extends AppDeps {
+  metrics: Metrics;
+  now: () => number;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    // No per-request log lines: the submit path must stay lean (≥ 10,000/s); errors are logged once.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true },
+    return503OnClosing: true,
+    forceCloseConnections: true,
+  });
+  const routeDeps: RouteDeps = {
+    ...deps,
+    metrics: deps.metrics ?? createMetrics(),
+    now: deps.now ?? Date.now,
+  };
+
+  app.setErrorHandler(errorHandler(deps.logger));
+  app.setNotFoundHandler(notFoundHandler);
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+  app.decorateRequest('principal', null as unknown as never);
+
+  registerHealthRoutes(app, routeDeps);
+  if (deps.healthOnly) return app;
+
+  registerDocsRoutes(app);
+  registerTokenRoutes(app, routeDeps);
+  for (const plugin of deps.plugins ?? []) await plugin(app);
+  await app.register((api, _opts, done) => {
+    api.addHook('onRequest', requireAuth(deps.authenticate));
+    registerTenantRoutes(api, routeDeps);
+    registerHubRoutes(api, routeDeps);
+    registerIntegrationRoutes(api, routeDeps);
+    registerConversationRoutes(api, routeDeps);
+    registerSubmitRoutes(api, routeDeps);
+    registerDeliveryRoutes(api, routeDeps);
+    done();
+  });
+  return app;
+}

@@ -1,0 +1,84 @@
+// The delivery log and manual resends: deliveries of an integration, one delivery with its attempts,
+// retry, recover, and the tenant's notifications.
+
+import type { FastifyInstance } from 'fastify';
+import { HooksterError, errorItem, type ErrorItem } from '../domain/errors.js';
+import type { Delivery } from '../domain/types.js';
+import { isObject } from '../domain/validation.js';
+import type { Principal } from '../engine-parts.js';
+import type { RouteDeps } from './app.js';
+import { canSee, tenantScope } from './auth.js';
+import { visibleIntegration } from './integrations.js';
+import { guidParam, pageRequest, parseTime, queryValue } from './params.js';
+
+const STATUSES = ['pending', 'held', 'delivered', 'failed', 'cancelled'];
+
+export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { store } = deps;
+
+  async function visibleDelivery(principal: Principal, deliveryId: string): Promise<Delivery> {
+    const delivery = await store.getDelivery(deliveryId);
+    if (!delivery || !canSee(principal, delivery.tenantId)) throw HooksterError.of('DeliveryNotFound');
+    return delivery;
+  }
+
+  app.get('/api/v1/integrations/:integrationId/deliveries', async (request) => {
+    const integration = await visibleIntegration(
+      store,
+      request.principal,
+      guidParam(request.params, 'integrationId'),
+    );
+    const status = queryValue(request.query, 'status');
+    const errors: ErrorItem[] = [];
+    if (status !== undefined && !STATUSES.includes(status)) {
+      errors.push(
+        errorItem('InvalidValue', `Query parameter 'status' must be one of: ${STATUSES.join(', ')}.`),
+      );
+    }
+    const page = pageRequest(request.query, errors);
+    return store.listDeliveries(integration.integrationId, status, page);
+  });
+
+  app.get('/api/v1/deliveries/:deliveryId', async (request) => {
+    return visibleDelivery(request.principal, guidParam(request.params, 'deliveryId'));
+  });
+
+  app.post('/api/v1/deliveries/:deliveryId/retry', async (request) => {
+    const delivery = await visibleDelivery(request.principal, guidParam(request.params, 'deliveryId'));
+    const resent = await store.retryDelivery(delivery.deliveryId, deps.now());
+    if (!resent) {
+      throw HooksterError.invalid([
+        errorItem(
+          'InvalidValue',
+          `Delivery is ${delivery.status}: only a failed or delivered delivery can be resent.`,
+        ),
+      ]);
+    }
+    return visibleDelivery(request.principal, delivery.deliveryId);
+  });
+
+  app.post('/api/v1/integrations/:integrationId/recover', async (request) => {
+    const integration = await visibleIntegration(
+      store,
+      request.principal,
+      guidParam(request.params, 'integrationId'),
+    );
+    const body = request.body;
+    if (!isObject(body)) throw HooksterError.invalid([errorItem('MissingBody')]);
+    if (body.since === undefined) {
+      throw HooksterError.invalid([errorItem('MissingProperty', "Property 'since' is required.")]);
+    }
+    const since = parseTime(body.since);
+    if (since === undefined) {
+      throw HooksterError.invalid([
+        errorItem('InvalidDate', "Property 'since' must be an ISO 8601 date-time or epoch milliseconds."),
+      ]);
+    }
+    const recovered = await store.recoverDeliveries(integration.integrationId, since, deps.now());
+    return { status: 200, recovered };
+  });
+
+  app.get('/api/v1/notifications', async (request) => {
+    return store.listNotifications(tenantScope(request.principal), pageRequest(request.query));
+  });
+}

@@ -1,0 +1,69 @@
+// The single place that turns failures into HTTP responses: HooksterError → `{status, errors}`,
+// Fastify's own request errors → their catalogue entry, anything else → logged + a bare 500.
+
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { errorItem, HooksterError, type ErrorItem, type ErrorName } from '../domain/errors.js';
+
+export interface ErrorResponse {
+  status: number;
+  errors: ErrorItem[];
+}
+
+/** Fastify's error codes for problems of the request itself (never a server fault). */
+const FASTIFY_ERRORS: Record<string, { status: number; name: ErrorName; detail?: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, name: 'MalformedJson' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, name: 'MissingBody' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, name: 'PayloadTooLarge' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    name: 'UnsupportedMediaType',
+    detail: 'Unsupported content type: send application/json.',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    name: 'InvalidValue',
+    detail: 'Content-Length does not match the body.',
+  },
+  FST_ERR_NOT_FOUND: { status: 404, name: 'NotFound' },
+  FST_ERR_BAD_URL: { status: 400, name: 'InvalidValue', detail: 'The URL is not valid.' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, name: 'InvalidValue', detail: 'The request is not valid.' },
+};
+
+export function errorResponse(status: number, errors: ErrorItem[]): ErrorResponse {
+  return { status, errors };
+}
+
+/** Maps any thrown value to a response; unknown failures are logged here with their cause. */
+export function toErrorResponse(error: unknown, logger: Logger): ErrorResponse {
+  if (error instanceof HooksterError) return errorResponse(error.status, error.errors);
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  const known = fastifyError?.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
+  if (known) return errorResponse(known.status, [errorItem(known.name, known.detail)]);
+  const status = fastifyError?.statusCode;
+  // Other 4xx from the HTTP layer are about the request (e.g. secure-json-parse refusing __proto__).
+  if (error instanceof SyntaxError) return errorResponse(400, [errorItem('MalformedJson')]);
+  if (status === 400) return errorResponse(400, [errorItem('InvalidValue', 'The request is not valid.')]);
+  if (status === 413) return errorResponse(413, [errorItem('PayloadTooLarge')]);
+  if (status === 415) return errorResponse(415, [errorItem('UnsupportedMediaType')]);
+  if (status === 404) return errorResponse(404, [errorItem('NotFound')]);
+  if (status === 405) return errorResponse(405, [errorItem('MethodNotAllowed')]);
+  logger.error({ err: error }, 'unexpected error while handling a request');
+  return errorResponse(500, [errorItem('SystemError')]);
+}
+
+/** Fastify error handler: the one path every failing request takes. */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, _request: FastifyRequest, reply: FastifyReply): void => {
+    const response = toErrorResponse(error, logger);
+    void reply.code(response.status).type('application/json; charset=utf-8').send(response);
+  };
+}
+
+/** 404 for unknown routes (and wrong methods on known paths, which Fastify treats alike). */
+export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply): void {
+  void reply
+    .code(404)
+    .type('application/json; charset=utf-8')
+    .send(errorResponse(404, [errorItem('NotFound', 'No such route.')]));
+}

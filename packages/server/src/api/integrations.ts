@@ -1,0 +1,114 @@
+// Integrations: create in a hub, read (with keys), update (configuration replaced whole;
+// regenerateKeys), delete, list. Responses use Hubster's shape with camelCase configuration keys.
+
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { HooksterError, errorItem } from '../domain/errors.js';
+import { isGuid, normalizeGuid } from '../domain/ids.js';
+import { parseIntegrationCreate, parseIntegrationUpdate } from '../domain/integration-config.js';
+import type { Hub, Integration } from '../domain/types.js';
+import type { Principal } from '../engine-parts.js';
+import type { Store } from '../store/contract.js';
+import type { RouteDeps } from './app.js';
+import { canSee, tenantScope } from './auth.js';
+import { visibleHub } from './hubs.js';
+import { guidParam, pageRequest, queryValue } from './params.js';
+
+/** The integration if it exists and the principal may see it; otherwise 404. */
+export async function visibleIntegration(
+  store: Store,
+  principal: Principal,
+  integrationId: string,
+): Promise<Integration> {
+  const integration = await store.getIntegration(integrationId);
+  if (!integration || !canSee(principal, integration.tenantId)) throw HooksterError.of('IntegrationNotFound');
+  return integration;
+}
+
+/** Hubster's integration shape (the tenant is implied by the hub). */
+export function integrationView(integration: Integration): Record<string, unknown> {
+  return {
+    integrationId: integration.integrationId,
+    hubId: integration.hubId,
+    integrationTypeId: integration.integrationTypeId,
+    channelId: integration.channelId,
+    name: integration.name,
+    statusId: integration.statusId,
+    configuration: integration.configuration,
+    created: integration.created,
+    modified: integration.modified,
+  };
+}
+
+export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { store } = deps;
+
+  async function create(hub: Hub, body: unknown): Promise<Record<string, unknown>> {
+    const parsed = parseIntegrationCreate(body, hub.hubId, hub.tenantId, deps.now());
+    if (!parsed.ok) throw HooksterError.invalid(parsed.errors);
+    await store.createIntegration(parsed.value);
+    return integrationView(parsed.value);
+  }
+
+  async function update(existing: Integration, body: unknown): Promise<Record<string, unknown>> {
+    const parsed = parseIntegrationUpdate(existing, body, deps.now());
+    if (!parsed.ok) throw HooksterError.invalid(parsed.errors);
+    await store.updateIntegration(parsed.value);
+    return integrationView(parsed.value);
+  }
+
+  // Create; also Hubster's documented update alias (hubster-wire §5.6/§7.13): the id names a hub for a
+  // create and an integration for an update. GUIDs never collide across the two, so it is unambiguous.
+  app.post('/api/v1/integrations/hubs/:hubId', async (request: FastifyRequest) => {
+    const id = guidParam(request.params, 'hubId');
+    const hub = await store.getHub(id);
+    if (hub && canSee(request.principal, hub.tenantId)) return create(hub, request.body);
+    if (!hub) {
+      const integration = await store.getIntegration(id);
+      if (integration && canSee(request.principal, integration.tenantId))
+        return update(integration, request.body);
+    }
+    throw HooksterError.of('HubNotFound');
+  });
+
+  app.get('/api/v1/integrations/:integrationId', async (request) => {
+    const integration = await visibleIntegration(
+      store,
+      request.principal,
+      guidParam(request.params, 'integrationId'),
+    );
+    return integrationView(integration);
+  });
+
+  app.put('/api/v1/integrations/:integrationId', async (request) => {
+    const integration = await visibleIntegration(
+      store,
+      request.principal,
+      guidParam(request.params, 'integrationId'),
+    );
+    return update(integration, request.body);
+  });
+
+  app.delete('/api/v1/integrations/:integrationId', async (request) => {
+    const integration = await visibleIntegration(
+      store,
+      request.principal,
+      guidParam(request.params, 'integrationId'),
+    );
+    await store.deleteIntegration(integration.integrationId);
+    return integrationView(integration);
+  });
+
+  app.get('/api/v1/integrations', async (request) => {
+    const hubText = queryValue(request.query, 'hubId');
+    if (hubText !== undefined && hubText !== '' && !isGuid(hubText)) {
+      throw HooksterError.invalid([errorItem('InvalidGuid', "Query parameter 'hubId' must be a GUID.")]);
+    }
+    const page = pageRequest(request.query);
+    const filter: { tenantId?: string; hubId?: string } = {};
+    const scope = tenantScope(request.principal);
+    if (scope) filter.tenantId = scope;
+    if (hubText) filter.hubId = (await visibleHub(store, request.principal, normalizeGuid(hubText))).hubId;
+    const listed = await store.listIntegrations(filter, page);
+    return { ...listed, results: listed.results.map(integrationView) };
+  });
+}

@@ -1,0 +1,57 @@
+// `hookster serve`: resolves the configuration, starts the engine, prints where it listens (a JSON line
+// on stdout) and shuts down gracefully on SIGTERM/SIGINT.
+
+import { resolveAdminToken } from '../config/admin-token.js';
+import { renderServeHelp } from '../config/describe.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { createEngine } from '../engine.js';
+import { parseSettingFlags } from './options.js';
+
+/** Resolves -1 while serving (the process lives on), or an exit code. */
+export async function runServe(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseSettingFlags(argv);
+  } catch (error) {
+    process.stderr.write(`hookster serve: ${(error as Error).message}\n\n${renderServeHelp()}`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(renderServeHelp());
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig({ flags: parsed.flags, configFile: parsed.configFile });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`hookster serve: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  config.adminToken = resolveAdminToken(config);
+  const engine = await createEngine(config);
+  const url = await engine.start();
+  process.stdout.write(JSON.stringify({ msg: 'listening', url, role: config.role }) + '\n');
+
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      process.stderr.write(`hookster: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    engine.logger.info({ signal }, 'shutting down');
+    engine.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        engine.logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  return -1;
+}

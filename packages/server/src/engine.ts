@@ -1,0 +1,111 @@
+// Composes one engine process from its parts by role: the store (always), the HTTP API and websocket
+// gateway (api/all) and the webhook dispatcher (worker/all). A worker still serves health and metrics.
+
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { buildApp } from './api/app.js';
+import { createAuthenticate } from './api/auth.js';
+import { createMetrics, type Metrics } from './api/metrics.js';
+import type { HooksterConfig } from './config/types.js';
+import type { Dispatcher, Gateway, PartDeps } from './engine-parts.js';
+import { createGateway } from './gateway/gateway.js';
+import type { Store } from './store/contract.js';
+import { openStore } from './store/open.js';
+
+export interface EngineOptions {
+  logger?: Logger;
+}
+
+export interface Engine {
+  config: HooksterConfig;
+  store: Store;
+  app: FastifyInstance;
+  logger: Logger;
+  /** Base URL once started (empty before). */
+  url: string;
+  /** Listens, attaches the gateway, starts the dispatcher; resolves with the URL. */
+  start(): Promise<string>;
+  /** Graceful: stops accepting, finishes in-flight requests and attempts, closes the store. */
+  stop(): Promise<void>;
+}
+
+interface DispatcherModule {
+  createDispatcher(deps: PartDeps & { metrics: Metrics }): Dispatcher;
+}
+
+/**
+ * SEAM: delivery/dispatcher.ts (`createDispatcher`) is built by the delivery part. It is loaded by a
+ * computed specifier so this module compiles before it lands; without it the worker role only logs.
+ */
+async function loadDispatcher(deps: PartDeps & { metrics: Metrics }): Promise<Dispatcher | undefined> {
+  const specifier = './delivery/dispatcher.js';
+  try {
+    const module = (await import(specifier)) as DispatcherModule;
+    return module.createDispatcher(deps);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    deps.logger.warn('the webhook dispatcher is not available in this build: deliveries stay pending');
+    return undefined;
+  }
+}
+
+function urlOf(address: AddressInfo | string | null, host: string): string {
+  if (address === null || typeof address === 'string') return `http://${host}`;
+  const shown =
+    address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  return address.family === 'IPv6' ? `http://[${shown}]:${address.port}` : `http://${shown}:${address.port}`;
+}
+
+export async function createEngine(config: HooksterConfig, options: EngineOptions = {}): Promise<Engine> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { role: config.role } });
+  const store = await openStore(config.databaseUrl);
+  await store.migrate();
+  const authenticate = createAuthenticate(store, config.adminToken);
+  const metrics = createMetrics();
+  const parts: PartDeps = { config, store, logger };
+  const serveApi = config.role === 'api' || config.role === 'all';
+  const runWorker = config.role === 'worker' || config.role === 'all';
+
+  let gateway: Gateway | undefined;
+  if (serveApi) gateway = createGateway({ ...parts, authenticate });
+  const app = await buildApp({
+    config,
+    store,
+    logger,
+    authenticate,
+    gateway,
+    metrics,
+    healthOnly: !serveApi,
+  });
+  const dispatcher = runWorker ? await loadDispatcher({ ...parts, metrics }) : undefined;
+
+  let stopping: Promise<void> | undefined;
+  const engine: Engine = {
+    config,
+    store,
+    app,
+    logger,
+    url: '',
+    async start() {
+      await app.ready();
+      gateway?.attach(app.server);
+      await app.listen({ host: config.host, port: config.port });
+      engine.url = urlOf(app.server.address(), config.host);
+      dispatcher?.start();
+      return engine.url;
+    },
+    stop() {
+      stopping ??= (async () => {
+        // Order matters: stop taking requests (in-flight submissions finish and commit) while the gateway
+        // closes its websockets (an open upgraded socket would keep the HTTP server from closing), then
+        // the dispatcher (it records its in-flight attempts), and the store last.
+        await Promise.all([app.close(), gateway?.close()]);
+        await dispatcher?.stop();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+  return engine;
+}
