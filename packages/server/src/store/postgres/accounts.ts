@@ -1,0 +1,42 @@
+// Tenants, API clients and issued tokens on PostgreSQL.
+
+import type { ClientRecord, Guid, Tenant, TokenRecord } from '../../domain/types.js';
+import type { PgContext } from './context.js';
+import { toClient, toTenant, toToken } from './rows.js';
+
+export async function createTenant(ctx: PgContext, t: Tenant): Promise<void> {
+  await ctx.pool.query(
+    `INSERT INTO tenants (tenant_id, name, account_holder_email, status_id, created, modified)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [t.tenantId, t.name, t.accountHolderEmail, t.statusId, t.created, t.modified],
+  );
+}
+
+export async function getTenant(ctx: PgContext, tenantId: Guid): Promise<Tenant | undefined> {
+  const { rows } = await ctx.pool.query('SELECT * FROM tenants WHERE tenant_id = $1', [tenantId]);
+  return rows[0] === undefined ? undefined : toTenant(rows[0] as Record<string, unknown>);
+}
+
+export async function createClient(ctx: PgContext, c: ClientRecord): Promise<void> {
+  await ctx.pool.query(
+    `INSERT INTO clients (client_id, tenant_id, secret_hash, scope, created) VALUES ($1, $2, $3, $4, $5)`,
+    [c.clientId, c.tenantId, c.secretHash, c.scope, c.created],
+  );
+}
+
+export async function getClient(ctx: PgContext, clientId: string): Promise<ClientRecord | undefined> {
+  const { rows } = await ctx.pool.query('SELECT * FROM clients WHERE client_id = $1', [clientId]);
+  return rows[0] === undefined ? undefined : toClient(rows[0] as Record<string, unknown>);
+}
+
+export async function createToken(ctx: PgContext, t: TokenRecord): Promise<void> {
+  await ctx.pool.query(
+    `INSERT INTO tokens (token_hash, tenant_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+    [t.tokenHash, t.tenantId, t.clientId, t.scope, t.expiresAt],
+  );
+}
+
+export async function getToken(ctx: PgContext, tokenHash: string): Promise<TokenRecord | undefined> {
+  const { rows } = await ctx.pool.query('SELECT * FROM tokens WHERE token_hash = $1', [tokenHash]);
+  return rows[0] === undefined ? undefined : toToken(rows[0] as Record<string, unknown>);
+}

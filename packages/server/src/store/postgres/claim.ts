@@ -1,0 +1,291 @@
+// Claiming due lane heads on PostgreSQL: FOR UPDATE SKIP LOCKED over lanes, leases, fences, batching.
+
+import type pg from 'pg';
+import type { Guid } from '../../domain/types.js';
+import type { BodyEnvelope, ClaimRequest, ClaimedDelivery } from '../contract.js';
+import { PROMOTE_SQL, type PgContext } from './context.js';
+import type { Row } from './rows.js';
+import { inTransaction } from './tx.js';
+
+interface Head {
+  deliveryId: Guid;
+  integrationId: Guid;
+  conversationId: Guid;
+  hubId: Guid;
+  tenantId: Guid;
+  echo: boolean;
+  eventId: number;
+  seq: number;
+  body: string | null;
+  fence: number;
+  attemptCount: number;
+  attemptBase: number;
+  createdAt: number;
+  eventIds: number[];
+  activityJson: string | null;
+}
+
+interface IntegrationInfo {
+  channelId: string;
+  configuration: Record<string, unknown>;
+}
+
+/**
+ * Why lanes are locked with SKIP LOCKED: N processes claim at once; each takes lane rows nobody else
+ * holds and moves their due_at to the lease expiry before committing, so a lane (and therefore its
+ * head) is claimed by one process at a time and not again while the lease is live. The per-integration
+ * cap is applied by ranking due lanes per integration before locking.
+ */
+export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+  if (request.limit <= 0) return [];
+  return inTransaction(ctx.pool, async (client) => {
+    const lanes = await lockDueLanes(client, request);
+    if (lanes.length === 0) return [];
+    const heads = await loadHeads(
+      client,
+      lanes.map((l) => l.headId),
+    );
+    const integrations = await loadIntegrations(client, [...new Set(heads.map((h) => h.integrationId))]);
+    // A lane whose head is no longer pending (never expected) gets its next head promoted instead.
+    const found = new Set(heads.map((h) => h.deliveryId));
+    const empty = lanes.filter((l) => !found.has(l.headId));
+    const fresh = heads.filter((h) => h.body === null);
+    const built = fresh.length > 0 ? await buildBodies(client, request, fresh, integrations) : new Map();
+    const leaseUntil = request.now + request.leaseMs;
+    const absorbed = [...built.values()].flatMap((b: Built) => b.absorbed);
+    const { rows } = await client.query(
+      `WITH u AS (
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, body, event_ids)
+       ), upd AS (
+         UPDATE deliveries d SET fence = d.fence + 1, lease_owner = $4, lease_until = $5,
+           body = COALESCE(u.body, d.body), event_ids = COALESCE(u.event_ids::bigint[], d.event_ids)
+         FROM u WHERE d.delivery_id = u.id
+         RETURNING d.delivery_id, d.fence, d.body, cardinality(d.event_ids) AS activity_count
+       ), gone AS (
+         DELETE FROM deliveries WHERE delivery_id = ANY($6::text[])
+       ), leased AS (
+         UPDATE lanes l SET due_at = $5 FROM unnest($7::text[], $8::text[]) AS x(integration, conv)
+         WHERE l.integration_id = x.integration AND l.conversation_id = x.conv
+       ), repaired AS (
+         UPDATE lanes l SET ${PROMOTE_SQL} FROM unnest($9::text[], $10::text[]) AS x(integration, conv)
+         WHERE l.integration_id = x.integration AND l.conversation_id = x.conv
+       )
+       SELECT * FROM upd`,
+      [
+        heads.map((h) => h.deliveryId),
+        heads.map((h) => built.get(h.deliveryId)?.body ?? null),
+        heads.map((h) => {
+          const b = built.get(h.deliveryId);
+          return b === undefined ? null : `{${b.eventIds.join(',')}}`;
+        }),
+        request.owner,
+        leaseUntil,
+        absorbed,
+        heads.map((h) => h.integrationId),
+        heads.map((h) => h.conversationId),
+        empty.map((l) => l.integrationId),
+        empty.map((l) => l.conversationId),
+      ],
+    );
+    const updated = new Map((rows as Row[]).map((r) => [r['delivery_id'] as string, r]));
+    return heads.map((head): ClaimedDelivery => {
+      const row = updated.get(head.deliveryId) as Row;
+      const config = integrations.get(head.integrationId)?.configuration ?? {};
+      const claimed: ClaimedDelivery = {
+        deliveryId: head.deliveryId,
+        fence: Number(row['fence']),
+        attemptNumber: head.attemptCount - head.attemptBase + 1,
+        integrationId: head.integrationId,
+        hubId: head.hubId,
+        tenantId: head.tenantId,
+        conversationId: head.conversationId,
+        webhookUrl: typeof config['webhookUrl'] === 'string' ? config['webhookUrl'] : '',
+        publicSigningKey: typeof config['publicSigningKey'] === 'string' ? config['publicSigningKey'] : '',
+        privateSigningKey: typeof config['privateSigningKey'] === 'string' ? config['privateSigningKey'] : '',
+        body: row['body'] as string,
+        activityCount: Number(row['activity_count']),
+        createdAt: head.createdAt,
+      };
+      if (typeof config['retrySchedule'] === 'string') claimed.retrySchedule = config['retrySchedule'];
+      if (typeof config['deliveryTimeout'] === 'string') claimed.deliveryTimeout = config['deliveryTimeout'];
+      return claimed;
+    });
+  });
+}
+
+interface LockedLane {
+  integrationId: Guid;
+  conversationId: Guid;
+  headId: Guid;
+}
+
+async function lockDueLanes(client: pg.PoolClient, request: ClaimRequest): Promise<LockedLane[]> {
+  const inFlight: Record<string, number> = {};
+  for (const [integrationId, count] of request.inFlight) inFlight[integrationId] = count;
+  const { rows } = await client.query(
+    `SELECT l.integration_id, l.conversation_id, l.head_id FROM lanes l
+     WHERE (l.integration_id, l.conversation_id) IN (
+       SELECT r.integration_id, r.conversation_id FROM (
+         SELECT l2.integration_id, l2.conversation_id,
+           row_number() OVER (PARTITION BY l2.integration_id ORDER BY l2.due_at) AS rank
+         FROM lanes l2
+         JOIN integrations i ON i.integration_id = l2.integration_id
+         JOIN hubs h ON h.hub_id = i.hub_id
+         WHERE l2.due_at <= $1 AND i.status_id <> 3002 AND h.status_id <> 2002
+       ) r
+       WHERE r.rank <= $3 - COALESCE(($4::jsonb ->> r.integration_id)::int, 0)
+     )
+     AND l.due_at <= $1
+     ORDER BY l.due_at, l.integration_id, l.conversation_id
+     LIMIT $2
+     FOR UPDATE OF l SKIP LOCKED`,
+    [request.now, request.limit, request.perIntegrationLimit, JSON.stringify(inFlight)],
+  );
+  return (rows as Row[]).map((r) => ({
+    integrationId: r['integration_id'] as string,
+    conversationId: r['conversation_id'] as string,
+    headId: r['head_id'] as string,
+  }));
+}
+
+async function loadHeads(client: pg.PoolClient, headIds: Guid[]): Promise<Head[]> {
+  const { rows } = await client.query(
+    `SELECT h.*, a.activity_json FROM deliveries h
+     LEFT JOIN activities a ON h.body IS NULL AND a.conversation_id = h.conversation_id AND a.event_id = h.event_id
+     WHERE h.delivery_id = ANY($1) AND h.status = 'pending'`,
+    [headIds],
+  );
+  return (rows as Row[]).map((r) => ({
+    deliveryId: r['delivery_id'] as string,
+    integrationId: r['integration_id'] as string,
+    conversationId: r['conversation_id'] as string,
+    hubId: r['hub_id'] as string,
+    tenantId: r['tenant_id'] as string,
+    echo: r['echo'] as boolean,
+    eventId: Number(r['event_id']),
+    seq: Number(r['seq']),
+    body: r['body'] as string | null,
+    fence: Number(r['fence']),
+    attemptCount: Number(r['attempt_count']),
+    attemptBase: Number(r['attempt_base']),
+    createdAt: Number(r['created_at']),
+    eventIds: (r['event_ids'] as unknown[]).map(Number),
+    activityJson: r['activity_json'] as string | null,
+  }));
+}
+
+async function loadIntegrations(client: pg.PoolClient, ids: Guid[]): Promise<Map<Guid, IntegrationInfo>> {
+  const { rows } = await client.query(
+    'SELECT integration_id, channel_id, configuration FROM integrations WHERE integration_id = ANY($1)',
+    [ids],
+  );
+  return new Map(
+    (rows as Row[]).map((r) => [
+      r['integration_id'] as string,
+      {
+        channelId: r['channel_id'] as string,
+        configuration: JSON.parse(r['configuration'] as string) as Record<string, unknown>,
+      },
+    ]),
+  );
+}
+
+interface Built {
+  body: string;
+  eventIds: number[];
+  absorbed: Guid[];
+}
+
+/**
+ * First dispatch: the body is fixed now. A System head absorbs the waiting deliveries right behind
+ * it in its lane (never dispatched, same echo flag), in eventId order, up to the activity and byte
+ * caps; they stop existing on their own and travel inside the head from now on.
+ */
+async function buildBodies(
+  client: pg.PoolClient,
+  request: ClaimRequest,
+  fresh: Head[],
+  integrations: Map<Guid, IntegrationInfo>,
+): Promise<Map<Guid, Built>> {
+  const system = fresh.filter((h) => integrations.get(h.integrationId)?.channelId === 'System' && !h.echo);
+  const followers = new Map<Guid, Row[]>();
+  if (system.length > 0 && request.batchMaxActivities > 1) {
+    const { rows } = await client.query(
+      `SELECT u.head, f.* FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+         AS u(head, integration, conv, head_event, head_seq)
+       CROSS JOIN LATERAL (
+         SELECT d.delivery_id, d.echo, d.body IS NULL AND d.attempt_count = 0 AS fresh, d.event_id,
+           d.seq, a.activity_json
+         FROM deliveries d
+         JOIN activities a ON a.conversation_id = d.conversation_id AND a.event_id = d.event_id
+         WHERE d.integration_id = u.integration AND d.conversation_id = u.conv
+           AND d.status = 'pending' AND d.transport = 'webhook'
+           AND (d.event_id, d.seq) > (u.head_event, u.head_seq)
+         ORDER BY d.event_id, d.seq LIMIT $6
+       ) f`,
+      [
+        system.map((h) => h.deliveryId),
+        system.map((h) => h.integrationId),
+        system.map((h) => h.conversationId),
+        system.map((h) => h.eventId),
+        system.map((h) => h.seq),
+        request.batchMaxActivities - 1,
+      ],
+    );
+    for (const row of rows as Row[]) {
+      const list = followers.get(row['head'] as string) ?? [];
+      list.push(row);
+      followers.set(row['head'] as string, list);
+    }
+  }
+  const convIds = [...new Set(fresh.map((h) => h.conversationId))];
+  const props = await client.query(
+    'SELECT conversation_id, properties FROM conversations WHERE conversation_id = ANY($1)',
+    [convIds],
+  );
+  const properties = new Map(
+    (props.rows as Row[]).map((r) => [r['conversation_id'] as string, r['properties'] as string]),
+  );
+  const built = new Map<Guid, Built>();
+  for (const head of fresh) {
+    const shape = integrations.get(head.integrationId)?.channelId === 'System' ? 'activities' : 'activity';
+    const jsons = [head.activityJson ?? '{}'];
+    const eventIds = [...head.eventIds];
+    const absorbed: Guid[] = [];
+    let bytes = Buffer.byteLength(jsons[0] as string);
+    const queue = (followers.get(head.deliveryId) ?? []).sort(
+      (x, y) => Number(x['event_id']) - Number(y['event_id']) || Number(x['seq']) - Number(y['seq']),
+    );
+    for (const row of queue) {
+      // Only deliveries never dispatched join a batch, and only contiguously, so lane order holds.
+      if (row['fresh'] !== true || row['echo'] !== false) break;
+      const json = row['activity_json'] as string;
+      const size = Buffer.byteLength(json) + 1;
+      if (jsons.length >= request.batchMaxActivities || bytes + size > request.batchMaxBytes) break;
+      jsons.push(json);
+      eventIds.push(Number(row['event_id']));
+      absorbed.push(row['delivery_id'] as string);
+      bytes += size;
+    }
+    const envelope: BodyEnvelope = {
+      hubId: head.hubId,
+      tenantId: head.tenantId,
+      integrationId: head.integrationId,
+      conversationId: head.conversationId,
+      conversationPropertiesJson: properties.get(head.conversationId) ?? '{"profile":{},"additional":{}}',
+      shape,
+      echo: head.echo,
+    };
+    let body = request.buildBody(envelope, jsons);
+    // The envelope adds bytes the estimate ignores: drop trailing activities until the body fits
+    // (a single activity always goes, however large, so nothing is ever stuck).
+    while (jsons.length > 1 && Buffer.byteLength(body) > request.batchMaxBytes) {
+      jsons.pop();
+      eventIds.pop();
+      absorbed.pop();
+      body = request.buildBody(envelope, jsons);
+    }
+    built.set(head.deliveryId, { body, eventIds, absorbed });
+  }
+  return built;
+}

@@ -1,0 +1,129 @@
+// The delivery log on PostgreSQL: listing, one delivery with its attempts, manual resend and recovery.
+
+import type { Delivery, EpochMs, Guid, Page } from '../../domain/types.js';
+import { PROMOTE_SQL, pageOffset, type PageQuery, type PgContext } from './context.js';
+import { DELIVERY_VIEW_SQL, toDelivery, type Row } from './rows.js';
+import { inTransaction } from './tx.js';
+
+const PAUSED = '(i.status_id = 3002 OR h.status_id = 2002)';
+
+function statusCondition(status: string | undefined): string {
+  switch (status) {
+    case undefined:
+      return '';
+    case 'held':
+      return `AND d.status = 'pending' AND ${PAUSED}`;
+    case 'pending':
+      return `AND d.status = 'pending' AND NOT COALESCE(${PAUSED}, false)`;
+    default:
+      return 'AND d.status = $2';
+  }
+}
+
+export async function listDeliveries(
+  ctx: PgContext,
+  integrationId: Guid,
+  status: string | undefined,
+  page: PageQuery,
+): Promise<Page<Delivery>> {
+  const condition = statusCondition(status);
+  const params: unknown[] = condition.includes('$2') ? [integrationId, status] : [integrationId];
+  const total = await ctx.pool.query(
+    `SELECT count(*)::int AS n FROM (${DELIVERY_VIEW_SQL} WHERE d.integration_id = $1 ${condition}) v`,
+    params,
+  );
+  const { rows } = await ctx.pool.query(
+    `${DELIVERY_VIEW_SQL} WHERE d.integration_id = $1 ${condition}
+     ORDER BY d.seq DESC LIMIT ${page.pageSize} OFFSET ${pageOffset(page)}`,
+    params,
+  );
+  return {
+    pageNumber: page.pageNumber,
+    pageSize: page.pageSize,
+    total: (total.rows[0] as { n: number }).n,
+    results: (rows as Row[]).map((r) => toDelivery(r)),
+  };
+}
+
+export async function getDelivery(ctx: PgContext, deliveryId: Guid): Promise<Delivery | undefined> {
+  const { rows } = await ctx.pool.query(`${DELIVERY_VIEW_SQL} WHERE d.delivery_id = $1`, [deliveryId]);
+  if (rows[0] === undefined) return undefined;
+  const attempts = await ctx.pool.query('SELECT * FROM attempts WHERE delivery_id = $1 ORDER BY seq', [
+    deliveryId,
+  ]);
+  return toDelivery(rows[0] as Row, attempts.rows as Row[]);
+}
+
+/**
+ * Puts finished webhook deliveries (of integrations that still exist) back in their lanes with a
+ * fresh attempt budget. Lanes are locked first (the lock order of every lane writer). A lane that
+ * already has a head keeps it, and the resent delivery waits behind it (the oldest pending one is
+ * promoted next), so a resend never puts two deliveries of one lane in flight; an empty lane takes
+ * the resent delivery as its head at once.
+ */
+async function resend(ctx: PgContext, where: string, params: unknown[], now: EpochMs): Promise<number> {
+  const candidates = `FROM deliveries d JOIN integrations i ON i.integration_id = d.integration_id
+    WHERE ${where} AND d.transport = 'webhook' AND d.status IN ('failed', 'delivered')`;
+  const count = await inTransaction(ctx.pool, async (client) => {
+    await client.query(
+      `INSERT INTO lanes (integration_id, conversation_id)
+       SELECT DISTINCT d.integration_id, d.conversation_id ${candidates}
+       ORDER BY 1, 2
+       ON CONFLICT (integration_id, conversation_id) DO UPDATE SET head_id = lanes.head_id`,
+      params,
+    );
+    const updated = await client.query(
+      `UPDATE deliveries d SET status = 'pending', next_attempt_at = $${params.length + 1},
+         attempt_base = d.attempt_count, fence = d.fence + 1, lease_owner = NULL, lease_until = NULL
+       FROM integrations i
+       WHERE i.integration_id = d.integration_id AND ${where} AND d.transport = 'webhook'
+         AND d.status IN ('failed', 'delivered')
+       RETURNING d.integration_id, d.conversation_id`,
+      [...params, now],
+    );
+    const rows = updated.rows as Row[];
+    if (rows.length === 0) return 0;
+    await client.query(
+      `WITH promoted AS (
+         UPDATE lanes l SET ${PROMOTE_SQL}
+         FROM (SELECT DISTINCT * FROM unnest($1::text[], $2::text[])) AS x(integration, conv)
+         WHERE l.integration_id = x.integration AND l.conversation_id = x.conv AND l.head_id IS NULL
+         RETURNING l.due_at
+       )
+       SELECT pg_notify($3, $4) FROM (SELECT 1) one WHERE EXISTS (SELECT 1 FROM promoted)`,
+      [rows.map((r) => r['integration_id']), rows.map((r) => r['conversation_id']), ...ctx.notifyParams],
+    );
+    return rows.length;
+  });
+  if (count > 0) ctx.fireLocal();
+  return count;
+}
+
+export async function retryDelivery(ctx: PgContext, deliveryId: Guid, now: EpochMs): Promise<boolean> {
+  return (await resend(ctx, 'd.delivery_id = $1', [deliveryId], now)) > 0;
+}
+
+export async function recoverDeliveries(
+  ctx: PgContext,
+  integrationId: Guid,
+  since: EpochMs,
+  now: EpochMs,
+): Promise<number> {
+  return resend(
+    ctx,
+    `d.integration_id = $1 AND d.created_at >= $2 AND d.status = 'failed'`,
+    [integrationId, since],
+    now,
+  );
+}
+
+export async function nextDueAt(ctx: PgContext): Promise<EpochMs | undefined> {
+  const { rows } = await ctx.pool.query(
+    `SELECT min(l.due_at) AS due FROM lanes l
+     JOIN integrations i ON i.integration_id = l.integration_id
+     JOIN hubs h ON h.hub_id = i.hub_id
+     WHERE l.due_at IS NOT NULL AND i.status_id <> 3002 AND h.status_id <> 2002`,
+  );
+  const due = (rows[0] as { due: number | null } | undefined)?.due;
+  return due === null || due === undefined ? undefined : Number(due);
+}

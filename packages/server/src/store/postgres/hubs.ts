@@ -1,0 +1,98 @@
+// Hubs on PostgreSQL: names unique per tenant; pausing holds deliveries, deleting cancels them.
+
+import { HooksterError } from '../../domain/errors.js';
+import { HubStatus, type Guid, type Hub, type Page } from '../../domain/types.js';
+import { pageOffset, type PageQuery, type PgContext } from './context.js';
+import { toHub, type Row } from './rows.js';
+import { inTransaction, isUniqueViolation } from './tx.js';
+
+export async function createHub(ctx: PgContext, hub: Hub): Promise<void> {
+  try {
+    await ctx.pool.query(
+      `INSERT INTO hubs (hub_id, tenant_id, name, description, close_dormant_conversation, status_id, created, modified)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        hub.hubId,
+        hub.tenantId,
+        hub.name,
+        hub.description,
+        hub.closeDormantConversation ?? null,
+        hub.statusId,
+        hub.created,
+        hub.modified,
+      ],
+    );
+  } catch (error) {
+    if (isUniqueViolation(error, 'hubs_tenant_name')) throw HooksterError.of('HubNameExists');
+    throw error;
+  }
+}
+
+export async function getHub(ctx: PgContext, hubId: Guid): Promise<Hub | undefined> {
+  const { rows } = await ctx.pool.query('SELECT * FROM hubs WHERE hub_id = $1', [hubId]);
+  return rows[0] === undefined ? undefined : toHub(rows[0] as Row);
+}
+
+export async function listHubs(
+  ctx: PgContext,
+  tenantId: Guid | undefined,
+  page: PageQuery,
+): Promise<Page<Hub>> {
+  const where = tenantId === undefined ? '' : 'WHERE tenant_id = $1';
+  const params = tenantId === undefined ? [] : [tenantId];
+  const total = await ctx.pool.query(`SELECT count(*)::int AS n FROM hubs ${where}`, params);
+  const { rows } = await ctx.pool.query(
+    `SELECT * FROM hubs ${where} ORDER BY seq LIMIT ${page.pageSize} OFFSET ${pageOffset(page)}`,
+    params,
+  );
+  return {
+    pageNumber: page.pageNumber,
+    pageSize: page.pageSize,
+    total: (total.rows[0] as { n: number }).n,
+    results: (rows as Row[]).map(toHub),
+  };
+}
+
+/** Replaces the hub; resuming it makes its held lanes claimable again, so work is signalled. */
+export async function updateHub(ctx: PgContext, hub: Hub): Promise<void> {
+  try {
+    await ctx.pool.query(
+      `UPDATE hubs SET name = $2, description = $3, close_dormant_conversation = $4, status_id = $5,
+         modified = $6, tenant_id = $7
+       WHERE hub_id = $1`,
+      [
+        hub.hubId,
+        hub.name,
+        hub.description,
+        hub.closeDormantConversation ?? null,
+        hub.statusId,
+        hub.modified,
+        hub.tenantId,
+      ],
+    );
+  } catch (error) {
+    if (isUniqueViolation(error, 'hubs_tenant_name')) throw HooksterError.of('HubNameExists');
+    throw error;
+  }
+  if (hub.statusId !== HubStatus.Paused) ctx.signalWork();
+}
+
+/**
+ * Why lanes are deleted first: every writer locks a lane row before the delivery rows of that lane
+ * (claims, attempt records, resends), so taking the lanes first here cannot deadlock with them.
+ */
+export async function deleteHub(ctx: PgContext, hubId: Guid): Promise<void> {
+  await inTransaction(ctx.pool, async (client) => {
+    await client.query(
+      `DELETE FROM lanes WHERE integration_id IN (SELECT integration_id FROM integrations WHERE hub_id = $1)`,
+      [hubId],
+    );
+    await client.query(
+      `UPDATE deliveries SET status = 'cancelled', fence = fence + 1, lease_owner = NULL, lease_until = NULL
+       WHERE hub_id = $1 AND status = 'pending'`,
+      [hubId],
+    );
+    await client.query('DELETE FROM integrations WHERE hub_id = $1', [hubId]);
+    await client.query('DELETE FROM hubs WHERE hub_id = $1', [hubId]);
+  });
+}

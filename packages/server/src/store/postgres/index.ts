@@ -1,0 +1,101 @@
+// The PostgreSQL Store: many engine processes share one database (HOOKSTER_DATABASE_URL=postgres://…).
+
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../contract.js';
+import * as accounts from './accounts.js';
+import { claimDeliveries } from './claim.js';
+import { createPool, parsePostgresUrl, type ErrorSink } from './connection.js';
+import type { PgContext } from './context.js';
+import * as conversations from './conversations.js';
+import * as deliveries from './deliveries.js';
+import * as hubs from './hubs.js';
+import * as integrations from './integrations.js';
+import { WorkListener, workChannel } from './listener.js';
+import { migrate } from './migrate.js';
+import * as notifications from './notifications.js';
+import { recordAttempts, recordWebsocketOutcomes } from './attempts.js';
+import { SubmitBatcher } from './submit.js';
+
+export { parsePostgresUrl } from './connection.js';
+
+export interface PostgresStoreOptions {
+  /** Where connection errors go (they never throw out of the pool); default: ignored. */
+  onError?: ErrorSink;
+}
+
+/**
+ * `url` is `postgres://user@host:port/db`, optionally `?schema=name` (default `public`) and
+ * `&pool=N` (connections of this process, default 10). Nothing connects until the first call.
+ */
+export function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
+  const settings = parsePostgresUrl(url);
+  const onError: ErrorSink = options.onError ?? (() => undefined);
+  const pool = createPool(settings, onError);
+  // Each store instance tags its NOTIFYs, so its own listener skips what it already signalled locally.
+  const instanceId = randomUUID();
+  const channel = workChannel(settings.schema);
+  const listener = new WorkListener(settings, channel, instanceId, onError);
+  const ctx: PgContext = {
+    pool,
+    notifyParams: [channel, instanceId],
+    fireLocal: () => listener.fire(),
+    signalWork: () => {
+      listener.fire();
+      pool.query('SELECT pg_notify($1, $2)', [channel, instanceId]).catch((error: unknown) => {
+        onError('NOTIFY failed', error);
+      });
+    },
+  };
+  const batcher = new SubmitBatcher(ctx);
+
+  return {
+    kind: 'postgres',
+    migrate: () => migrate(pool, settings.schema),
+    close: async () => {
+      await listener.close();
+      await pool.end();
+    },
+
+    createTenant: (tenant) => accounts.createTenant(ctx, tenant),
+    getTenant: (tenantId) => accounts.getTenant(ctx, tenantId),
+    createClient: (client) => accounts.createClient(ctx, client),
+    getClient: (clientId) => accounts.getClient(ctx, clientId),
+    createToken: (token) => accounts.createToken(ctx, token),
+    getToken: (tokenHash) => accounts.getToken(ctx, tokenHash),
+
+    createHub: (hub) => hubs.createHub(ctx, hub),
+    getHub: (hubId) => hubs.getHub(ctx, hubId),
+    listHubs: (tenantId, page) => hubs.listHubs(ctx, tenantId, page),
+    updateHub: (hub) => hubs.updateHub(ctx, hub),
+    deleteHub: (hubId) => hubs.deleteHub(ctx, hubId),
+
+    createIntegration: (integration) => integrations.createIntegration(ctx, integration),
+    getIntegration: (integrationId) => integrations.getIntegration(ctx, integrationId),
+    listIntegrations: (filter, page) => integrations.listIntegrations(ctx, filter, page),
+    updateIntegration: (integration) => integrations.updateIntegration(ctx, integration),
+    deleteIntegration: (integrationId) => integrations.deleteIntegration(ctx, integrationId),
+
+    establishConversation: (request, create) => conversations.establishConversation(ctx, request, create),
+    getConversation: (conversationId) => conversations.getConversation(ctx, conversationId),
+
+    submitActivity: (conversationId, plan) => batcher.submit(conversationId, plan),
+    listActivities: (conversationId, query) => conversations.listActivities(ctx, conversationId, query),
+
+    claimDeliveries: (request) => claimDeliveries(ctx, request),
+    recordAttempts: (records) => recordAttempts(ctx, records),
+    nextDueAt: () => deliveries.nextDueAt(ctx),
+    onWork: (workListener) => listener.add(workListener),
+
+    listDeliveries: (integrationId, status, page) =>
+      deliveries.listDeliveries(ctx, integrationId, status, page),
+    getDelivery: (deliveryId) => deliveries.getDelivery(ctx, deliveryId),
+    retryDelivery: (deliveryId, now) => deliveries.retryDelivery(ctx, deliveryId, now),
+    recoverDeliveries: (integrationId, since, now) =>
+      deliveries.recoverDeliveries(ctx, integrationId, since, now),
+
+    recordWebsocketOutcomes: (outcomes) => recordWebsocketOutcomes(ctx, outcomes),
+
+    createNotification: (notification) => notifications.createNotification(ctx, notification),
+    listNotifications: (tenantId, page) => notifications.listNotifications(ctx, tenantId, page),
+  };
+}

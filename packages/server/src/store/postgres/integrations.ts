@@ -1,0 +1,107 @@
+// Integrations on PostgreSQL: names unique per hub; pause holds deliveries, delete cancels them.
+
+import { HooksterError } from '../../domain/errors.js';
+import { IntegrationStatus, type Guid, type Integration, type Page } from '../../domain/types.js';
+import { pageOffset, type PageQuery, type PgContext } from './context.js';
+import { toIntegration, type Row } from './rows.js';
+import { inTransaction, isUniqueViolation } from './tx.js';
+
+export async function createIntegration(ctx: PgContext, i: Integration): Promise<void> {
+  try {
+    await ctx.pool.query(
+      `INSERT INTO integrations (integration_id, hub_id, tenant_id, integration_type_id, channel_id, name,
+         status_id, configuration, created, modified)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        i.integrationId,
+        i.hubId,
+        i.tenantId,
+        i.integrationTypeId,
+        i.channelId,
+        i.name,
+        i.statusId,
+        JSON.stringify(i.configuration),
+        i.created,
+        i.modified,
+      ],
+    );
+  } catch (error) {
+    if (isUniqueViolation(error, 'integrations_hub_name')) throw HooksterError.of('IntegrationNameExists');
+    throw error;
+  }
+}
+
+export async function getIntegration(ctx: PgContext, integrationId: Guid): Promise<Integration | undefined> {
+  const { rows } = await ctx.pool.query('SELECT * FROM integrations WHERE integration_id = $1', [
+    integrationId,
+  ]);
+  return rows[0] === undefined ? undefined : toIntegration(rows[0] as Row);
+}
+
+export async function listIntegrations(
+  ctx: PgContext,
+  filter: { tenantId?: Guid; hubId?: Guid },
+  page: PageQuery,
+): Promise<Page<Integration>> {
+  const conditions: string[] = [];
+  const params: string[] = [];
+  if (filter.tenantId !== undefined) {
+    params.push(filter.tenantId);
+    conditions.push(`tenant_id = $${params.length}`);
+  }
+  if (filter.hubId !== undefined) {
+    params.push(filter.hubId);
+    conditions.push(`hub_id = $${params.length}`);
+  }
+  const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+  const total = await ctx.pool.query(`SELECT count(*)::int AS n FROM integrations ${where}`, params);
+  const { rows } = await ctx.pool.query(
+    `SELECT * FROM integrations ${where} ORDER BY seq LIMIT ${page.pageSize} OFFSET ${pageOffset(page)}`,
+    params,
+  );
+  return {
+    pageNumber: page.pageNumber,
+    pageSize: page.pageSize,
+    total: (total.rows[0] as { n: number }).n,
+    results: (rows as Row[]).map(toIntegration),
+  };
+}
+
+/** Replaces the integration; leaving the paused status makes its lanes claimable, so work is signalled. */
+export async function updateIntegration(ctx: PgContext, i: Integration): Promise<void> {
+  try {
+    await ctx.pool.query(
+      `UPDATE integrations SET hub_id = $2, tenant_id = $3, integration_type_id = $4, channel_id = $5,
+         name = $6, status_id = $7, configuration = $8, modified = $9
+       WHERE integration_id = $1`,
+      [
+        i.integrationId,
+        i.hubId,
+        i.tenantId,
+        i.integrationTypeId,
+        i.channelId,
+        i.name,
+        i.statusId,
+        JSON.stringify(i.configuration),
+        i.modified,
+      ],
+    );
+  } catch (error) {
+    if (isUniqueViolation(error, 'integrations_hub_name')) throw HooksterError.of('IntegrationNameExists');
+    throw error;
+  }
+  if (i.statusId !== IntegrationStatus.Paused) ctx.signalWork();
+}
+
+/** Lanes first, then deliveries: the lock order every lane writer follows (see hubs.ts deleteHub). */
+export async function deleteIntegration(ctx: PgContext, integrationId: Guid): Promise<void> {
+  await inTransaction(ctx.pool, async (client) => {
+    await client.query('DELETE FROM lanes WHERE integration_id = $1', [integrationId]);
+    await client.query(
+      `UPDATE deliveries SET status = 'cancelled', fence = fence + 1, lease_owner = NULL, lease_until = NULL
+       WHERE integration_id = $1 AND status = 'pending'`,
+      [integrationId],
+    );
+    await client.query('DELETE FROM integrations WHERE integration_id = $1', [integrationId]);
+  });
+}

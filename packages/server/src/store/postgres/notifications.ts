@@ -1,0 +1,45 @@
+// Stored notifications (exhaustion, endpoint health) on PostgreSQL.
+
+import type { Guid, Notification, Page } from '../../domain/types.js';
+import { pageOffset, type PageQuery, type PgContext } from './context.js';
+import { toNotification, type Row } from './rows.js';
+
+export async function createNotification(ctx: PgContext, n: Notification): Promise<void> {
+  await ctx.pool.query(
+    `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code, caption,
+       details, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      n.notificationId,
+      n.tenantId,
+      n.hubId,
+      n.integrationId,
+      n.deliveryId ?? null,
+      n.code,
+      n.caption,
+      n.details,
+      n.createdAt,
+    ],
+  );
+}
+
+/** Newest first; every tenant's when tenantId is undefined (admin). */
+export async function listNotifications(
+  ctx: PgContext,
+  tenantId: Guid | undefined,
+  page: PageQuery,
+): Promise<Page<Notification>> {
+  const where = tenantId === undefined ? '' : 'WHERE tenant_id = $1';
+  const params = tenantId === undefined ? [] : [tenantId];
+  const total = await ctx.pool.query(`SELECT count(*)::int AS n FROM notifications ${where}`, params);
+  const { rows } = await ctx.pool.query(
+    `SELECT * FROM notifications ${where} ORDER BY seq DESC LIMIT ${page.pageSize} OFFSET ${pageOffset(page)}`,
+    params,
+  );
+  return {
+    pageNumber: page.pageNumber,
+    pageSize: page.pageSize,
+    total: (total.rows[0] as { n: number }).n,
+    results: (rows as Row[]).map(toNotification),
+  };
+}
