@@ -327,6 +327,35 @@ describe('withoutNulls', () => {
   });
 });
 
+describe('hostile input', () => {
+  it('drops a __proto__ member instead of inheriting from it', () => {
+    const body = JSON.parse(
+      '{"__proto__":{"type":"event","x":null},"type":"message","message":{"type":"text","text":"a"}}',
+    ) as unknown;
+    const value = valueOf(body);
+    expect(value.type).toBe('message');
+    expect(Object.getPrototypeOf(withoutNulls(body))).toBe(Object.prototype);
+  });
+
+  it('refuses JSON nested deeper than 64 levels, wherever it is', () => {
+    let payload: unknown = {};
+    for (let i = 0; i < 100_000; i++) payload = { a: [payload] };
+    const body = { type: 'event', event: { type: 'payload', payloadType: 'x', payload } };
+    expect(descriptions(body)).toEqual(['Activity nests deeper than 64 levels. (code: ENG005002)']);
+    let shallow: unknown = 'leaf';
+    for (let i = 0; i < 30; i++) shallow = { a: [shallow] };
+    expect(
+      valueOf({ type: 'event', event: { type: 'payload', payloadType: 'x', payload: shallow } }).type,
+    ).toBe('event');
+  });
+
+  it('reports deeply nested garbage without throwing', () => {
+    let nested: unknown = { type: 'text', text: 'x' };
+    for (let i = 0; i < 20; i++) nested = { type: 'text', items: [nested] };
+    expect(errorsOf(message(nested as Record<string, unknown>))[0]?.code).toBe(5002);
+  });
+});
+
 describe('parseInboundActivity: speed', () => {
   it('validates 20,000 typical activities well within a second', () => {
     const body = {

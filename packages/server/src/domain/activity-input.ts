@@ -28,42 +28,55 @@ const Event = compileValidator(
   }),
 );
 
-/**
- * A copy of `value` without null members (JSON null means "absent", as in Hubster's serializer), or
- * `value` itself when it holds no null, so the common case allocates nothing.
- */
-export function withoutNulls<T>(value: T): T {
+/** Deeper JSON is refused: nothing legitimate nests this far, and recursion must stay bounded. */
+export const MAX_DEPTH = 64;
+const TOO_DEEP = Symbol('too deep');
+
+function clean(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth > MAX_DEPTH) return TOO_DEEP;
   if (Array.isArray(value)) {
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const element: unknown = value[i];
-      const cleaned = withoutNulls(element);
+      const cleaned = clean(element, depth + 1);
+      if (cleaned === TOO_DEEP) return TOO_DEEP;
       if (cleaned !== element) {
         copy ??= value.slice();
         copy[i] = cleaned;
       }
     }
-    return (copy ?? value) as T;
+    return copy ?? value;
   }
-  if (isObject(value)) {
-    let copy: Record<string, unknown> | undefined;
-    for (const key in value) {
-      const member = value[key];
-      if (member === null) {
-        copy ??= { ...value };
-        delete copy[key];
-        continue;
-      }
-      if (typeof member !== 'object') continue;
-      const cleaned = withoutNulls(member);
-      if (cleaned !== member) {
-        copy ??= { ...value };
-        copy[key] = cleaned;
-      }
+  let copy: Record<string, unknown> | undefined;
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    const member = object[key];
+    // A "__proto__" member would set the copy's prototype on assignment: drop it like a null.
+    if (member === null || key === '__proto__') {
+      copy ??= { ...object };
+      delete copy[key];
+      continue;
     }
-    return (copy ?? value) as T;
+    if (typeof member !== 'object') continue;
+    const cleaned = clean(member, depth + 1);
+    if (cleaned === TOO_DEEP) return TOO_DEEP;
+    if (cleaned !== member) {
+      copy ??= { ...object };
+      copy[key] = cleaned;
+    }
   }
-  return value;
+  return copy ?? object;
+}
+
+/**
+ * A copy of `value` without null members (JSON null means "absent", as in Hubster's serializer), or
+ * `value` itself when it holds no null, so the common case allocates nothing. Undefined when the value
+ * nests deeper than MAX_DEPTH.
+ */
+export function withoutNulls<T>(value: T): T | undefined {
+  const cleaned = clean(value, 0);
+  return cleaned === TOO_DEEP ? undefined : (cleaned as T);
 }
 
 function parseEvent(raw: Record<string, unknown>, errors: ErrorItem[]): Record<string, unknown> | undefined {
@@ -109,6 +122,12 @@ export function parseInboundActivity(body: unknown): ParseResult<InboundActivity
     return { ok: false, errors: [errorItem('ActivityBodyMissing', 'Activity body must be a JSON object.')] };
   }
   const input = withoutNulls(body);
+  if (input === undefined) {
+    return {
+      ok: false,
+      errors: [errorItem('ActivityUnsupportedProperty', `Activity nests deeper than ${MAX_DEPTH} levels.`)],
+    };
+  }
   const errors: ErrorItem[] = [];
   if (!Envelope.check(input)) errors.push(...Envelope.errors(input, ActivityCodes));
 
