@@ -2,12 +2,13 @@
 // GET /api/v1/conversations/{conversationId}.
 
 import type { FastifyInstance } from 'fastify';
+import { establishingIntegration, newConversation } from '../domain/conversation.js';
 import { HooksterError } from '../domain/errors.js';
+import { parseEstablish } from '../domain/inputs.js';
 import type { Conversation } from '../domain/types.js';
 import type { RouteDeps } from './app.js';
 import { canSee } from './auth.js';
-import { newConversation, parseEstablish } from './establish-input.js';
-import { guidParam } from './params.js';
+import { guidParam, valueOf } from './params.js';
 
 /** The public view of a conversation (internal routing state stays inside). */
 export function conversationView(conversation: Conversation): Record<string, unknown> {
@@ -29,19 +30,13 @@ export function registerConversationRoutes(app: FastifyInstance, deps: RouteDeps
   const { store } = deps;
 
   app.post('/api/v1/conversations/establish', async (request) => {
-    const input = parseEstablish(request.body);
-    const integration = await store.getIntegration(input.integrationId);
-    if (!integration || !canSee(request.principal, integration.tenantId)) {
-      throw HooksterError.of('EngineIntegrationNotFound');
-    }
-    if (integration.channelId !== 'Direct' || integration.integrationTypeId !== 'Customer') {
-      throw HooksterError.of(
-        'SenderNotAllowed',
-        'Only a Direct integration of type Customer establishes conversations.',
-      );
-    }
+    const input = valueOf(parseEstablish(request.body));
+    const found = await store.getIntegration(input.integrationId);
+    // A foreign tenant's integration is reported exactly like a missing one.
+    const visible = found && canSee(request.principal, found.tenantId) ? found : undefined;
+    const integration = establishingIntegration(visible, input.integrationId);
     const { conversation, isNew } = await store.establishConversation(input, () =>
-      newConversation(integration, input, deps.now()),
+      newConversation(input, integration, deps.now()),
     );
     return { ...conversationView(conversation), isNew };
   });

@@ -2,16 +2,14 @@
 // retry, recover, and the tenant's notifications.
 
 import type { FastifyInstance } from 'fastify';
-import { HooksterError, errorItem, type ErrorItem } from '../domain/errors.js';
+import { HooksterError, errorItem } from '../domain/errors.js';
 import type { Delivery } from '../domain/types.js';
-import { isObject } from '../domain/validation.js';
+import { parseDeliveryStatusQuery, parseRecoverSince } from '../domain/inputs.js';
 import type { Principal } from '../engine-parts.js';
 import type { RouteDeps } from './app.js';
 import { canSee, tenantScope } from './auth.js';
 import { visibleIntegration } from './integrations.js';
-import { guidParam, pageRequest, parseTime, queryValue } from './params.js';
-
-const STATUSES = ['pending', 'held', 'delivered', 'failed', 'cancelled'];
+import { guidParam, pageRequest, valueOf } from './params.js';
 
 export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { store } = deps;
@@ -28,14 +26,8 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       request.principal,
       guidParam(request.params, 'integrationId'),
     );
-    const status = queryValue(request.query, 'status');
-    const errors: ErrorItem[] = [];
-    if (status !== undefined && !STATUSES.includes(status)) {
-      errors.push(
-        errorItem('InvalidValue', `Query parameter 'status' must be one of: ${STATUSES.join(', ')}.`),
-      );
-    }
-    const page = pageRequest(request.query, errors);
+    const status = valueOf(parseDeliveryStatusQuery(request.query));
+    const page = pageRequest(request.query);
     return store.listDeliveries(integration.integrationId, status, page);
   });
 
@@ -63,17 +55,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       request.principal,
       guidParam(request.params, 'integrationId'),
     );
-    const body = request.body;
-    if (!isObject(body)) throw HooksterError.invalid([errorItem('MissingBody')]);
-    if (body.since === undefined) {
-      throw HooksterError.invalid([errorItem('MissingProperty', "Property 'since' is required.")]);
-    }
-    const since = parseTime(body.since);
-    if (since === undefined) {
-      throw HooksterError.invalid([
-        errorItem('InvalidDate', "Property 'since' must be an ISO 8601 date-time or epoch milliseconds."),
-      ]);
-    }
+    const since = valueOf(parseRecoverSince(request.body));
     const recovered = await store.recoverDeliveries(integration.integrationId, since, deps.now());
     return { status: 200, recovered };
   });

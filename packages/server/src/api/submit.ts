@@ -4,16 +4,16 @@
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parseInboundActivity } from '../domain/activity-input.js';
-import { HooksterError, errorItem } from '../domain/errors.js';
+import { HooksterError } from '../domain/errors.js';
+import { parseInteractionsQuery } from '../domain/inputs.js';
 import { sequentialGuid } from '../domain/ids.js';
 import { planActivity, type PlanIds, type SubmitSide } from '../domain/routing.js';
 import type { SubmitResult } from '../store/contract.js';
 import type { RouteDeps } from './app.js';
 import { canSee } from './auth.js';
-import { guidParam, integerParam, queryValue } from './params.js';
+import { guidParam, valueOf } from './params.js';
 
 const IDS: PlanIds = { interactionId: (eventId) => sequentialGuid(eventId) };
-const INTEGRATION_TYPES: Record<string, string> = { customer: 'Customer', agent: 'Agent', bot: 'Bot' };
 
 export interface SubmitResponse {
   status: 200;
@@ -70,18 +70,11 @@ export function registerSubmitRoutes(app: FastifyInstance, deps: RouteDeps): voi
 
   app.get('/api/v1/interactions/activities/:conversationId', async (request) => {
     const conversationId = guidParam(request.params, 'conversationId');
-    const typeText = queryValue(request.query, 'type');
-    const integrationType = typeText ? INTEGRATION_TYPES[typeText.toLowerCase()] : undefined;
-    if (typeText && !integrationType) {
-      throw HooksterError.invalid([
-        errorItem('InvalidValue', "Query parameter 'type' must be one of: Customer, Agent, Bot."),
-      ]);
-    }
-    const fromEventId = integerParam(request.query, 'leid', 0);
+    const query = valueOf(parseInteractionsQuery(request.query));
     const conversation = await store.getConversation(conversationId);
     if (!conversation || !canSee(request.principal, conversation.tenantId)) {
       throw HooksterError.of('ConversationNotFound');
     }
-    return store.listActivities(conversationId, { fromEventId, integrationType });
+    return store.listActivities(conversationId, query);
   });
 }

@@ -1,26 +1,14 @@
 // Tenants (admin) and their API client credentials: POST/GET /api/v1/tenants, POST …/{tenantId}/clients.
 
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { HooksterError, errorItem } from '../domain/errors.js';
-import { secret, sequentialGuid } from '../domain/ids.js';
-import { TenantStatus, type Tenant } from '../domain/types.js';
-import { compileValidator, isObject, PortalCodes } from '../domain/validation.js';
+import { HooksterError } from '../domain/errors.js';
+import { secret } from '../domain/ids.js';
+import { parseTenantCreate } from '../domain/inputs.js';
 import type { RouteDeps } from './app.js';
 import { canSee, requireAdmin, sha256Hex } from './auth.js';
-import { guidParam, isoTime } from './params.js';
+import { guidParam, valueOf } from './params.js';
 
 export const ENGINE_SCOPE = 'hubster-engine-api';
-
-const TenantBody = compileValidator(
-  Type.Object({
-    name: Type.String({ minLength: 1, maxLength: 200 }),
-    accountHolderEmail: Type.String({ format: 'email' }),
-    statusId: Type.Optional(
-      Type.Union([Type.Literal(TenantStatus.Active), Type.Literal(TenantStatus.Disabled)]),
-    ),
-  }),
-);
 
 /** `hubster.engine.api.<TENANTID>`: the tenant GUID without dashes, upper case (hubster-wire §1.2). */
 export function engineClientId(tenantId: string): string {
@@ -32,18 +20,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: RouteDeps): voi
 
   app.post('/api/v1/tenants', async (request) => {
     requireAdmin(request.principal);
-    const body = request.body;
-    if (!isObject(body)) throw HooksterError.invalid([errorItem('MissingBody')]);
-    if (!TenantBody.check(body)) throw HooksterError.invalid(TenantBody.errors(body, PortalCodes));
-    const now = isoTime(deps.now());
-    const tenant: Tenant = {
-      tenantId: sequentialGuid(deps.now()),
-      name: body.name.trim(),
-      accountHolderEmail: body.accountHolderEmail,
-      statusId: body.statusId ?? TenantStatus.Active,
-      created: now,
-      modified: now,
-    };
+    const tenant = valueOf(parseTenantCreate(request.body, deps.now()));
     await store.createTenant(tenant);
     return tenant;
   });
@@ -72,7 +49,7 @@ export function registerTenantRoutes(app: FastifyInstance, deps: RouteDeps): voi
       tenantId,
       secretHash: sha256Hex(clientSecret),
       scope: ENGINE_SCOPE,
-      created: isoTime(deps.now()),
+      created: new Date(deps.now()).toISOString(),
     });
     return { clientId, clientSecret };
   });
