@@ -35,6 +35,7 @@ export function checkTimestamp(timestamp: string, nowSeconds: number, toleranceS
 
 /** The base64 parts of every `v1,` entry of a webhook-signature header (other versions are ignored). */
 export function v1Signatures(header: string): string[] {
+  if (!header.includes(' ')) return header.startsWith('v1,') && header.length > 3 ? [header.slice(3)] : [];
   const found: string[] = [];
   // Why the trailing comma is dropped: Fetch's Headers.get joins repeated headers with ", ".
   for (const raw of header.split(' ')) {

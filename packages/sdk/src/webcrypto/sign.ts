@@ -1,5 +1,6 @@
 // Hubster and Standard Webhooks signing and verification on WebCrypto (async): Deno, Bun, Workers, browsers.
-import { encodeBase64, decodeBase64 } from '../core/base64.js';
+import { encodeBase64 } from '../core/base64.js';
+import { sameBase64 } from '../core/compare.js';
 import { bodyBytes, utf8Bytes, type WebhookBody } from '../core/body.js';
 import { WebhookVerificationError } from '../core/errors.js';
 import {
@@ -48,14 +49,8 @@ function standardContent(id: string, timestamp: string, body: WebhookBody): Uint
   return content;
 }
 
-// Why: XOR-accumulate over the full length, so the time does not depend on where the first difference is.
 function sameDigest(expected: Uint8Array, signature: string): boolean {
-  if (signature.length !== 44) return false;
-  const given = decodeBase64(signature);
-  if (given === undefined || given.length !== expected.length) return false;
-  let difference = 0;
-  for (let i = 0; i < expected.length; i++) difference |= expected[i]! ^ given[i]!;
-  return difference === 0 && encodeBase64(given) === signature;
+  return sameBase64(encodeBase64(expected), signature);
 }
 
 /** `base64(HMAC-SHA256(key = UTF-8 bytes of privateKey, message = raw body))`. */
