@@ -1,0 +1,191 @@
+// PostgreSQL across processes: two stores (two pools) share one schema as two engine processes would.
+
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ClaimedDelivery, Store } from '../contract.js';
+import {
+  bodyActivities,
+  claimRequest,
+  makeWorld,
+  newConversation,
+  planTo,
+  record,
+  webhookTo,
+} from '../conformance/fixtures.js';
+import { createPostgresStore } from './index.js';
+import { workChannel } from './listener.js';
+import { TEST_POSTGRES_URL, dropSchemas, freshSchemaUrl, postgresAvailable } from './test-database.js';
+
+const available = await postgresAvailable();
+const schemas: string[] = [];
+const stores: Store[] = [];
+
+/** Two stores on one fresh schema: two pools, two LISTEN connections, like two processes. */
+async function openPair(): Promise<{ a: Store; b: Store; schema: string; errors: unknown[] }> {
+  const { url, schema } = freshSchemaUrl('mp');
+  schemas.push(schema);
+  const errors: unknown[] = [];
+  const a = createPostgresStore(url, { onError: (_m, e) => errors.push(e) });
+  const b = createPostgresStore(url, { onError: (_m, e) => errors.push(e) });
+  stores.push(a, b);
+  await Promise.all([a.migrate(), b.migrate()]);
+  return { a, b, schema, errors };
+}
+
+afterAll(async () => {
+  for (const store of stores.splice(0)) await store.close();
+  if (available) await dropSchemas(schemas);
+});
+
+/** Resolves on the next onWork call, or rejects after `ms`. */
+function nextWork(store: Store, ms = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error('no onWork signal in time'));
+    }, ms);
+    const off = store.onWork(() => {
+      clearTimeout(timer);
+      off();
+      resolve();
+    });
+  });
+}
+
+describe.runIf(available)('PostgreSQL store shared by several processes', () => {
+  it('never hands one delivery to two claimers and keeps every conversation in order', async () => {
+    const { a, b } = await openPair();
+    const world = await makeWorld(a);
+    const conversations = [world.conversation];
+    for (let i = 1; i < 20; i++) conversations.push(await newConversation(a, world.customer));
+    const perConversation = 10;
+    await Promise.all(
+      conversations.map(async (c) => {
+        for (let n = 0; n < perConversation; n++) {
+          await (n % 2 === 0 ? a : b).submitActivity(
+            c.conversationId,
+            planTo([webhookTo(world.customer)], { text: String(n) }),
+          );
+        }
+      }),
+    );
+    const inFlightLanes = new Set<string>();
+    const seen = new Map<string, string[]>();
+    const claimedIds = new Set<string>();
+    let idle = 0;
+    async function worker(store: Store, owner: string): Promise<void> {
+      while (idle < 6) {
+        const claimed: ClaimedDelivery[] = await store.claimDeliveries(claimRequest({ owner, limit: 7 }));
+        if (claimed.length === 0) {
+          idle += 1;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          continue;
+        }
+        idle = 0;
+        for (const c of claimed) {
+          expect(claimedIds.has(c.deliveryId), `delivery ${c.deliveryId} claimed twice`).toBe(false);
+          claimedIds.add(c.deliveryId);
+          expect(inFlightLanes.has(c.conversationId), 'two deliveries of one lane in flight').toBe(false);
+          inFlightLanes.add(c.conversationId);
+          const texts = seen.get(c.conversationId) ?? [];
+          texts.push(...bodyActivities(c).map((x) => String(x.message?.['text'])));
+          seen.set(c.conversationId, texts);
+        }
+        for (const c of claimed) inFlightLanes.delete(c.conversationId);
+        const applied = await store.recordAttempts(claimed.map((c) => record(c, { status: 'delivered' })));
+        expect(applied.sort()).toEqual(claimed.map((c) => c.deliveryId).sort());
+      }
+    }
+    await Promise.all([worker(a, 'a'), worker(b, 'b'), worker(a, 'a2'), worker(b, 'b2')]);
+    const expected = Array.from({ length: perConversation }, (_, n) => String(n));
+    for (const c of conversations) expect(seen.get(c.conversationId)).toEqual(expected);
+  });
+
+  it('lets another process take over an expired lease and ignores the stale holder', async () => {
+    const { a, b } = await openPair();
+    const world = await makeWorld(a);
+    await a.submitActivity(world.conversation.conversationId, planTo([webhookTo(world.system)]));
+    const now = Date.now();
+    const [first] = await a.claimDeliveries(claimRequest({ owner: 'a', now, leaseMs: 1_000 }));
+    expect(first).toBeDefined();
+    expect(await b.claimDeliveries(claimRequest({ owner: 'b', now: now + 999 }))).toHaveLength(0);
+    const [second] = await b.claimDeliveries(claimRequest({ owner: 'b', now: now + 1_001 }));
+    expect(second?.deliveryId).toBe(first!.deliveryId);
+    expect(second!.fence).toBeGreaterThan(first!.fence);
+    expect(second!.body).toBe(first!.body);
+    expect(await a.recordAttempts([record(first!, { status: 'failed' })])).toEqual([]);
+    expect(await b.recordAttempts([record(second!, { status: 'delivered' })])).toEqual([second!.deliveryId]);
+    expect((await a.getDelivery(first!.deliveryId))?.status).toBe('delivered');
+  });
+
+  it('wakes another process on submit through NOTIFY', async () => {
+    const { a, b } = await openPair();
+    const world = await makeWorld(a);
+    await nextWork(b); // the LISTEN connection is up once the first (re)connect signal fires
+    const woken = nextWork(b);
+    await a.submitActivity(world.conversation.conversationId, planTo([webhookTo(world.system)]));
+    await woken;
+  });
+
+  it('re-establishes a terminated LISTEN connection, signals once, and is woken again', async () => {
+    const { a, b, schema, errors } = await openPair();
+    const world = await makeWorld(a);
+    await nextWork(b);
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    try {
+      const listenSql = `LISTEN "${workChannel(schema)}"`;
+      const { rows } = await admin.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE query = $1 AND pid <> pg_backend_pid()',
+        [listenSql],
+      );
+      expect(rows).toHaveLength(1);
+      const reconnected = nextWork(b);
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      await reconnected;
+      expect(errors.length).toBeGreaterThan(0);
+      const { rows: after } = await admin.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE query = $1',
+        [listenSql],
+      );
+      expect(after.map((r) => r.pid)).not.toContain(rows[0]!.pid);
+    } finally {
+      await admin.end();
+    }
+    const woken = nextWork(b);
+    await a.submitActivity(world.conversation.conversationId, planTo([webhookTo(world.system)]));
+    await woken;
+    expect(await b.claimDeliveries(claimRequest())).toHaveLength(1);
+  });
+
+  it('answers with an error, not a crash, while its pooled connections are terminated', async () => {
+    const { url, schema } = freshSchemaUrl('kill');
+    schemas.push(schema);
+    const tagged = new URL(url);
+    tagged.searchParams.set('application_name', schema);
+    const errors: unknown[] = [];
+    const store = createPostgresStore(tagged.toString(), { onError: (_m, e) => errors.push(e) });
+    stores.push(store);
+    await store.migrate();
+    const world = await makeWorld(store);
+    const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+    await admin.connect();
+    try {
+      const killed = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [schema],
+      );
+      expect(killed.rowCount).toBeGreaterThan(0);
+    } finally {
+      await admin.end();
+    }
+    // Operations may fail while the pool drops its dead connections; none crashes the process, and
+    // the store answers again with fresh connections.
+    let hub: unknown;
+    for (let i = 0; i < 20 && hub === undefined; i++) {
+      hub = await store.getHub(world.hub.hubId).catch(() => undefined);
+    }
+    expect(hub).toEqual(world.hub);
+    expect(errors.length).toBeGreaterThan(0);
+  });
+});
