@@ -1,0 +1,224 @@
+// Conformance: tenants, clients, tokens, hubs, integrations, conversations and notifications.
+
+import { randomUUID } from 'node:crypto';
+import { expect, it } from 'vitest';
+import type { Notification } from '../../domain/types.js';
+import {
+  conversationFixture,
+  directFixture,
+  hubFixture,
+  iso,
+  makeWorld,
+  page,
+  planTo,
+  systemFixture,
+  tenantFixture,
+  webhookTo,
+} from './fixtures.js';
+import { expectCatalogueError, type Stores } from './harness.js';
+
+export function catalogueTests(stores: Stores): void {
+  it('creates and reads back tenants, clients and tokens', async () => {
+    const store = await stores.fresh();
+    const tenant = tenantFixture();
+    await store.createTenant(tenant);
+    expect(await store.getTenant(tenant.tenantId)).toEqual(tenant);
+    expect(await store.getTenant(randomUUID())).toBeUndefined();
+    const client = {
+      clientId: 'client-1',
+      tenantId: tenant.tenantId,
+      secretHash: 'h',
+      scope: 'api',
+      created: iso(),
+    };
+    await store.createClient(client);
+    expect(await store.getClient('client-1')).toEqual(client);
+    expect(await store.getClient('nope')).toBeUndefined();
+    const token = {
+      tokenHash: 'abc',
+      tenantId: tenant.tenantId,
+      clientId: 'client-1',
+      scope: 'api',
+      expiresAt: 123,
+    };
+    await store.createToken(token);
+    expect(await store.getToken('abc')).toEqual(token);
+    expect(await store.getToken('abd')).toBeUndefined();
+  });
+
+  it('lists hubs by tenant, oldest first, with totals and pages', async () => {
+    const store = await stores.fresh();
+    const a = tenantFixture('a');
+    const b = tenantFixture('b');
+    await store.createTenant(a);
+    await store.createTenant(b);
+    const hubsA = [
+      hubFixture(a.tenantId, 'one'),
+      hubFixture(a.tenantId, 'two'),
+      hubFixture(a.tenantId, 'three'),
+    ];
+    for (const hub of hubsA) await store.createHub(hub);
+    await store.createHub(hubFixture(b.tenantId, 'one'));
+    const first = await store.listHubs(a.tenantId, page(0, 2));
+    expect(first.total).toBe(3);
+    expect(first.results.map((h) => h.name)).toEqual(['one', 'two']);
+    expect((await store.listHubs(a.tenantId, page(1, 2))).results.map((h) => h.name)).toEqual(['three']);
+    expect((await store.listHubs(undefined, page(0, 10))).total).toBe(4);
+    expect(await store.getHub(hubsA[1]!.hubId)).toEqual(hubsA[1]);
+  });
+
+  it('refuses a hub name already taken in the tenant with HubNameExists', async () => {
+    const store = await stores.fresh();
+    const a = tenantFixture();
+    const b = tenantFixture();
+    await store.createTenant(a);
+    await store.createTenant(b);
+    await store.createHub(hubFixture(a.tenantId, 'same'));
+    await expectCatalogueError(store.createHub(hubFixture(a.tenantId, 'same')), 'HubNameExists');
+    await store.createHub(hubFixture(b.tenantId, 'same'));
+    const other = hubFixture(a.tenantId, 'other');
+    await store.createHub(other);
+    await expectCatalogueError(store.updateHub({ ...other, name: 'same' }), 'HubNameExists');
+    expect((await store.listHubs(a.tenantId, page())).total).toBe(2);
+  });
+
+  it('updates a hub and reports an unknown one as HubNotFound', async () => {
+    const store = await stores.fresh();
+    const tenant = tenantFixture();
+    await store.createTenant(tenant);
+    const hub = hubFixture(tenant.tenantId);
+    await store.createHub(hub);
+    const changed = {
+      ...hub,
+      name: 'renamed',
+      description: 'new',
+      closeDormantConversation: 60,
+      modified: iso(),
+    };
+    await store.updateHub(changed);
+    expect(await store.getHub(hub.hubId)).toEqual(changed);
+    await expectCatalogueError(store.updateHub(hubFixture(tenant.tenantId)), 'HubNotFound');
+  });
+
+  it('creates, lists, replaces and deletes integrations with their configuration intact', async () => {
+    const store = await stores.fresh();
+    const tenant = tenantFixture();
+    await store.createTenant(tenant);
+    const hub = hubFixture(tenant.tenantId);
+    const otherHub = hubFixture(tenant.tenantId);
+    await store.createHub(hub);
+    await store.createHub(otherHub);
+    const system = systemFixture(hub, 'sys');
+    const direct = directFixture(hub, 'Bot', true);
+    await store.createIntegration(system);
+    await store.createIntegration(direct);
+    await store.createIntegration(systemFixture(otherHub, 'sys'));
+    expect(await store.getIntegration(system.integrationId)).toEqual(system);
+    const listed = await store.listIntegrations({ hubId: hub.hubId }, page());
+    expect(listed.total).toBe(2);
+    expect(listed.results.map((i) => i.integrationId)).toEqual([system.integrationId, direct.integrationId]);
+    expect((await store.listIntegrations({ tenantId: tenant.tenantId }, page(0, 1))).total).toBe(3);
+    expect((await store.listIntegrations({}, page())).total).toBe(3);
+    const replaced = {
+      ...system,
+      configuration: { webhookUrl: 'http://127.0.0.1:1/x', events: ['message:agent'] },
+    };
+    await store.updateIntegration(replaced);
+    expect((await store.getIntegration(system.integrationId))?.configuration).toEqual(replaced.configuration);
+    await store.deleteIntegration(direct.integrationId);
+    expect(await store.getIntegration(direct.integrationId)).toBeUndefined();
+    await expectCatalogueError(store.updateIntegration(direct), 'IntegrationNotFound');
+  });
+
+  it('refuses an integration name already taken in the hub with IntegrationNameExists', async () => {
+    const store = await stores.fresh();
+    const tenant = tenantFixture();
+    await store.createTenant(tenant);
+    const hub = hubFixture(tenant.tenantId);
+    const otherHub = hubFixture(tenant.tenantId);
+    await store.createHub(hub);
+    await store.createHub(otherHub);
+    await store.createIntegration(systemFixture(hub, 'dup'));
+    await expectCatalogueError(store.createIntegration(systemFixture(hub, 'dup')), 'IntegrationNameExists');
+    await store.createIntegration(systemFixture(otherHub, 'dup'));
+    const second = systemFixture(hub, 'second');
+    await store.createIntegration(second);
+    await expectCatalogueError(store.updateIntegration({ ...second, name: 'dup' }), 'IntegrationNameExists');
+  });
+
+  it('deletes a hub with its integrations and cancels their pending deliveries', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const result = await store.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.system)]));
+    await store.deleteHub(w.hub.hubId);
+    expect(await store.getHub(w.hub.hubId)).toBeUndefined();
+    expect(await store.getIntegration(w.system.integrationId)).toBeUndefined();
+    expect((await store.getDelivery(result.deliveryIds[0]!))?.status).toBe('cancelled');
+    expect(await store.nextDueAt()).toBeUndefined();
+    await expectCatalogueError(store.deleteHub(w.hub.hubId), 'HubNotFound');
+  });
+
+  it('establishes a conversation once per integration and binding', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const c = conversationFixture(w.customer, 'binding-1');
+    const first = await store.establishConversation(
+      { integrationId: c.integrationId, binding: c.binding },
+      () => c,
+    );
+    expect(first).toEqual({ conversation: c, isNew: true });
+    const again = await store.establishConversation(
+      { integrationId: c.integrationId, binding: c.binding },
+      () => conversationFixture(w.customer, 'binding-1'),
+    );
+    expect(again.isNew).toBe(false);
+    expect(again.conversation.conversationId).toBe(c.conversationId);
+    expect(await store.getConversation(c.conversationId)).toEqual(c);
+    expect(await store.getConversation(randomUUID())).toBeUndefined();
+  });
+
+  it('establishes exactly one conversation when the same binding races', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        store.establishConversation({ integrationId: w.customer.integrationId, binding: 'race' }, () =>
+          conversationFixture(w.customer, 'race'),
+        ),
+      ),
+    );
+    expect(results.filter((r) => r.isNew)).toHaveLength(1);
+    expect(new Set(results.map((r) => r.conversation.conversationId)).size).toBe(1);
+  });
+
+  it('stores notifications and lists them per tenant, newest first', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const other = tenantFixture();
+    await store.createTenant(other);
+    const make = (tenantId: string, caption: string, deliveryId?: string): Notification => {
+      const n: Notification = {
+        notificationId: randomUUID(),
+        tenantId,
+        hubId: w.hub.hubId,
+        integrationId: w.system.integrationId,
+        code: 7512,
+        caption,
+        details: 'HTTP 500 from http://127.0.0.1:9/system after 6 attempts',
+        createdAt: iso(),
+      };
+      if (deliveryId !== undefined) n.deliveryId = deliveryId;
+      return n;
+    };
+    const first = make(w.tenant.tenantId, 'first', randomUUID());
+    const second = make(w.tenant.tenantId, 'second');
+    await store.createNotification(first);
+    await store.createNotification(second);
+    await store.createNotification(make(other.tenantId, 'foreign'));
+    const mine = await store.listNotifications(w.tenant.tenantId, page());
+    expect(mine.total).toBe(2);
+    expect(mine.results).toEqual([second, first]);
+    expect((await store.listNotifications(undefined, page(0, 1))).total).toBe(3);
+    expect((await store.listNotifications(undefined, page(0, 1))).results).toHaveLength(1);
+  });
+}

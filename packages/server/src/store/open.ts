@@ -1,0 +1,26 @@
+// Opens the Store a database URL names: `sqlite:<path>` or `postgres://…` / `postgresql://…`.
+// The caller runs migrate() afterwards (the CLI's `migrate` and `serve` both do).
+
+import type { Store } from './contract.js';
+import { createSqliteStore } from './sqlite/index.js';
+
+interface PostgresModule {
+  createPostgresStore(url: string): Store | Promise<Store>;
+}
+
+export async function openStore(databaseUrl: string): Promise<Store> {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const path = databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (path === '') throw new Error(`HOOKSTER_DATABASE_URL "${databaseUrl}" names no SQLite file.`);
+    return createSqliteStore(path);
+  }
+  if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
+    // Loaded only when asked for, so a SQLite deployment never loads the PostgreSQL driver.
+    const specifier = './postgres/index.js';
+    const postgres = (await import(specifier)) as PostgresModule;
+    return postgres.createPostgresStore(databaseUrl);
+  }
+  throw new Error(
+    `Unsupported HOOKSTER_DATABASE_URL "${databaseUrl}": use sqlite:<path> or postgres://user@host:port/db.`,
+  );
+}

@@ -1,0 +1,204 @@
+// Claiming deliveries on SQLite: fair between integrations, head of lane only, leased with a fence,
+// and — for System integrations at first dispatch — batched with the lane's waiting deliveries into
+// one body that is stored, so every retry sends the same bytes.
+
+import type { IntegrationConfiguration } from '../../domain/types.js';
+import type { BodyEnvelope, ClaimedDelivery, ClaimRequest } from '../contract.js';
+import type { SqliteContext } from './context.js';
+import { deliveryIdOf } from './delivery-id.js';
+
+interface HeadRow {
+  seq: number;
+  conversation_id: string;
+  hub_id: string;
+  tenant_id: string;
+  echo: number;
+  activity_seq: number;
+  activity_count: number;
+  attempt_count: number;
+  budget_base: number;
+  body: string | null;
+  created_at: number;
+}
+
+interface WaitingRow {
+  seq: number;
+  echo: number;
+  body: string | null;
+  json: string;
+}
+
+interface Target {
+  channelId: string;
+  configuration: IntegrationConfiguration;
+}
+
+export function createClaims(ctx: SqliteContext) {
+  const { db } = ctx;
+  // A loose index scan: one seek per integration that has claimable heads, whatever their number.
+  const nextReadyIntegration = db.prepare<[string], { integration_id: string }>(
+    `SELECT integration_id FROM deliveries INDEXED BY deliveries_ready
+     WHERE is_head = 1 AND held = 0 AND integration_id > ? ORDER BY integration_id LIMIT 1`,
+  );
+  const dueHeads = db.prepare<[string, number, number], HeadRow>(
+    `SELECT seq, conversation_id, hub_id, tenant_id, echo, activity_seq, activity_count, attempt_count,
+            budget_base, body, created_at
+     FROM deliveries INDEXED BY deliveries_ready
+     WHERE integration_id = ? AND is_head = 1 AND held = 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?`,
+  );
+  const lease = db.prepare<[string, number, number, number], { fence: number }>(
+    `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1
+     WHERE seq = ? RETURNING fence`,
+  );
+  const target = db.prepare<[string], { channel_id: string; configuration: string }>(
+    'SELECT channel_id, configuration FROM integrations WHERE integration_id = ?',
+  );
+  const properties = db.prepare<[string], { properties: string }>(
+    'SELECT properties FROM conversations WHERE conversation_id = ?',
+  );
+  const activityJson = db.prepare<[number], { json: string }>('SELECT json FROM activities WHERE seq = ?');
+  const waiting = db.prepare<[string, string, number, number], WaitingRow>(
+    `SELECT d.seq, d.echo, d.body, a.json
+     FROM deliveries d INDEXED BY deliveries_lane JOIN activities a ON a.seq = d.activity_seq
+     WHERE d.integration_id = ? AND d.conversation_id = ? AND d.status = 'pending' AND d.transport = 'webhook'
+       AND d.seq > ?
+     ORDER BY d.seq LIMIT ?`,
+  );
+  const fixBody = db.prepare('UPDATE deliveries SET body = ?, activity_count = ? WHERE seq = ?');
+  const deleteAbsorbed = db.prepare('DELETE FROM deliveries WHERE seq = ?');
+
+  // Rotates the first integration served, so with more integrations than `limit` all get their turn.
+  let cursor = '';
+
+  function readyIntegrations(): string[] {
+    const ids: string[] = [];
+    let after = '';
+    for (;;) {
+      const row = nextReadyIntegration.get(after);
+      if (row === undefined) break;
+      ids.push(row.integration_id);
+      after = row.integration_id;
+    }
+    const start = ids.findIndex((id) => id > cursor);
+    return start <= 0 ? ids : [...ids.slice(start), ...ids.slice(0, start)];
+  }
+
+  /** Fixes the body at first dispatch; System heads absorb the lane's waiting deliveries (deleted). */
+  function firstDispatchBody(integrationId: string, t: Target, head: HeadRow, request: ClaimRequest) {
+    const shape = t.channelId === 'System' ? 'activities' : 'activity';
+    const envelope: BodyEnvelope = {
+      hubId: head.hub_id,
+      tenantId: head.tenant_id,
+      integrationId,
+      conversationId: head.conversation_id,
+      conversationPropertiesJson: properties.get(head.conversation_id)?.properties ?? '{}',
+      shape,
+      echo: head.echo === 1,
+    };
+    const jsons = [activityJson.get(head.activity_seq)!.json];
+    const absorbed: number[] = [];
+    if (shape === 'activities' && head.echo === 0 && request.batchMaxActivities > 1) {
+      let bytes = Buffer.byteLength(jsons[0]!);
+      for (const row of waiting.all(
+        integrationId,
+        head.conversation_id,
+        head.seq,
+        request.batchMaxActivities - 1,
+      )) {
+        // Only deliveries never dispatched join a batch, and only contiguously, so lane order holds.
+        if (row.body !== null || row.echo === 1) break;
+        const size = Buffer.byteLength(row.json) + 1;
+        if (bytes + size > request.batchMaxBytes) break;
+        bytes += size;
+        jsons.push(row.json);
+        absorbed.push(row.seq);
+      }
+    }
+    let body = request.buildBody(envelope, jsons);
+    // The envelope adds bytes the estimate above ignores: drop trailing activities until it fits
+    // (a single activity always goes, however large, so nothing is ever stuck).
+    while (jsons.length > 1 && Buffer.byteLength(body) > request.batchMaxBytes) {
+      jsons.pop();
+      absorbed.pop();
+      body = request.buildBody(envelope, jsons);
+    }
+    for (const seq of absorbed) deleteAbsorbed.run(seq);
+    fixBody.run(body, jsons.length, head.seq);
+    return { body, activityCount: jsons.length };
+  }
+
+  function claimNow(request: ClaimRequest): ClaimedDelivery[] {
+    const claimed: ClaimedDelivery[] = [];
+    if (request.limit <= 0) return claimed;
+    const candidates: { integrationId: string; heads: HeadRow[] }[] = [];
+    for (const integrationId of readyIntegrations()) {
+      const room = Math.min(
+        request.limit,
+        request.perIntegrationLimit - (request.inFlight.get(integrationId) ?? 0),
+      );
+      if (room <= 0) continue;
+      const heads = dueHeads.all(integrationId, request.now, room);
+      if (heads.length > 0) candidates.push({ integrationId, heads });
+    }
+    // Round robin, one head per integration per turn, so a huge backlog cannot starve the others.
+    const picked: { integrationId: string; head: HeadRow }[] = [];
+    for (let turn = 0; picked.length < request.limit; turn++) {
+      let any = false;
+      for (const c of candidates) {
+        const head = c.heads[turn];
+        if (head === undefined) continue;
+        any = true;
+        picked.push({ integrationId: c.integrationId, head });
+        if (picked.length >= request.limit) break;
+      }
+      if (!any) break;
+    }
+    const targets = new Map<string, Target | undefined>();
+    const leaseUntil = request.now + request.leaseMs;
+    for (const { integrationId, head } of picked) {
+      let t = targets.get(integrationId);
+      if (!targets.has(integrationId)) {
+        const row = target.get(integrationId);
+        t = row && {
+          channelId: row.channel_id,
+          configuration: JSON.parse(row.configuration) as IntegrationConfiguration,
+        };
+        targets.set(integrationId, t);
+      }
+      if (t === undefined) continue;
+      const fence = lease.get(request.owner, leaseUntil, leaseUntil, head.seq)!.fence;
+      const fixed =
+        head.body === null
+          ? firstDispatchBody(integrationId, t, head, request)
+          : { body: head.body, activityCount: head.activity_count };
+      const config = t.configuration;
+      const delivery: ClaimedDelivery = {
+        deliveryId: deliveryIdOf(ctx.deliveryIdPrefix, head.seq),
+        fence,
+        attemptNumber: head.attempt_count - head.budget_base + 1,
+        integrationId,
+        hubId: head.hub_id,
+        tenantId: head.tenant_id,
+        conversationId: head.conversation_id,
+        webhookUrl: config.webhookUrl ?? '',
+        publicSigningKey: config.publicSigningKey ?? '',
+        privateSigningKey: config.privateSigningKey ?? '',
+        body: fixed.body,
+        activityCount: fixed.activityCount,
+        createdAt: head.created_at,
+      };
+      if (typeof config.retrySchedule === 'string') delivery.retrySchedule = config.retrySchedule;
+      if (typeof config.deliveryTimeout === 'string') delivery.deliveryTimeout = config.deliveryTimeout;
+      claimed.push(delivery);
+      cursor = integrationId;
+    }
+    return claimed;
+  }
+
+  return {
+    claimDeliveries(request: ClaimRequest): Promise<ClaimedDelivery[]> {
+      // Not durable: a lease lost to a power cut only means the delivery is claimed again (at least once).
+      return ctx.writes.enqueue(() => claimNow(request), false);
+    },
+  };
+}

@@ -1,0 +1,16 @@
+// What every part of the SQLite backend shares: the connection, the group-commit writer, the lane
+// helpers and the work signal. Built once the schema exists.
+
+import type { Database } from 'better-sqlite3';
+import type { GroupCommit } from './group-commit.js';
+import type { Lanes } from './lanes.js';
+
+export interface SqliteContext {
+  db: Database;
+  writes: GroupCommit;
+  lanes: Lanes;
+  /** Per-database prefix of delivery ids (delivery-id.ts). */
+  deliveryIdPrefix: string;
+  /** Marks that the current write made work claimable; listeners run after its commit. */
+  signalWork(): void;
+}

@@ -1,0 +1,72 @@
+// The delivery log on SQLite: listings by integration and status (newest first), one delivery with
+// its attempts, and the dispatcher's next due time.
+
+import type { Delivery, EpochMs, Guid, Page, PageRequest } from '../../domain/types.js';
+import type { SqliteContext } from './context.js';
+import { deliveryIdOf, seqOfDeliveryId } from './delivery-id.js';
+import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows.js';
+
+export function createDeliveryLog(ctx: SqliteContext) {
+  const { db, lanes } = ctx;
+  const bySeq = db.prepare<[number], DeliveryRow>('SELECT * FROM deliveries WHERE seq = ?');
+  const attemptsOf = db.prepare<[number], AttemptRow>(
+    `SELECT attempt_number, started_at, duration_ms, status_code, error, response_excerpt
+     FROM attempts WHERE delivery_seq = ? ORDER BY id`,
+  );
+  const all = db.prepare<[string, number, number], DeliveryRow>(
+    'SELECT * FROM deliveries WHERE integration_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
+  );
+  const countAll = db.prepare<[string], { n: number }>(
+    'SELECT COUNT(*) AS n FROM deliveries WHERE integration_id = ?',
+  );
+  const byStatus = db.prepare<[string, string, number, number], DeliveryRow>(
+    'SELECT * FROM deliveries WHERE integration_id = ? AND status = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
+  );
+  const countByStatus = db.prepare<[string, string], { n: number }>(
+    'SELECT COUNT(*) AS n FROM deliveries WHERE integration_id = ? AND status = ?',
+  );
+  const earliestDue = db.prepare<[], { t: number | null }>(
+    'SELECT MIN(due_at) AS t FROM deliveries INDEXED BY deliveries_due WHERE is_head = 1 AND held = 0',
+  );
+
+  /** The row as the log shows it: "held" follows the integration's and hub's current status. */
+  function present(row: DeliveryRow, held: boolean): Delivery {
+    return toDelivery({ ...row, held: held ? 1 : 0 }, deliveryIdOf(ctx.deliveryIdPrefix, row.seq));
+  }
+
+  return {
+    async listDeliveries(
+      integrationId: Guid,
+      status: string | undefined,
+      page: PageRequest,
+    ): Promise<Page<Delivery>> {
+      const held = lanes.isHeld(integrationId);
+      const offset = page.pageNumber * page.pageSize;
+      let rows: DeliveryRow[];
+      let total: number;
+      if (status === undefined) {
+        rows = all.all(integrationId, page.pageSize, offset);
+        total = countAll.get(integrationId)?.n ?? 0;
+      } else if ((status === 'held' && !held) || (status === 'pending' && held)) {
+        rows = [];
+        total = 0;
+      } else {
+        const stored = status === 'held' ? 'pending' : status;
+        rows = byStatus.all(integrationId, stored, page.pageSize, offset);
+        total = countByStatus.get(integrationId, stored)?.n ?? 0;
+      }
+      return { ...page, total, results: rows.map((row) => present(row, held)) };
+    },
+    async getDelivery(deliveryId: Guid): Promise<Delivery | undefined> {
+      const seq = seqOfDeliveryId(ctx.deliveryIdPrefix, deliveryId);
+      const row = seq === undefined ? undefined : bySeq.get(seq);
+      if (row === undefined) return undefined;
+      const delivery = present(row, lanes.isHeld(row.integration_id));
+      delivery.attempts = attemptsOf.all(row.seq).map(toAttempt);
+      return delivery;
+    },
+    async nextDueAt(): Promise<EpochMs | undefined> {
+      return earliestDue.get()?.t ?? undefined;
+    },
+  };
+}

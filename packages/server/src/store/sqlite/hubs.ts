@@ -1,0 +1,194 @@
+// Hubs and integrations on SQLite, with the holding (pause/resume) and cancelling (delete) they imply.
+// Every change bumps the hub's version, which revalidates the submit path's cached routing view.
+
+import { HooksterError } from '../../domain/errors.js';
+import { HubStatus, IntegrationStatus } from '../../domain/types.js';
+import type { Guid, Hub, Integration, Page, PageRequest } from '../../domain/types.js';
+import type { SqliteContext } from './context.js';
+import { toHub, toIntegration, type HubRow, type IntegrationRow } from './rows.js';
+
+export function createHubs(ctx: SqliteContext) {
+  const { db, writes, lanes } = ctx;
+  const insertHub = db.prepare(
+    `INSERT INTO hubs (hub_id, tenant_id, name, description, close_dormant_conversation, status_id, created, modified)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const selectHub = db.prepare<[string], HubRow>('SELECT * FROM hubs WHERE hub_id = ?');
+  const hubsOfTenant = db.prepare<[string, number, number], HubRow>(
+    'SELECT * FROM hubs WHERE tenant_id = ? ORDER BY seq LIMIT ? OFFSET ?',
+  );
+  const countHubsOfTenant = db.prepare<[string], { n: number }>(
+    'SELECT COUNT(*) AS n FROM hubs WHERE tenant_id = ?',
+  );
+  const allHubs = db.prepare<[number, number], HubRow>('SELECT * FROM hubs ORDER BY seq LIMIT ? OFFSET ?');
+  const countAllHubs = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM hubs');
+  const updateHubRow = db.prepare(
+    `UPDATE hubs SET name = ?, description = ?, close_dormant_conversation = ?, status_id = ?, modified = ?,
+       version = version + 1 WHERE hub_id = ?`,
+  );
+  const bumpHub = db.prepare('UPDATE hubs SET version = version + 1 WHERE hub_id = ?');
+  const deleteHubRow = db.prepare('DELETE FROM hubs WHERE hub_id = ?');
+
+  const insertIntegration = db.prepare(
+    `INSERT INTO integrations (integration_id, hub_id, tenant_id, integration_type_id, channel_id, name,
+       status_id, configuration, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const selectIntegration = db.prepare<[string], IntegrationRow>(
+    'SELECT * FROM integrations WHERE integration_id = ?',
+  );
+  const integrationsOfHub = db.prepare<[string], IntegrationRow>(
+    'SELECT * FROM integrations WHERE hub_id = ? ORDER BY seq',
+  );
+  const updateIntegrationRow = db.prepare(
+    `UPDATE integrations SET integration_type_id = ?, channel_id = ?, name = ?, status_id = ?,
+       configuration = ?, modified = ? WHERE integration_id = ?`,
+  );
+  const deleteIntegrationRow = db.prepare('DELETE FROM integrations WHERE integration_id = ?');
+
+  /** Re-applies holding to every integration of a hub after a status change. */
+  function applyHolding(hubId: string, hubPaused: boolean): void {
+    for (const row of integrationsOfHub.all(hubId)) {
+      const held = hubPaused || row.status_id === IntegrationStatus.Paused;
+      if (lanes.setHeld(row.integration_id, held) > 0 && !held) ctx.signalWork();
+    }
+  }
+
+  function listIntegrationsPage(filter: { tenantId?: Guid; hubId?: Guid }, page: PageRequest) {
+    const where: string[] = [];
+    const params: string[] = [];
+    if (filter.tenantId !== undefined) {
+      where.push('tenant_id = ?');
+      params.push(filter.tenantId);
+    }
+    if (filter.hubId !== undefined) {
+      where.push('hub_id = ?');
+      params.push(filter.hubId);
+    }
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const rows = db
+      .prepare<unknown[], IntegrationRow>(
+        `SELECT * FROM integrations ${clause} ORDER BY seq LIMIT ? OFFSET ?`,
+      )
+      .all(...params, page.pageSize, page.pageNumber * page.pageSize);
+    const total =
+      db.prepare<unknown[], { n: number }>(`SELECT COUNT(*) AS n FROM integrations ${clause}`).get(...params)
+        ?.n ?? 0;
+    return { ...page, total, results: rows.map(toIntegration) };
+  }
+
+  return {
+    createHub(hub: Hub): Promise<void> {
+      return writes.enqueue(() => {
+        insertHub.run(
+          hub.hubId,
+          hub.tenantId,
+          hub.name,
+          hub.description,
+          hub.closeDormantConversation ?? null,
+          hub.statusId,
+          hub.created,
+          hub.modified,
+        );
+      });
+    },
+    async getHub(hubId: Guid): Promise<Hub | undefined> {
+      const row = selectHub.get(hubId);
+      return row && toHub(row);
+    },
+    async listHubs(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Hub>> {
+      const offset = page.pageNumber * page.pageSize;
+      const rows =
+        tenantId === undefined
+          ? allHubs.all(page.pageSize, offset)
+          : hubsOfTenant.all(tenantId, page.pageSize, offset);
+      const total = (tenantId === undefined ? countAllHubs.get() : countHubsOfTenant.get(tenantId))?.n ?? 0;
+      return { ...page, total, results: rows.map(toHub) };
+    },
+    updateHub(hub: Hub): Promise<void> {
+      return writes.enqueue(() => {
+        const before = selectHub.get(hub.hubId);
+        if (before === undefined) throw HooksterError.of('HubNotFound');
+        updateHubRow.run(
+          hub.name,
+          hub.description,
+          hub.closeDormantConversation ?? null,
+          hub.statusId,
+          hub.modified,
+          hub.hubId,
+        );
+        const wasPaused = before.status_id === HubStatus.Paused;
+        const isPaused = hub.statusId === HubStatus.Paused;
+        if (wasPaused !== isPaused) applyHolding(hub.hubId, isPaused);
+      });
+    },
+    deleteHub(hubId: Guid): Promise<void> {
+      return writes.enqueue(() => {
+        if (selectHub.get(hubId) === undefined) throw HooksterError.of('HubNotFound');
+        for (const row of integrationsOfHub.all(hubId)) {
+          lanes.cancelIntegration(row.integration_id);
+          deleteIntegrationRow.run(row.integration_id);
+        }
+        deleteHubRow.run(hubId);
+      });
+    },
+
+    createIntegration(i: Integration): Promise<void> {
+      return writes.enqueue(() => {
+        insertIntegration.run(
+          i.integrationId,
+          i.hubId,
+          i.tenantId,
+          i.integrationTypeId,
+          i.channelId,
+          i.name,
+          i.statusId,
+          JSON.stringify(i.configuration),
+          i.created,
+          i.modified,
+        );
+        bumpHub.run(i.hubId);
+      });
+    },
+    async getIntegration(integrationId: Guid): Promise<Integration | undefined> {
+      const row = selectIntegration.get(integrationId);
+      return row && toIntegration(row);
+    },
+    async listIntegrations(
+      filter: { tenantId?: Guid; hubId?: Guid },
+      page: PageRequest,
+    ): Promise<Page<Integration>> {
+      return listIntegrationsPage(filter, page);
+    },
+    updateIntegration(i: Integration): Promise<void> {
+      return writes.enqueue(() => {
+        const before = selectIntegration.get(i.integrationId);
+        if (before === undefined) throw HooksterError.of('IntegrationNotFound');
+        updateIntegrationRow.run(
+          i.integrationTypeId,
+          i.channelId,
+          i.name,
+          i.statusId,
+          JSON.stringify(i.configuration),
+          i.modified,
+          i.integrationId,
+        );
+        bumpHub.run(before.hub_id);
+        const wasPaused = before.status_id === IntegrationStatus.Paused;
+        const isPaused = i.statusId === IntegrationStatus.Paused;
+        if (wasPaused !== isPaused) {
+          const held = lanes.isHeld(i.integrationId);
+          if (lanes.setHeld(i.integrationId, held) > 0 && !held) ctx.signalWork();
+        }
+      });
+    },
+    deleteIntegration(integrationId: Guid): Promise<void> {
+      return writes.enqueue(() => {
+        const before = selectIntegration.get(integrationId);
+        if (before === undefined) throw HooksterError.of('IntegrationNotFound');
+        lanes.cancelIntegration(integrationId);
+        deleteIntegrationRow.run(integrationId);
+        bumpHub.run(before.hub_id);
+      });
+    },
+  };
+}

@@ -1,0 +1,138 @@
+// The SQLite backend of the Store contract: one better-sqlite3 connection in WAL mode with
+// synchronous=FULL (a resolved write is on disk), writes group-committed per event-loop turn.
+// onWork listeners fire in-process only (one engine process per SQLite file).
+
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Store } from '../contract.js';
+import { createClaims } from './claim.js';
+import type { SqliteContext } from './context.js';
+import { createDeliveryLog } from './delivery-log.js';
+import { newDeliveryIdPrefix } from './delivery-id.js';
+import { GroupCommit } from './group-commit.js';
+import { createHubs } from './hubs.js';
+import { Lanes } from './lanes.js';
+import { applyMigrations } from './migrate.js';
+import { createOutcomes } from './outcomes.js';
+import { createActivities } from './activities.js';
+import { createTenancy } from './tenancy.js';
+
+function createParts(ctx: SqliteContext) {
+  return {
+    ...createTenancy(ctx),
+    ...createHubs(ctx),
+    ...createActivities(ctx),
+    ...createClaims(ctx),
+    ...createOutcomes(ctx),
+    ...createDeliveryLog(ctx),
+  };
+}
+
+type Parts = ReturnType<typeof createParts>;
+
+/** Opens (creating if needed) the SQLite database at `path`; call migrate() before anything else. */
+export function createSqliteStore(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  // No foreign keys: the store is the only writer and keeps references itself (deletes cancel
+  // deliveries and keep their log); FK checks would cost a lookup per delivery row on the hot path.
+  db.pragma('foreign_keys = OFF');
+
+  const listeners = new Set<() => void>();
+  let work = false;
+  let closed = false;
+  let parts: Parts | undefined;
+  const writes = new GroupCommit(db, () => {
+    if (!work) return;
+    work = false;
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch {
+        // a listener's failure must not affect the writers that were already answered
+      }
+    }
+  });
+
+  function ready(): Parts {
+    if (parts !== undefined) return parts;
+    if (closed) throw new Error('The SQLite store is closed.');
+    let row: { value: string } | undefined;
+    try {
+      row = db
+        .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'delivery_id_prefix'")
+        .get();
+    } catch {
+      row = undefined;
+    }
+    if (row === undefined) throw new Error('The SQLite store is not migrated: call migrate() first.');
+    const ctx: SqliteContext = {
+      db,
+      writes,
+      lanes: new Lanes(db),
+      deliveryIdPrefix: row.value,
+      signalWork: () => {
+        work = true;
+      },
+    };
+    parts = createParts(ctx);
+    return parts;
+  }
+
+  const p = () => ready();
+  return {
+    kind: 'sqlite',
+    async migrate() {
+      writes.flush();
+      applyMigrations(db, newDeliveryIdPrefix());
+      ready();
+    },
+    async close() {
+      if (closed) return;
+      writes.flush();
+      closed = true;
+      parts = undefined;
+      db.close();
+    },
+    createTenant: (t) => p().createTenant(t),
+    getTenant: (id) => p().getTenant(id),
+    createClient: (c) => p().createClient(c),
+    getClient: (id) => p().getClient(id),
+    createToken: (t) => p().createToken(t),
+    getToken: (h) => p().getToken(h),
+    createHub: (h) => p().createHub(h),
+    getHub: (id) => p().getHub(id),
+    listHubs: (tenantId, page) => p().listHubs(tenantId, page),
+    updateHub: (h) => p().updateHub(h),
+    deleteHub: (id) => p().deleteHub(id),
+    createIntegration: (i) => p().createIntegration(i),
+    getIntegration: (id) => p().getIntegration(id),
+    listIntegrations: (filter, page) => p().listIntegrations(filter, page),
+    updateIntegration: (i) => p().updateIntegration(i),
+    deleteIntegration: (id) => p().deleteIntegration(id),
+    establishConversation: (request, create) => p().establishConversation(request, create),
+    getConversation: (id) => p().getConversation(id),
+    submitActivity: (id, plan) => p().submitActivity(id, plan),
+    listActivities: (id, query) => p().listActivities(id, query),
+    claimDeliveries: (request) => p().claimDeliveries(request),
+    recordAttempts: (records) => p().recordAttempts(records),
+    nextDueAt: () => p().nextDueAt(),
+    onWork(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    listDeliveries: (id, status, page) => p().listDeliveries(id, status, page),
+    getDelivery: (id) => p().getDelivery(id),
+    retryDelivery: (id, now) => p().retryDelivery(id, now),
+    recoverDeliveries: (id, since, now) => p().recoverDeliveries(id, since, now),
+    recordWebsocketOutcomes: (outcomes) => p().recordWebsocketOutcomes(outcomes),
+    createNotification: (n) => p().createNotification(n),
+    listNotifications: (tenantId, page) => p().listNotifications(tenantId, page),
+  };
+}

@@ -1,0 +1,159 @@
+// Migration 0001: the initial schema. Embedded as a string module so it ships inside dist/ with tsc
+// (no copy step); append-only — a later change is a new numbered file, never an edit of this one.
+
+export const sql = `
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE tenants (
+  tenant_id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  account_holder_email TEXT NOT NULL,
+  status_id INTEGER NOT NULL,
+  created TEXT NOT NULL,
+  modified TEXT NOT NULL
+);
+
+CREATE TABLE clients (
+  client_id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  secret_hash TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  created TEXT NOT NULL
+);
+
+CREATE TABLE tokens (
+  token_hash TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  client_id TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);
+
+-- seq gives listings their creation order; version bumps on any change to the hub or its
+-- integrations so a cached routing view is revalidated with one primary-key read.
+CREATE TABLE hubs (
+  seq INTEGER PRIMARY KEY,
+  hub_id TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  close_dormant_conversation INTEGER,
+  status_id INTEGER NOT NULL,
+  created TEXT NOT NULL,
+  modified TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (tenant_id, name)
+);
+
+CREATE TABLE integrations (
+  seq INTEGER PRIMARY KEY,
+  integration_id TEXT NOT NULL UNIQUE,
+  hub_id TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  integration_type_id TEXT NOT NULL,
+  channel_id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  status_id INTEGER NOT NULL,
+  configuration TEXT NOT NULL,
+  created TEXT NOT NULL,
+  modified TEXT NOT NULL,
+  UNIQUE (hub_id, name)
+);
+CREATE INDEX integrations_tenant ON integrations (tenant_id, seq);
+
+CREATE TABLE conversations (
+  conversation_id TEXT PRIMARY KEY,
+  tenant_id TEXT NOT NULL,
+  hub_id TEXT NOT NULL,
+  integration_id TEXT NOT NULL,
+  binding TEXT NOT NULL,
+  token_id TEXT NOT NULL,
+  properties TEXT NOT NULL,
+  opened_date_time TEXT NOT NULL,
+  closed_date_time TEXT,
+  business_integration_id TEXT,
+  last_event_id INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (integration_id, binding)
+);
+
+CREATE TABLE activities (
+  seq INTEGER PRIMARY KEY,
+  conversation_id TEXT NOT NULL,
+  event_id INTEGER NOT NULL,
+  sender_type TEXT,
+  recipient_type TEXT,
+  json TEXT NOT NULL,
+  UNIQUE (conversation_id, event_id)
+);
+
+-- One row per (activity, receiving integration). seq is the lane order (a conversation's submits are
+-- serialised by the single writer, so seq order is eventId order inside a lane) and encodes the public
+-- delivery id (see delivery-id.ts), so no separate unique index on a GUID column is needed.
+-- status: pending | delivered | failed | cancelled; "held" is pending with held = 1.
+-- is_head: the one delivery of its (integration, conversation) webhook lane the dispatcher may take.
+-- due_at: when a head becomes claimable (creation, next attempt, or lease expiry while leased).
+CREATE TABLE deliveries (
+  seq INTEGER PRIMARY KEY,
+  integration_id TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  hub_id TEXT NOT NULL,
+  tenant_id TEXT NOT NULL,
+  transport TEXT NOT NULL,
+  echo INTEGER NOT NULL,
+  activity_seq INTEGER NOT NULL,
+  activity_count INTEGER NOT NULL DEFAULT 1,
+  status TEXT NOT NULL,
+  held INTEGER NOT NULL DEFAULT 0,
+  is_head INTEGER NOT NULL DEFAULT 0,
+  due_at INTEGER,
+  next_attempt_at INTEGER,
+  attempt_count INTEGER NOT NULL DEFAULT 0,
+  budget_base INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT,
+  lease_until INTEGER,
+  fence INTEGER NOT NULL DEFAULT 0,
+  body TEXT,
+  created_at INTEGER NOT NULL
+);
+-- The delivery log and cancellation by integration.
+CREATE INDEX deliveries_integration ON deliveries (integration_id, seq);
+-- Lanes: only non-final webhook rows, so finding "is the lane empty" or "the next one" never walks
+-- a lane's delivered history.
+CREATE INDEX deliveries_lane ON deliveries (integration_id, conversation_id, seq)
+  WHERE status = 'pending' AND transport = 'webhook';
+-- Claimable heads per integration (fair claims) and overall (nextDueAt). A blocked lane contributes
+-- one entry, whatever its backlog.
+CREATE INDEX deliveries_ready ON deliveries (integration_id, due_at) WHERE is_head = 1 AND held = 0;
+CREATE INDEX deliveries_due ON deliveries (due_at) WHERE is_head = 1 AND held = 0;
+-- Held heads, so resuming finds them without walking the lanes.
+CREATE INDEX deliveries_held ON deliveries (integration_id) WHERE is_head = 1 AND held = 1;
+
+CREATE TABLE attempts (
+  id INTEGER PRIMARY KEY,
+  delivery_seq INTEGER NOT NULL,
+  attempt_number INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  status_code INTEGER,
+  error TEXT,
+  response_excerpt TEXT
+);
+CREATE INDEX attempts_delivery ON attempts (delivery_seq, id);
+
+CREATE TABLE notifications (
+  seq INTEGER PRIMARY KEY,
+  notification_id TEXT NOT NULL UNIQUE,
+  tenant_id TEXT NOT NULL,
+  hub_id TEXT NOT NULL,
+  integration_id TEXT NOT NULL,
+  delivery_id TEXT,
+  code INTEGER NOT NULL,
+  caption TEXT NOT NULL,
+  details TEXT NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX notifications_tenant ON notifications (tenant_id, seq);
+`;

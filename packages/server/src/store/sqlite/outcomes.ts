@@ -1,0 +1,131 @@
+// Applying attempt outcomes on SQLite: fenced attempt records, websocket outcomes, manual retry and
+// recover. A final outcome clears the head flag and promotes the next delivery of the lane.
+
+import type { EpochMs, Guid } from '../../domain/types.js';
+import type { AttemptRecord } from '../contract.js';
+import type { SqliteContext } from './context.js';
+import { seqOfDeliveryId } from './delivery-id.js';
+
+interface StateRow {
+  seq: number;
+  integration_id: string;
+  conversation_id: string;
+  transport: string;
+  status: string;
+  held: number;
+  is_head: number;
+  fence: number;
+  lease_until: number | null;
+  attempt_count: number;
+}
+
+export function createOutcomes(ctx: SqliteContext) {
+  const { db, lanes } = ctx;
+  const state = db.prepare<[number], StateRow>(
+    `SELECT seq, integration_id, conversation_id, transport, status, held, is_head, fence, lease_until, attempt_count
+     FROM deliveries WHERE seq = ?`,
+  );
+  const insertAttempt = db.prepare(
+    `INSERT INTO attempts (delivery_seq, attempt_number, started_at, duration_ms, status_code, error, response_excerpt)
+     VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const finish = db.prepare(
+    `UPDATE deliveries SET status = ?, is_head = 0, due_at = NULL, next_attempt_at = NULL, lease_owner = NULL,
+       lease_until = NULL, attempt_count = attempt_count + 1 WHERE seq = ?`,
+  );
+  const reschedule = db.prepare(
+    `UPDATE deliveries SET next_attempt_at = ?, due_at = ?, lease_owner = NULL, lease_until = NULL,
+       attempt_count = attempt_count + 1 WHERE seq = ?`,
+  );
+  const reopen = db.prepare(
+    `UPDATE deliveries SET status = 'pending', budget_base = attempt_count, next_attempt_at = ?, due_at = ?,
+       is_head = ?, held = ?, lease_owner = NULL, lease_until = NULL WHERE seq = ?`,
+  );
+  const integrationExists = db.prepare<[string], { n: number }>(
+    'SELECT 1 AS n FROM integrations WHERE integration_id = ?',
+  );
+  const failedSince = db.prepare<[string, number], { seq: number }>(
+    `SELECT seq FROM deliveries WHERE integration_id = ? AND status = 'failed' AND transport = 'webhook'
+       AND created_at >= ? ORDER BY seq`,
+  );
+
+  function seqOf(deliveryId: string): number | undefined {
+    return seqOfDeliveryId(ctx.deliveryIdPrefix, deliveryId);
+  }
+
+  function applyAttempt(r: AttemptRecord): boolean {
+    const seq = seqOf(r.deliveryId);
+    const row = seq === undefined ? undefined : state.get(seq);
+    // Only the current lease may report: an older fence, an unleased row (already reported) or a
+    // delivery that left pending (cancelled, retried by hand) means this result is stale.
+    if (row === undefined || row.fence !== r.fence || row.lease_until === null || row.status !== 'pending') {
+      return false;
+    }
+    insertAttempt.run(
+      row.seq,
+      r.attemptNumber,
+      r.startedAt,
+      Math.round(r.durationMs),
+      r.statusCode ?? null,
+      r.error ?? null,
+      r.responseExcerpt ?? null,
+    );
+    if (r.next.status === 'pending') {
+      reschedule.run(r.next.nextAttemptAt, r.next.nextAttemptAt, row.seq);
+      return true;
+    }
+    finish.run(r.next.status, row.seq);
+    if (row.is_head === 1 && lanes.promoteNext(row.integration_id, row.conversation_id, row.held === 1)) {
+      if (row.held === 0) ctx.signalWork();
+    }
+    return true;
+  }
+
+  /** Puts a final webhook delivery back into its lane with a fresh attempt budget. */
+  function reopenNow(seq: number, now: EpochMs): boolean {
+    const row = state.get(seq);
+    if (row === undefined || row.transport !== 'webhook') return false;
+    if (row.status !== 'delivered' && row.status !== 'failed') return false;
+    if (integrationExists.get(row.integration_id) === undefined) return false;
+    const held = lanes.isHeld(row.integration_id);
+    // A lane that already has pending deliveries has a head; this one waits behind it (the lowest seq
+    // is promoted next). An empty lane makes it the head at once.
+    const isHead = lanes.isEmpty(row.integration_id, row.conversation_id);
+    reopen.run(now, now, isHead ? 1 : 0, held ? 1 : 0, seq);
+    if (isHead && !held) ctx.signalWork();
+    return true;
+  }
+
+  return {
+    recordAttempts(records: AttemptRecord[]): Promise<Guid[]> {
+      return ctx.writes.enqueue(() => records.filter(applyAttempt).map((r) => r.deliveryId));
+    },
+    recordWebsocketOutcomes(
+      outcomes: { deliveryId: Guid; delivered: boolean; error?: string }[],
+    ): Promise<void> {
+      return ctx.writes.enqueue(() => {
+        const now = Date.now();
+        for (const o of outcomes) {
+          const seq = seqOf(o.deliveryId);
+          const row = seq === undefined ? undefined : state.get(seq);
+          if (row === undefined || row.transport !== 'websocket' || row.status !== 'pending') continue;
+          insertAttempt.run(row.seq, row.attempt_count + 1, now, 0, null, o.error ?? null, null);
+          finish.run(o.delivered ? 'delivered' : 'failed', row.seq);
+        }
+      }, false);
+    },
+    retryDelivery(deliveryId: Guid, now: EpochMs): Promise<boolean> {
+      return ctx.writes.enqueue(() => {
+        const seq = seqOf(deliveryId);
+        return seq !== undefined && reopenNow(seq, now);
+      });
+    },
+    recoverDeliveries(integrationId: Guid, since: EpochMs, now: EpochMs): Promise<number> {
+      return ctx.writes.enqueue(() => {
+        let count = 0;
+        for (const { seq } of failedSince.all(integrationId, since)) if (reopenNow(seq, now)) count++;
+        return count;
+      });
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// Tenants, API clients, issued tokens and notifications on SQLite.
+
+import type {
+  ClientRecord,
+  Guid,
+  Notification,
+  Page,
+  PageRequest,
+  Tenant,
+  TokenRecord,
+} from '../../domain/types.js';
+import type { SqliteContext } from './context.js';
+import {
+  toClient,
+  toNotification,
+  toTenant,
+  toToken,
+  type ClientRow,
+  type NotificationRow,
+  type TenantRow,
+  type TokenRow,
+} from './rows.js';
+
+export function createTenancy(ctx: SqliteContext) {
+  const { db, writes } = ctx;
+  const insertTenant = db.prepare(
+    `INSERT INTO tenants (tenant_id, name, account_holder_email, status_id, created, modified)
+     VALUES (?, ?, ?, ?, ?, ?)`,
+  );
+  const selectTenant = db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE tenant_id = ?');
+  const insertClient = db.prepare(
+    'INSERT INTO clients (client_id, tenant_id, secret_hash, scope, created) VALUES (?, ?, ?, ?, ?)',
+  );
+  const selectClient = db.prepare<[string], ClientRow>('SELECT * FROM clients WHERE client_id = ?');
+  const insertToken = db.prepare(
+    'INSERT INTO tokens (token_hash, tenant_id, client_id, scope, expires_at) VALUES (?, ?, ?, ?, ?)',
+  );
+  const selectToken = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE token_hash = ?');
+  const insertNotification = db.prepare(
+    `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code,
+       caption, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const notificationsOfTenant = db.prepare<[string, number, number], NotificationRow>(
+    'SELECT * FROM notifications WHERE tenant_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
+  );
+  const countOfTenant = db.prepare<[string], { n: number }>(
+    'SELECT COUNT(*) AS n FROM notifications WHERE tenant_id = ?',
+  );
+  const allNotifications = db.prepare<[number, number], NotificationRow>(
+    'SELECT * FROM notifications ORDER BY seq DESC LIMIT ? OFFSET ?',
+  );
+  const countAll = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM notifications');
+
+  return {
+    createTenant(t: Tenant): Promise<void> {
+      return writes.enqueue(() => {
+        insertTenant.run(t.tenantId, t.name, t.accountHolderEmail, t.statusId, t.created, t.modified);
+      });
+    },
+    async getTenant(tenantId: Guid): Promise<Tenant | undefined> {
+      const row = selectTenant.get(tenantId);
+      return row && toTenant(row);
+    },
+    createClient(c: ClientRecord): Promise<void> {
+      return writes.enqueue(() => {
+        insertClient.run(c.clientId, c.tenantId, c.secretHash, c.scope, c.created);
+      });
+    },
+    async getClient(clientId: string): Promise<ClientRecord | undefined> {
+      const row = selectClient.get(clientId);
+      return row && toClient(row);
+    },
+    createToken(t: TokenRecord): Promise<void> {
+      return writes.enqueue(() => {
+        insertToken.run(t.tokenHash, t.tenantId, t.clientId, t.scope, t.expiresAt);
+      });
+    },
+    async getToken(tokenHash: string): Promise<TokenRecord | undefined> {
+      const row = selectToken.get(tokenHash);
+      return row && toToken(row);
+    },
+    createNotification(n: Notification): Promise<void> {
+      return writes.enqueue(() => {
+        insertNotification.run(
+          n.notificationId,
+          n.tenantId,
+          n.hubId,
+          n.integrationId,
+          n.deliveryId ?? null,
+          n.code,
+          n.caption,
+          n.details,
+          n.createdAt,
+        );
+      });
+    },
+    async listNotifications(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Notification>> {
+      const offset = page.pageNumber * page.pageSize;
+      const rows =
+        tenantId === undefined
+          ? allNotifications.all(page.pageSize, offset)
+          : notificationsOfTenant.all(tenantId, page.pageSize, offset);
+      const total = (tenantId === undefined ? countAll.get() : countOfTenant.get(tenantId))?.n ?? 0;
+      return { ...page, total, results: rows.map(toNotification) };
+    },
+  };
+}
