@@ -7,7 +7,11 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { errorItem } from '../domain/errors.js';
 import type { Authenticate, Gateway, PartDeps } from '../engine-parts.js';
+import { serializeActivity } from '../domain/routing.js';
+import type { Guid } from '../domain/types.js';
 import type { SubmitResult } from '../store/contract.js';
+import type { GatewayBus, PushAnnouncement } from './bus.js';
+import { createPostgresBus } from './postgres-bus.js';
 import { resolveHubTarget, type AccessResult, type HubTarget } from './access.js';
 import { corsHeaders, errorBody, refuseUpgrade, writeJson } from './http.js';
 import { OutcomeWriter, type WebsocketOutcome } from './outcomes.js';
@@ -20,6 +24,11 @@ export interface GatewayOptions extends SessionLimits {
   path: string;
   /** Keep-alive ping period (SignalR default 15 s). */
   pingIntervalMs: number;
+  /**
+   * With a bus (several processes): how long "not delivered" waits for another process to report
+   * "delivered" before it is recorded.
+   */
+  remoteGraceMs: number;
 }
 
 export const defaultGatewayOptions: GatewayOptions = {
@@ -30,11 +39,17 @@ export const defaultGatewayOptions: GatewayOptions = {
   maxBufferedBytes: 1024 * 1024,
   maxReceiveChars: 64 * 1024,
   closeGraceMs: 2_000,
+  remoteGraceMs: 1_000,
 };
 
 export interface GatewayDeps extends PartDeps {
   authenticate: Authenticate;
   options?: Partial<GatewayOptions>;
+  /**
+   * Cross-process fan-out. Default: LISTEN/NOTIFY when the database is PostgreSQL, none on SQLite
+   * (one engine process per SQLite file). `null` disables it.
+   */
+  bus?: GatewayBus | null;
 }
 
 export interface HubGateway extends Gateway {
@@ -68,6 +83,21 @@ export function createGateway(deps: GatewayDeps): HubGateway {
   }[] = [];
   let closed = false;
   let lastPingAt = Date.now();
+  const origin = connectionToken();
+  const bus =
+    deps.bus === undefined
+      ? /^postgres(ql)?:\/\//.test(deps.config.databaseUrl)
+        ? createPostgresBus(deps.config.databaseUrl, origin, logger)
+        : undefined
+      : (deps.bus ?? undefined);
+  // Announcements from other processes are handled one after another, so a conversation's pushes keep
+  // their order even when one of them has to load its activity from the store.
+  let remoteChain: Promise<void> = Promise.resolve();
+  bus?.subscribe((announcement) => {
+    remoteChain = remoteChain
+      .then(() => pushRemote(announcement))
+      .catch((error: unknown) => logger.error({ err: error }, 'remote websocket push failed'));
+  });
 
   const resolve = (req: IncomingMessage, query: URLSearchParams): Promise<AccessResult> =>
     resolveHubTarget(deps.store, deps.authenticate, req.headers, query);
@@ -196,24 +226,76 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     });
   }
 
+  function frameOf(activityJson: string, echo: boolean): Buffer {
+    return Buffer.from(invocationFrame(echo ? echoActivityJson(activityJson) : activityJson));
+  }
+
   function publish(result: SubmitResult): void {
     const { plan, conversation, deliveryIds } = result;
-    let frame: Buffer | undefined;
-    let echoFrame: Buffer | undefined;
-    const recorded: WebsocketOutcome[] = [];
+    const conversationId = conversation.conversationId;
+    const frames = new Map<boolean, Buffer>();
+    const delivered: WebsocketOutcome[] = [];
+    const unheard: WebsocketOutcome[] = [];
+    const announced: PushAnnouncement['deliveries'] = [];
     plan.deliveries.forEach((delivery, index) => {
       const deliveryId = deliveryIds[index];
       if (delivery.transport !== 'websocket' || deliveryId === undefined) return;
+      announced.push({ deliveryId, integrationId: delivery.integrationId, echo: delivery.echo });
       // One frame per activity (and one for its echo copy), shared by every connection.
-      const bytes = delivery.echo
-        ? (echoFrame ??= Buffer.from(invocationFrame(echoActivityJson(plan.activityJson))))
-        : (frame ??= Buffer.from(invocationFrame(plan.activityJson)));
-      const sent = registry.fanOut(delivery.integrationId, conversation.conversationId, bytes);
-      recorded.push(
-        sent > 0 ? { deliveryId, delivered: true } : { deliveryId, delivered: false, error: NO_CONNECTION },
-      );
+      let frame = frames.get(delivery.echo);
+      if (!frame) {
+        frame = frameOf(plan.activityJson, delivery.echo);
+        frames.set(delivery.echo, frame);
+      }
+      const sent = registry.fanOut(delivery.integrationId, conversationId, frame);
+      if (sent > 0) delivered.push({ deliveryId, delivered: true });
+      else unheard.push({ deliveryId, delivered: false, error: NO_CONNECTION });
     });
-    outcomes.add(recorded);
+    if (announced.length === 0) return;
+    outcomes.add(delivered);
+    if (!bus) {
+      outcomes.add(unheard);
+      return;
+    }
+    outcomes.addLater(unheard, options.remoteGraceMs);
+    bus.publish({
+      origin,
+      conversationId,
+      eventId: plan.activity.eventId,
+      deliveries: announced,
+      activityJson: plan.activityJson,
+    });
+  }
+
+  async function loadActivityJson(conversationId: Guid, eventId: number): Promise<string | undefined> {
+    const activities = await deps.store.listActivities(conversationId, { fromEventId: eventId });
+    const activity = activities.find((a) => a.eventId === eventId);
+    return activity ? serializeActivity(activity) : undefined;
+  }
+
+  /** Another process committed: push to this process's connections; only "delivered" is reported. */
+  async function pushRemote(announcement: PushAnnouncement): Promise<void> {
+    const { conversationId } = announcement;
+    const targets = announcement.deliveries.filter((d) =>
+      registry.hasReceivers(d.integrationId, conversationId),
+    );
+    if (targets.length === 0) return;
+    const activityJson =
+      announcement.activityJson ?? (await loadActivityJson(conversationId, announcement.eventId));
+    if (activityJson === undefined) return;
+    const delivered: WebsocketOutcome[] = [];
+    const frames = new Map<boolean, Buffer>();
+    for (const delivery of targets) {
+      let frame = frames.get(delivery.echo);
+      if (!frame) {
+        frame = frameOf(activityJson, delivery.echo);
+        frames.set(delivery.echo, frame);
+      }
+      if (registry.fanOut(delivery.integrationId, conversationId, frame) > 0) {
+        delivered.push({ deliveryId: delivery.deliveryId, delivered: true });
+      }
+    }
+    outcomes.add(delivered);
   }
 
   async function close(): Promise<void> {
@@ -234,6 +316,8 @@ export function createGateway(deps: GatewayDeps): HubGateway {
           }),
       ),
     );
+    await remoteChain;
+    await bus?.close();
     await outcomes.drain();
     wss.close();
   }

@@ -12,6 +12,9 @@ export interface WebsocketOutcome {
 
 export class OutcomeWriter {
   private pending: WebsocketOutcome[] = [];
+  /** Outcomes held back until `due` (FIFO: one delay for all, so dues only grow). */
+  private deferred: { due: number; outcomes: WebsocketOutcome[] }[] = [];
+  private deferTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly store: Store;
   private readonly logger: Logger;
@@ -30,9 +33,40 @@ export class OutcomeWriter {
     this.flushing ??= this.flush();
   }
 
-  /** Resolves once everything added so far is written (or its failure logged). */
+  /**
+   * Adds the outcomes after `delayMs`. Used for "not delivered" when other processes may still push
+   * the activity: their "delivered" lands first and the store ignores the later, stale failure.
+   */
+  addLater(outcomes: WebsocketOutcome[], delayMs: number): void {
+    if (outcomes.length === 0) return;
+    this.deferred.push({ due: Date.now() + delayMs, outcomes });
+    this.scheduleDeferred();
+  }
+
+  /** Writes every deferred outcome now and resolves once everything is written (or logged). */
   async drain(): Promise<void> {
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    for (const entry of this.deferred.splice(0)) this.add(entry.outcomes);
     while (this.flushing) await this.flushing;
+  }
+
+  private scheduleDeferred(): void {
+    if (this.deferTimer !== undefined) return;
+    const head = this.deferred[0];
+    if (!head) return;
+    this.deferTimer = setTimeout(
+      () => {
+        this.deferTimer = undefined;
+        const now = Date.now();
+        while (this.deferred.length > 0 && (this.deferred[0]?.due ?? Infinity) <= now) {
+          this.add(this.deferred.shift()?.outcomes ?? []);
+        }
+        this.scheduleDeferred();
+      },
+      Math.max(0, head.due - Date.now()),
+    );
+    this.deferTimer.unref();
   }
 
   // One writer at a time: while a store call runs, new outcomes accumulate and go in the next call.

@@ -40,6 +40,11 @@ export class SessionRegistry {
     }
   }
 
+  hasReceivers(integrationId: Guid, conversationId: Guid): boolean {
+    for (const _session of this.receivers(integrationId, conversationId)) return true;
+    return false;
+  }
+
   /** Sends the frame to every receiving connection; returns how many queued it. */
   fanOut(integrationId: Guid, conversationId: Guid, frame: Buffer): number {
     let sent = 0;
