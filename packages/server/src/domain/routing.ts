@@ -1,7 +1,7 @@
 // Routing of a submitted activity (DESIGN §2.2): enrichment (eventId, eventTrigger, sources) and who
 // receives it. Pure: the store calls planActivity inside its submit transaction with a loaded context.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { HooksterError, errorItem } from './errors.js';
 import type { ActivityPlan, PlannedDelivery, RoutingContext } from '../store/contract.js';
 import {
@@ -52,7 +52,7 @@ function isBusiness(integration: Integration): boolean {
  * conversation and the integration so it stays the same for every activity of that participant.
  */
 export function businessTokenId(conversation: Conversation, integrationId: string): string {
-  const hex = createHash('sha256').update(`${conversation.conversationId}:${integrationId}`).digest('hex');
+  const hex = hash('sha256', `${conversation.conversationId}:${integrationId}`, 'hex');
   const opened = Date.parse(conversation.openedDateTime);
   const tail = (Number.isFinite(opened) ? opened : 0).toString(16).padStart(12, '0').slice(-12);
   const variant = ((parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
@@ -130,21 +130,21 @@ function transportOf(integration: Integration): PlannedDelivery['transport'] {
  * precedes it but is a JSON string, whose quotes are escaped, so it can never contain that sequence.
  */
 export function serializeActivity(activity: Activity): string {
-  const ordered: Record<string, unknown> = {
-    type: activity.type,
-    eventTrigger: activity.eventTrigger,
-    eventId: activity.eventId,
-    externalId: activity.externalId,
-    isEcho: activity.isEcho,
-    interactionId: activity.interactionId,
-    flowProcess: activity.flowProcess,
-    sender: activity.sender,
-    recipient: activity.recipient,
-    message: activity.message,
-    event: activity.event,
-  };
-  // JSON.stringify drops undefined members; nulls never reach here (inputs are cleaned of them).
-  return JSON.stringify(ordered);
+  // Hand-assembled: this runs once per submitted activity and is several times faster than
+  // stringifying an ordered copy. Nested values go through JSON.stringify unchanged.
+  let json = '{"type":' + JSON.stringify(activity.type);
+  json += ',"eventTrigger":' + JSON.stringify(activity.eventTrigger);
+  json += ',"eventId":' + JSON.stringify(activity.eventId);
+  if (activity.externalId !== undefined) json += ',"externalId":' + JSON.stringify(activity.externalId);
+  json += ',"isEcho":' + (activity.isEcho ? 'true' : 'false');
+  if (activity.interactionId !== undefined)
+    json += ',"interactionId":' + JSON.stringify(activity.interactionId);
+  if (activity.flowProcess !== undefined) json += ',"flowProcess":' + JSON.stringify(activity.flowProcess);
+  if (activity.sender !== undefined) json += ',"sender":' + JSON.stringify(activity.sender);
+  if (activity.recipient !== undefined) json += ',"recipient":' + JSON.stringify(activity.recipient);
+  if (activity.message !== undefined) json += ',"message":' + JSON.stringify(activity.message);
+  if (activity.event !== undefined) json += ',"event":' + JSON.stringify(activity.event);
+  return json + '}';
 }
 
 /**
@@ -187,22 +187,16 @@ export function planActivity(
 
   const eventId = nextEventId(ctx.conversation, ctx.now);
   const eventTrigger = `${inbound.type}:${sender.integrationTypeId.toLowerCase()}`;
-  const activity: Activity = {
-    type: inbound.type,
-    eventTrigger,
-    eventId,
-    externalId: inbound.externalId,
-    isEcho: false,
-    interactionId: inbound.type === 'message' ? ids.interactionId(eventId) : undefined,
-    flowProcess: 'Default',
-    sender: senderSource,
-    recipient: recipientSource,
-    message: inbound.type === 'message' ? inbound.message : undefined,
-    event: inbound.type === 'event' ? inbound.event : undefined,
-  };
-  for (const key of Object.keys(activity) as (keyof Activity)[]) {
-    if (activity[key] === undefined) delete activity[key];
-  }
+  // Members are added in wire order and only when present (no deletes: they slow the object down).
+  const activity: Activity = { type: inbound.type, eventTrigger, eventId } as Activity;
+  if (inbound.externalId !== undefined) activity.externalId = inbound.externalId;
+  activity.isEcho = false;
+  if (inbound.type === 'message') activity.interactionId = ids.interactionId(eventId);
+  activity.flowProcess = 'Default';
+  activity.sender = senderSource;
+  if (recipientSource) activity.recipient = recipientSource;
+  if (inbound.type === 'message') activity.message = inbound.message;
+  else activity.event = inbound.event;
 
   const deliveries: PlannedDelivery[] = [];
   // Only Direct/BYOI recipients are delivered (DESIGN §2.2 point 3).
