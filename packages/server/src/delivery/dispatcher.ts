@@ -1,0 +1,315 @@
+// The webhook dispatcher: claims due deliveries in batches, sends them with bounded concurrency
+// (overall and per integration), records every outcome in batches, and notifies on exhaustion.
+// Woken by the store's onWork signal and by one timer set to the next due time; no hot-path polling.
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { buildBody } from '../domain/body.js';
+import { parseDuration, parseDurationList } from '../domain/duration.js';
+import { decideOutcome } from '../domain/retry.js';
+import type { EpochMs, Guid } from '../domain/types.js';
+import type { Dispatcher, PartDeps } from '../engine-parts.js';
+import { createMailer } from '../notify/mailer.js';
+import { type Notifier, createNotifier } from '../notify/notifier.js';
+import type { AttemptRecord, ClaimedDelivery } from '../store/contract.js';
+import { buildWebhookRequest } from './request.js';
+import { type Transport, type TransportOutcome, createTransport } from './transport.js';
+
+/** The Prometheus instruments the dispatcher updates (api/metrics.ts provides them). */
+export interface DeliveryMetrics {
+  deliveries: { inc(labels: { outcome: string }, value?: number): void };
+  attemptDuration: { observe(labels: { outcome: string }, seconds: number): void };
+  queueDepth: { set(value: number): void };
+}
+
+export interface DispatcherOptions extends PartDeps {
+  metrics?: DeliveryMetrics;
+  /** Defaults to an undici transport with the configured egress allow-list. */
+  transport?: Transport;
+  notifier?: Notifier;
+  now?: () => EpochMs;
+  /** Added to the longest attempt timeout to make the lease (covers recording the result). */
+  leaseMarginMs?: number;
+  /** Longest sleep while idle, so work signalled by another process is found (default 1 s). */
+  idlePollMs?: number;
+}
+
+interface Finished {
+  claimed: ClaimedDelivery;
+  record: AttemptRecord;
+}
+
+const OUTCOME_LABEL = {
+  delivered: { outcome: 'delivered' },
+  pending: { outcome: 'retry' },
+  failed: { outcome: 'failed' },
+} as const;
+
+/** Longest per-integration timeout honoured; it also bounds the lease. */
+const MAX_TIMEOUT_MS = 300_000;
+
+export function createDispatcher(deps: DispatcherOptions): Dispatcher {
+  const { config, store, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const leaseMarginMs = deps.leaseMarginMs ?? 5_000;
+  const idlePollMs = deps.idlePollMs ?? 1_000;
+  const owner = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const ownTransport = deps.transport === undefined;
+  const transport =
+    deps.transport ??
+    createTransport({ egressAllow: config.egressAllow, connectTimeoutMs: config.deliveryTimeoutMs });
+  const ownNotifier = deps.notifier === undefined;
+  const notifier =
+    deps.notifier ??
+    createNotifier({
+      store,
+      logger,
+      windowMs: config.notifyWindowMs,
+      ...(config.smtpUrl ? { mailer: createMailer(config.smtpUrl, config.smtpFrom) } : {}),
+    });
+
+  const inFlight = new Map<Guid, number>();
+  let inFlightTotal = 0;
+  let running = false;
+  let claiming = false;
+  let claimAgain = false;
+  let pumpScheduled = false;
+  let finished: Finished[] = [];
+  let recording: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let timerAt = Infinity;
+  let claimDone: Promise<void> | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let idleWaiters: (() => void)[] = [];
+  // The lease must outlast the longest attempt this process may make; it grows with overrides seen.
+  let leaseTimeoutMs = config.deliveryTimeoutMs;
+
+  const schedules = new Map<string, readonly number[]>();
+  const timeouts = new Map<string, number>();
+
+  function scheduleOf(claimed: ClaimedDelivery): readonly number[] {
+    const text = claimed.retrySchedule;
+    if (text === undefined || text.trim() === '') return config.retryScheduleMs;
+    let parsed = schedules.get(text);
+    if (parsed === undefined) {
+      parsed = text.trim() === 'none' ? [] : (parseDurationList(text) ?? config.retryScheduleMs);
+      schedules.set(text, parsed);
+    }
+    return parsed;
+  }
+
+  function timeoutOf(claimed: ClaimedDelivery): number {
+    const text = claimed.deliveryTimeout;
+    if (text === undefined) return Math.min(config.deliveryTimeoutMs, leaseTimeoutMs);
+    let parsed = timeouts.get(text);
+    if (parsed === undefined) {
+      const value = parseDuration(text);
+      parsed = value === undefined || value <= 0 ? config.deliveryTimeoutMs : Math.min(value, MAX_TIMEOUT_MS);
+      timeouts.set(text, parsed);
+    }
+    // Never longer than the lease taken for it; later claims take a lease long enough for it.
+    const usable = Math.min(parsed, leaseTimeoutMs);
+    if (parsed > leaseTimeoutMs) leaseTimeoutMs = parsed;
+    return usable;
+  }
+
+  function schedulePump(): void {
+    if (pumpScheduled || !running) return;
+    pumpScheduled = true;
+    setImmediate(() => {
+      pumpScheduled = false;
+      pump();
+    });
+  }
+
+  function pump(): void {
+    if (!running) return;
+    if (claiming) {
+      claimAgain = true;
+      return;
+    }
+    const free = config.concurrency - inFlightTotal;
+    if (free <= 0) return;
+    claiming = true;
+    claimAgain = false;
+    claimDone = claimAndSend(free);
+  }
+
+  async function claimAndSend(free: number): Promise<void> {
+    let claimed: ClaimedDelivery[] = [];
+    try {
+      claimed = await store.claimDeliveries({
+        owner,
+        now: now(),
+        leaseMs: leaseTimeoutMs + leaseMarginMs,
+        limit: free,
+        perIntegrationLimit: config.perIntegrationConcurrency,
+        inFlight,
+        batchMaxActivities: config.batchMaxActivities,
+        batchMaxBytes: config.batchMaxBytes,
+        buildBody,
+      });
+    } catch (error) {
+      logger.error({ err: error }, 'claiming deliveries failed');
+    } finally {
+      claiming = false;
+    }
+    // Claimed during stop(): still sent, as their leases would only delay them.
+    for (const delivery of claimed) send(delivery);
+    deps.metrics?.queueDepth.set(inFlightTotal);
+    if (claimAgain || claimed.length === free) schedulePump();
+    // Nothing due now: sleep until the store's next due time. While deliveries are in flight, their
+    // completions wake us, and retries scheduled here arm the timer themselves (see record_).
+    else if (claimed.length === 0) await armFromStore();
+  }
+
+  function send(claimed: ClaimedDelivery): void {
+    inFlight.set(claimed.integrationId, (inFlight.get(claimed.integrationId) ?? 0) + 1);
+    inFlightTotal++;
+    const startedAt = now();
+    const request = buildWebhookRequest(claimed, config.sourceSystem, timeoutOf(claimed), startedAt);
+    void transport.send(request).then((outcome) => complete(claimed, startedAt, outcome));
+  }
+
+  function complete(claimed: ClaimedDelivery, startedAt: EpochMs, outcome: TransportOutcome): void {
+    const count = (inFlight.get(claimed.integrationId) ?? 1) - 1;
+    if (count === 0) inFlight.delete(claimed.integrationId);
+    else inFlight.set(claimed.integrationId, count);
+    inFlightTotal--;
+    const record: AttemptRecord = {
+      deliveryId: claimed.deliveryId,
+      fence: claimed.fence,
+      attemptNumber: claimed.attemptNumber,
+      startedAt,
+      durationMs: outcome.durationMs,
+      next: decideOutcome({
+        attemptNumber: claimed.attemptNumber,
+        schedule: scheduleOf(claimed),
+        result: outcome,
+        now: now(),
+      }),
+    };
+    if (outcome.statusCode !== undefined) record.statusCode = outcome.statusCode;
+    if (outcome.error !== undefined) record.error = outcome.error;
+    if (outcome.excerpt !== '') record.responseExcerpt = outcome.excerpt;
+    if (deps.metrics) {
+      const label = OUTCOME_LABEL[record.next.status];
+      deps.metrics.deliveries.inc(label);
+      deps.metrics.attemptDuration.observe(label, outcome.durationMs / 1000);
+    }
+    finished.push({ claimed, record });
+    if (recording === undefined) recording = record_();
+    schedulePump();
+  }
+
+  // One recordAttempts per round: results that finish while a round is being written wait for the
+  // next one. Why it is safe to claim meanwhile: an unrecorded delivery still holds its lease, so its
+  // lane's next delivery cannot be claimed before this result is applied (FIFO per conversation).
+  async function record_(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    while (finished.length > 0) {
+      const batch = finished;
+      finished = [];
+      let applied: Guid[] = [];
+      try {
+        applied = await store.recordAttempts(batch.map((f) => f.record));
+      } catch (error) {
+        // Not applied: the leases expire and the deliveries are attempted again (at least once).
+        logger.error({ err: error, count: batch.length }, 'recording attempts failed');
+      }
+      if (applied.length < batch.length && applied.length > 0) {
+        logger.debug({ stale: batch.length - applied.length }, 'stale attempt results ignored');
+      }
+      const appliedIds = new Set(applied);
+      for (const { record } of batch) {
+        if (record.next.status === 'pending' && appliedIds.has(record.deliveryId))
+          armTimer(record.next.nextAttemptAt);
+      }
+      await notifyExhausted(batch, appliedIds);
+      deps.metrics?.queueDepth.set(inFlightTotal);
+      schedulePump();
+    }
+    recording = undefined;
+    if (inFlightTotal === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  async function notifyExhausted(batch: Finished[], appliedIds: ReadonlySet<Guid>): Promise<void> {
+    const failed = batch.filter((f) => f.record.next.status === 'failed');
+    if (failed.length === 0) return;
+    const failures = failed
+      .filter((f) => appliedIds.has(f.claimed.deliveryId))
+      .map(({ claimed, record }) => ({
+        deliveryId: claimed.deliveryId,
+        tenantId: claimed.tenantId,
+        hubId: claimed.hubId,
+        integrationId: claimed.integrationId,
+        webhookUrl: claimed.webhookUrl,
+        attempts: claimed.attemptNumber,
+        ...(record.statusCode !== undefined ? { statusCode: record.statusCode } : {}),
+        ...(record.error !== undefined ? { error: record.error } : {}),
+      }));
+    if (failures.length === 0) return;
+    try {
+      await notifier.exhausted(failures);
+    } catch (error) {
+      logger.error({ err: error }, 'storing exhaustion notifications failed');
+    }
+  }
+
+  async function armFromStore(): Promise<void> {
+    let due: EpochMs | undefined;
+    try {
+      due = await store.nextDueAt();
+    } catch (error) {
+      logger.error({ err: error }, 'reading the next due time failed');
+    }
+    const at = now();
+    // A due time already past means work we could not take (per-integration limit, a lane head in
+    // flight): completions and onWork wake us for those, so wait a little rather than spin.
+    armTimer(due === undefined ? at + idlePollMs : Math.min(Math.max(due, at + 25), at + idlePollMs), true);
+  }
+
+  /** Wakes at `at`, or earlier if already armed earlier (unless `replace`). */
+  function armTimer(at: EpochMs, replace = false): void {
+    if (!running) return;
+    if (timer !== undefined) {
+      if (!replace && timerAt <= at) return;
+      clearTimeout(timer);
+    }
+    timerAt = at;
+    timer = setTimeout(
+      () => {
+        timer = undefined;
+        timerAt = Infinity;
+        schedulePump();
+      },
+      Math.max(0, at - now()),
+    );
+  }
+
+  return {
+    start() {
+      if (running) return;
+      running = true;
+      unsubscribe = store.onWork(schedulePump);
+      logger.info({ owner, concurrency: config.concurrency }, 'webhook dispatcher started');
+      schedulePump();
+    },
+    async stop() {
+      running = false;
+      unsubscribe?.();
+      unsubscribe = undefined;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      await claimDone;
+      // In-flight attempts end within their timeout; their results are recorded before we return.
+      if (inFlightTotal > 0 || recording !== undefined) {
+        await new Promise<void>((resolve) => idleWaiters.push(resolve));
+      }
+      idleWaiters = [];
+      if (ownNotifier) await notifier.close();
+      if (ownTransport) await transport.close();
+      logger.info({ owner }, 'webhook dispatcher stopped');
+    },
+  };
+}

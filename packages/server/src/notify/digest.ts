@@ -1,0 +1,51 @@
+// Pure: the text of one notification e-mail, a digest of the deliveries of one integration that failed.
+
+import type { Notification } from '../domain/types.js';
+import { type ExhaustedDelivery, failureReason } from './exhaustion.js';
+
+export interface DigestItem {
+  failure: ExhaustedDelivery;
+  notification: Notification;
+}
+
+const LISTED = 20;
+
+export function digestMail(
+  items: readonly DigestItem[],
+  integrationName: string | undefined,
+  windowMs: number,
+): { subject: string; text: string } {
+  const first = items[0];
+  if (first === undefined) throw new Error('a digest needs at least one failed delivery');
+  const { integrationId, hubId, webhookUrl } = first.failure;
+  const count = items.length;
+  const noun = count === 1 ? 'delivery' : 'deliveries';
+  const label = integrationName ? `"${integrationName}" (${integrationId})` : integrationId;
+  const reasons = new Map<string, number>();
+  for (const item of items) {
+    const reason = failureReason(item.failure);
+    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  }
+  const lines = [
+    `${count} webhook ${noun} to integration ${label} of hub ${hubId} failed for good.`,
+    `Endpoint: ${webhookUrl}`,
+    '',
+    'Why:',
+    ...[...reasons].map(([reason, n]) => `  - ${n} × ${reason}`),
+    '',
+    `Failed ${noun}:`,
+    ...items
+      .slice(0, LISTED)
+      .map((item) => `  - ${item.notification.createdAt} ${item.notification.details}`),
+    ...(count > LISTED ? [`  … and ${count - LISTED} more (GET /api/v1/notifications).`] : []),
+    '',
+    'Fix the endpoint, then resend them with',
+    `  POST /api/v1/integrations/${integrationId}/recover {"since": "${first.notification.createdAt}"}`,
+    '',
+    `You get at most one such e-mail per integration every ${Math.round(windowMs / 60_000)} minutes.`,
+  ];
+  return {
+    subject: `Hookster: ${count} webhook ${noun} failed (ENG007512) for integration ${integrationName ?? integrationId}`,
+    text: lines.join('\n'),
+  };
+}

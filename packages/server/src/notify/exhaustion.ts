@@ -1,0 +1,46 @@
+// Pure: the notification stored when a webhook delivery is exhausted (code 7512, DESIGN §3).
+
+import { ErrorCodes, numericCode } from '../domain/errors.js';
+import { sequentialGuid } from '../domain/ids.js';
+import type { EpochMs, Guid, Notification } from '../domain/types.js';
+
+/** What the dispatcher knows about a delivery that has just failed for good. */
+export interface ExhaustedDelivery {
+  deliveryId: Guid;
+  tenantId: Guid;
+  hubId: Guid;
+  integrationId: Guid;
+  webhookUrl: string;
+  /** Attempts made in this delivery's budget (including the last one). */
+  attempts: number;
+  statusCode?: number;
+  error?: string;
+}
+
+/** The last status or error, as the notification and the e-mail state it. */
+export function failureReason(failure: Pick<ExhaustedDelivery, 'statusCode' | 'error'>): string {
+  if (failure.error !== undefined) {
+    return failure.statusCode === undefined
+      ? `last error: ${failure.error}`
+      : `last error: ${failure.error} (after status ${failure.statusCode})`;
+  }
+  if (failure.statusCode === 410) return 'last status 410 Gone (the receiver asked to stop)';
+  return `last status ${failure.statusCode ?? 'unknown'}`;
+}
+
+export function exhaustionNotification(failure: ExhaustedDelivery, now: EpochMs): Notification {
+  const plural = failure.attempts === 1 ? 'attempt' : 'attempts';
+  return {
+    notificationId: sequentialGuid(now),
+    tenantId: failure.tenantId,
+    hubId: failure.hubId,
+    integrationId: failure.integrationId,
+    deliveryId: failure.deliveryId,
+    code: numericCode(ErrorCodes.UnreachableEndpoint.code),
+    caption: ErrorCodes.UnreachableEndpoint.text,
+    details:
+      `Delivery ${failure.deliveryId} to ${failure.webhookUrl} failed after ${failure.attempts} ${plural}; ` +
+      `${failureReason(failure)}.`,
+    createdAt: new Date(now).toISOString(),
+  };
+}

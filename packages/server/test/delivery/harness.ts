@@ -1,0 +1,74 @@
+// Shared set-up of the delivery end-to-end tests: a real engine child process, a tenant, a hub, a
+// System integration pointing at a real loopback receiver, and conversations to submit into.
+import { type RunningEngine, startEngine } from '../support/engine.js';
+import { type ApiClient, type HubFixture, createTenantWithToken, setupHub } from '../support/client.js';
+
+export interface DeliveryWorld {
+  engine: RunningEngine;
+  client: ApiClient;
+  tenantId: string;
+  hub: HubFixture;
+}
+
+export async function startWorld(
+  env: Record<string, string> = {},
+  accountHolderEmail?: string,
+): Promise<DeliveryWorld> {
+  const engine = await startEngine({ env });
+  try {
+    const tenant = await createTenantWithToken(engine, accountHolderEmail ? { accountHolderEmail } : {});
+    const hub = await setupHub(tenant.client);
+    return { engine, client: tenant.client, tenantId: tenant.tenantId, hub };
+  } catch (error) {
+    await engine.stop();
+    throw error;
+  }
+}
+
+export interface SystemIntegration {
+  integrationId: string;
+  publicSigningKey: string;
+  privateSigningKey: string;
+}
+
+/** A System integration subscribed to every message, with optional Hookster configuration extensions. */
+export async function addSystem(
+  world: DeliveryWorld,
+  webhookUrl: string,
+  extra: Record<string, unknown> = {},
+): Promise<SystemIntegration> {
+  const created = (await world.hub.addIntegration({
+    channelId: 'System',
+    configuration: { webhookUrl, events: ['message'], ...extra },
+  })) as { integrationId: string; configuration: Record<string, string> };
+  const read = await world.client.get<{ configuration: Record<string, string> }>(
+    `/api/v1/integrations/${created.integrationId}`,
+  );
+  const configuration = read.body.configuration ?? created.configuration;
+  return {
+    integrationId: created.integrationId,
+    publicSigningKey: String(configuration.publicSigningKey),
+    privateSigningKey: String(configuration.privateSigningKey),
+  };
+}
+
+/** Submits a customer text message; resolves with its eventId once committed (200). */
+export async function submitText(client: ApiClient, conversationId: string, text: string): Promise<number> {
+  const response = await client.post<{ eventId: number }>(
+    `/inbound/customer/v1/direct/activity/${conversationId}`,
+    {
+      type: 'message',
+      message: { type: 'text', text },
+    },
+  );
+  if (response.status !== 200) throw new Error(`submit: ${response.status} ${response.text}`);
+  return response.body.eventId;
+}
+
+export interface WebhookBody {
+  hubId: string;
+  tenantId: string;
+  integrationId: string;
+  conversationId: string;
+  activities: { eventId: number; isEcho: boolean; message?: { text?: string } }[];
+}

@@ -1,0 +1,87 @@
+import { Buffer } from 'node:buffer';
+import { verifyHubsterSignature } from '@hookster/sdk';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/client.js';
+import { type DeliveryWorld, type WebhookBody, addSystem, startWorld, submitText } from './harness.js';
+import { type TestReceiver, startTestReceiver } from './receiver.js';
+
+let world: DeliveryWorld;
+let hook: TestReceiver;
+
+beforeAll(async () => {
+  hook = await startTestReceiver((_req, res) => res.end('thanks'));
+  world = await startWorld();
+});
+afterAll(async () => {
+  await world?.engine.stop();
+  await hook?.close();
+});
+
+describe('signed webhook delivery', () => {
+  it('posts a committed activity with Hubster and Standard Webhooks headers that verify', async () => {
+    const system = await addSystem(world, `${hook.url}?source=hookster`);
+    const { conversationId } = await world.hub.openConversation();
+    const eventId = await submitText(
+      world.client,
+      conversationId,
+      'Hi, I need help with my order #4471 — Zoë',
+    );
+    const [request] = await hook.waitFor(1);
+    if (!request) throw new Error('no request');
+
+    expect(request.method).toBe('POST');
+    expect(request.url).toBe('/hook?source=hookster');
+    const h = request.headers;
+    expect(h['content-type']).toBe('application/json; charset=utf-8');
+    expect(h['content-length']).toBe(String(request.body.length));
+    expect(h['x-source-system']).toBe('engine.hubster.io');
+    expect(h['x-hub-id']).toBe(world.hub.hubId);
+    expect(h['x-integration-id']).toBe(system.integrationId);
+    expect(h['x-conversation-id']).toBe(conversationId);
+    expect(h['x-hubster-public-key']).toBe(system.publicSigningKey);
+    expect(
+      verifyHubsterSignature(request.body, String(h['x-hubster-signature']), system.privateSigningKey),
+    ).toBe(true);
+
+    const body = JSON.parse(request.body.toString('utf8')) as WebhookBody;
+    expect(Object.keys(body)).toEqual([
+      'hubId',
+      'tenantId',
+      'integrationId',
+      'conversationId',
+      'conversationProperties',
+      'activities',
+    ]);
+    expect(body).toMatchObject({
+      hubId: world.hub.hubId,
+      tenantId: world.tenantId,
+      integrationId: system.integrationId,
+    });
+    expect(body.activities.map((a) => a.eventId)).toEqual([eventId]);
+    expect(body.activities[0]?.message?.text).toBe('Hi, I need help with my order #4471 — Zoë');
+
+    const secret = 'whsec_' + Buffer.from(system.privateSigningKey, 'utf8').toString('base64');
+    const verified = new Webhook(secret).verify(request.body.toString('utf8'), {
+      'webhook-id': String(h['webhook-id']),
+      'webhook-timestamp': String(h['webhook-timestamp']),
+      'webhook-signature': String(h['webhook-signature']),
+    });
+    expect(verified).toEqual(body);
+    expect(Math.abs(Number(h['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(30);
+
+    const deliveryId = String(h['webhook-id']);
+    const delivery = await eventually(async () => {
+      const response = await world.client.get<{ status: string; attempts: { statusCode?: number }[] }>(
+        `/api/v1/deliveries/${deliveryId}`,
+      );
+      return response.body.status === 'delivered' ? response.body : undefined;
+    });
+    expect(delivery.attempts).toHaveLength(1);
+    expect(delivery.attempts[0]).toMatchObject({
+      attemptNumber: 1,
+      statusCode: 200,
+      responseExcerpt: 'thanks',
+    });
+  });
+});
