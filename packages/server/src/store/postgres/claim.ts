@@ -33,8 +33,9 @@ interface IntegrationInfo {
 /**
  * Why lanes are locked with SKIP LOCKED: N processes claim at once; each takes lane rows nobody else
  * holds and moves their due_at to the lease expiry before committing, so a lane (and therefore its
- * head) is claimed by one process at a time and not again while the lease is live. The per-integration
- * cap is applied by ranking due lanes per integration before locking.
+ * head) is claimed by one process at a time and not again while the lease is live. Due lanes are
+ * ranked per integration and taken rank by rank (round robin), so a large backlog of one endpoint
+ * cannot starve the others, and the per-integration cap is a bound on the rank.
  */
 export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Promise<ClaimedDelivery[]> {
   if (request.limit <= 0) return [];
@@ -124,19 +125,16 @@ async function lockDueLanes(client: pg.PoolClient, request: ClaimRequest): Promi
   for (const [integrationId, count] of request.inFlight) inFlight[integrationId] = count;
   const { rows } = await client.query(
     `SELECT l.integration_id, l.conversation_id, l.head_id FROM lanes l
-     WHERE (l.integration_id, l.conversation_id) IN (
-       SELECT r.integration_id, r.conversation_id FROM (
-         SELECT l2.integration_id, l2.conversation_id,
-           row_number() OVER (PARTITION BY l2.integration_id ORDER BY l2.due_at) AS rank
-         FROM lanes l2
-         JOIN integrations i ON i.integration_id = l2.integration_id
-         JOIN hubs h ON h.hub_id = i.hub_id
-         WHERE l2.due_at <= $1 AND i.status_id <> 3002 AND h.status_id <> 2002
-       ) r
-       WHERE r.rank <= $3 - COALESCE(($4::jsonb ->> r.integration_id)::int, 0)
-     )
-     AND l.due_at <= $1
-     ORDER BY l.due_at, l.integration_id, l.conversation_id
+     JOIN (
+       SELECT l2.integration_id, l2.conversation_id,
+         row_number() OVER (PARTITION BY l2.integration_id ORDER BY l2.due_at, l2.conversation_id) AS rank
+       FROM lanes l2
+       JOIN integrations i ON i.integration_id = l2.integration_id
+       JOIN hubs h ON h.hub_id = i.hub_id
+       WHERE l2.due_at <= $1 AND i.status_id <> 3002 AND h.status_id <> 2002
+     ) r ON r.integration_id = l.integration_id AND r.conversation_id = l.conversation_id
+     WHERE r.rank <= $3 - COALESCE(($4::jsonb ->> r.integration_id)::int, 0) AND l.due_at <= $1
+     ORDER BY r.rank, l.due_at, l.integration_id
      LIMIT $2
      FOR UPDATE OF l SKIP LOCKED`,
     [request.now, request.limit, request.perIntegrationLimit, JSON.stringify(inFlight)],

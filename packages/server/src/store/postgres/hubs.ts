@@ -56,9 +56,9 @@ export async function listHubs(
 /** Replaces the hub; resuming it makes its held lanes claimable again, so work is signalled. */
 export async function updateHub(ctx: PgContext, hub: Hub): Promise<void> {
   try {
-    await ctx.pool.query(
+    const updated = await ctx.pool.query(
       `UPDATE hubs SET name = $2, description = $3, close_dormant_conversation = $4, status_id = $5,
-         modified = $6, tenant_id = $7
+         modified = $6
        WHERE hub_id = $1`,
       [
         hub.hubId,
@@ -67,9 +67,9 @@ export async function updateHub(ctx: PgContext, hub: Hub): Promise<void> {
         hub.closeDormantConversation ?? null,
         hub.statusId,
         hub.modified,
-        hub.tenantId,
       ],
     );
+    if (updated.rowCount === 0) throw HooksterError.of('HubNotFound');
   } catch (error) {
     if (isUniqueViolation(error, 'hubs_tenant_name')) throw HooksterError.of('HubNameExists');
     throw error;
@@ -93,6 +93,7 @@ export async function deleteHub(ctx: PgContext, hubId: Guid): Promise<void> {
       [hubId],
     );
     await client.query('DELETE FROM integrations WHERE hub_id = $1', [hubId]);
-    await client.query('DELETE FROM hubs WHERE hub_id = $1', [hubId]);
+    const deleted = await client.query('DELETE FROM hubs WHERE hub_id = $1', [hubId]);
+    if (deleted.rowCount === 0) throw HooksterError.of('HubNotFound');
   });
 }

@@ -47,13 +47,17 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     },
   };
   const batcher = new SubmitBatcher(ctx);
+  let closing: Promise<void> | undefined;
 
   return {
     kind: 'postgres',
     migrate: () => migrate(pool, settings.schema),
-    close: async () => {
-      await listener.close();
-      await pool.end();
+    close: () => {
+      closing ??= (async () => {
+        await listener.close();
+        await pool.end();
+      })();
+      return closing;
     },
 
     createTenant: (tenant) => accounts.createTenant(ctx, tenant),

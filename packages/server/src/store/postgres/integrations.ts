@@ -70,14 +70,12 @@ export async function listIntegrations(
 /** Replaces the integration; leaving the paused status makes its lanes claimable, so work is signalled. */
 export async function updateIntegration(ctx: PgContext, i: Integration): Promise<void> {
   try {
-    await ctx.pool.query(
-      `UPDATE integrations SET hub_id = $2, tenant_id = $3, integration_type_id = $4, channel_id = $5,
-         name = $6, status_id = $7, configuration = $8, modified = $9
+    const updated = await ctx.pool.query(
+      `UPDATE integrations SET integration_type_id = $2, channel_id = $3,
+         name = $4, status_id = $5, configuration = $6, modified = $7
        WHERE integration_id = $1`,
       [
         i.integrationId,
-        i.hubId,
-        i.tenantId,
         i.integrationTypeId,
         i.channelId,
         i.name,
@@ -86,6 +84,7 @@ export async function updateIntegration(ctx: PgContext, i: Integration): Promise
         i.modified,
       ],
     );
+    if (updated.rowCount === 0) throw HooksterError.of('IntegrationNotFound');
   } catch (error) {
     if (isUniqueViolation(error, 'integrations_hub_name')) throw HooksterError.of('IntegrationNameExists');
     throw error;
@@ -102,6 +101,7 @@ export async function deleteIntegration(ctx: PgContext, integrationId: Guid): Pr
        WHERE integration_id = $1 AND status = 'pending'`,
       [integrationId],
     );
-    await client.query('DELETE FROM integrations WHERE integration_id = $1', [integrationId]);
+    const deleted = await client.query('DELETE FROM integrations WHERE integration_id = $1', [integrationId]);
+    if (deleted.rowCount === 0) throw HooksterError.of('IntegrationNotFound');
   });
 }

@@ -17,13 +17,14 @@ export function workChannel(schema: string): string {
  * Why a dedicated client and not the pool: LISTEN is a session property, and a pooled connection
  * would lose it when recycled. The connection is opened when the first listener registers. When it is
  * lost (server restart, terminated backend, network) it is re-opened with backoff; notifications
- * sent meanwhile are gone, so after every (re)connect the listeners are called once and the
- * dispatcher re-claims whatever became due. Errors are reported to the sink, never thrown.
+ * sent meanwhile are gone, so after every reconnect the listeners are called once and the dispatcher
+ * re-claims whatever became due. Errors are reported to the sink, never thrown.
  */
 export class WorkListener {
   private readonly listeners = new Set<() => void>();
   private client: pg.Client | undefined;
   private started = false;
+  private connectedBefore = false;
   private closed = false;
   private retryMs = FIRST_RETRY_MS;
   private timer: NodeJS.Timeout | undefined;
@@ -96,7 +97,9 @@ export class WorkListener {
     }
     if (lost || this.closed) return;
     this.retryMs = FIRST_RETRY_MS;
-    this.fire();
+    // A first connect missed nothing (the dispatcher claims when it starts); a reconnect may have.
+    if (this.connectedBefore) this.fire();
+    this.connectedBefore = true;
   }
 
   private scheduleReconnect(): void {

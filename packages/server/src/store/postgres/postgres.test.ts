@@ -1,6 +1,7 @@
 // Runs PostgreSQL-specific store behaviour on the machine's PostgreSQL, a fresh schema per store.
 
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeStoreConformance } from '../conformance/suite.js';
 import type { Store } from '../contract.js';
 import {
   bodyActivities,
@@ -16,6 +17,27 @@ import { dropSchemas, freshSchemaUrl, postgresAvailable } from './test-database.
 const available = await postgresAvailable();
 const schemas: string[] = [];
 const stores: Store[] = [];
+
+const urls = new WeakMap<Store, string>();
+
+function openAt(url: string): Store {
+  const store = createPostgresStore(url);
+  urls.set(store, url);
+  stores.push(store);
+  return store;
+}
+
+describe.runIf(available)('PostgreSQL', () => {
+  describeStoreConformance(
+    'postgres',
+    async () => {
+      const { url, schema } = freshSchemaUrl('conf');
+      schemas.push(schema);
+      return openAt(url);
+    },
+    async (closed) => openAt(urls.get(closed)!),
+  );
+});
 
 async function openStore(): Promise<Store> {
   const { url, schema } = freshSchemaUrl('pg');
