@@ -22,6 +22,8 @@ export interface InProcessEngine {
   store: Store;
   gateway: HubGateway;
   app: FastifyInstance;
+  /** Closes everything and starts again on the same database, port and admin token. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -29,13 +31,14 @@ export interface InProcessOptions {
   gateway?: Partial<GatewayOptions>;
   /** Defaults to a fresh SQLite file. */
   databaseUrl?: string;
+  adminToken?: string;
   /** Skip migrate() (a second engine on an already migrated database). */
   migrate?: boolean;
 }
 
 export async function startInProcessEngine(options: InProcessOptions = {}): Promise<InProcessEngine> {
   const dir = mkdtempSync(join(tmpdir(), 'hookster-gateway-'));
-  const adminToken = `admin-${randomBytes(16).toString('hex')}`;
+  const adminToken = options.adminToken ?? `admin-${randomBytes(16).toString('hex')}`;
   const config = loadConfig({
     env: {
       HOOKSTER_DATABASE_URL: options.databaseUrl ?? `sqlite:${join(dir, 'hookster.db')}`,
@@ -45,25 +48,40 @@ export async function startInProcessEngine(options: InProcessOptions = {}): Prom
     },
   });
   const logger = pino({ level: 'warn' });
-  const store = await openStore(config.databaseUrl);
-  if (options.migrate !== false) await store.migrate();
-  const authenticate = createAuthenticate(store, adminToken);
-  const gateway = createGateway({ config, store, logger, authenticate, options: options.gateway });
-  const app = await buildApp({ config, store, logger, authenticate, gateway });
-  gateway.attach(app.server);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
+
+  async function boot(port: number, migrate: boolean) {
+    const store = await openStore(config.databaseUrl);
+    if (migrate) await store.migrate();
+    const authenticate = createAuthenticate(store, adminToken);
+    const gateway = createGateway({ config, store, logger, authenticate, options: options.gateway });
+    const app = await buildApp({ config, store, logger, authenticate, gateway });
+    gateway.attach(app.server);
+    await app.listen({ host: '127.0.0.1', port });
+    return { store, gateway, app, port: (app.server.address() as AddressInfo).port };
+  }
+
+  async function shutdown(parts: { store: Store; gateway: HubGateway; app: FastifyInstance }): Promise<void> {
+    await parts.gateway.close();
+    await parts.app.close();
+    await parts.store.close();
+  }
+
+  let parts = await boot(0, options.migrate !== false);
+  const engine: InProcessEngine = {
+    url: `http://127.0.0.1:${parts.port}`,
     adminToken,
-    store,
-    gateway,
-    app,
+    store: parts.store,
+    gateway: parts.gateway,
+    app: parts.app,
+    async restart() {
+      await shutdown(parts);
+      parts = await boot(parts.port, false);
+      Object.assign(engine, { store: parts.store, gateway: parts.gateway, app: parts.app });
+    },
     async stop() {
-      await gateway.close();
-      await app.close();
-      await store.close();
+      await shutdown(parts);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return engine;
 }

@@ -1,0 +1,143 @@
+// The official @microsoft/signalr client against the gateway, unchanged: negotiate + websocket,
+// activities in order, refusal of a bad token, automatic reconnect after the engine restarts.
+
+import {
+  HttpTransportType,
+  HubConnectionBuilder,
+  HubConnectionState,
+  LogLevel,
+  type HubConnection,
+} from '@microsoft/signalr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTenantWithToken,
+  setupHub,
+  type HubFixture,
+  type Json,
+  type TenantFixture,
+} from '../support/client.js';
+import { startInProcessEngine, type InProcessEngine } from './harness.js';
+
+let engine: InProcessEngine;
+let tenant: TenantFixture;
+let hub: HubFixture;
+let agent: Json;
+let conversationId: string;
+
+beforeAll(async () => {
+  engine = await startInProcessEngine();
+  tenant = await createTenantWithToken(engine);
+  hub = await setupHub(tenant.client);
+  agent = await hub.addIntegration({ channelId: 'Direct', configuration: { integrationType: 'Agent' } });
+  ({ conversationId } = await hub.openConversation());
+});
+
+afterAll(async () => {
+  await engine?.stop();
+});
+
+function hubConnection(
+  token: string,
+  options: { skipNegotiation?: boolean; reconnect?: number[] } = {},
+): HubConnection {
+  let builder = new HubConnectionBuilder()
+    .withUrl(`${engine.url}/engine-chat-hub?iId=${agent.integrationId}`, {
+      accessTokenFactory: () => token,
+      ...(options.skipNegotiation ? { skipNegotiation: true, transport: HttpTransportType.WebSockets } : {}),
+    })
+    .configureLogging(LogLevel.None);
+  if (options.reconnect) builder = builder.withAutomaticReconnect(options.reconnect);
+  return builder.build();
+}
+
+/** Collects ReceiveDirectActivities arguments and resolves when `count` have arrived (bounded). */
+function collect(connection: HubConnection): {
+  activities: Json[];
+  until(count: number, timeoutMs?: number): Promise<void>;
+} {
+  const activities: Json[] = [];
+  const waiters = new Set<() => void>();
+  connection.on('ReceiveDirectActivities', (activity: Json) => {
+    activities.push(activity);
+    for (const waiter of [...waiters]) waiter();
+  });
+  return {
+    activities,
+    until(count, timeoutMs = 15_000) {
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (activities.length < count) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`received ${activities.length} of ${count} activities in ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+async function customerSays(text: string): Promise<number> {
+  const response = await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+    type: 'message',
+    message: { type: 'text', text },
+  });
+  expect(response.status, response.text).toBe(200);
+  return response.body.eventId as number;
+}
+
+describe('the official SignalR client', () => {
+  it('negotiates, connects with accessTokenFactory and receives activities in order', async () => {
+    const connection = hubConnection(tenant.token);
+    const inbox = collect(connection);
+    await connection.start();
+    expect(connection.state).toBe(HubConnectionState.Connected);
+    const sent: number[] = [];
+    for (let i = 0; i < 20; i++) sent.push(await customerSays(`message ${i}`));
+    await inbox.until(20);
+    expect(inbox.activities.map((a: Json) => a.eventId)).toEqual(sent);
+    expect(inbox.activities.map((a: Json) => a.message.text)).toEqual(sent.map((_, i) => `message ${i}`));
+    await connection.stop();
+  });
+
+  it('connects without negotiation straight over the websocket', async () => {
+    const connection = hubConnection(tenant.token, { skipNegotiation: true });
+    const inbox = collect(connection);
+    await connection.start();
+    const eventId = await customerSays('no negotiate');
+    await inbox.until(1);
+    expect(inbox.activities[0]).toMatchObject({ eventId, isEcho: false });
+    await connection.stop();
+  });
+
+  it('fails to start with a bad token (401)', async () => {
+    await expect(hubConnection('bad-token').start()).rejects.toThrow(/401/);
+    await expect(hubConnection('bad-token', { skipNegotiation: true }).start()).rejects.toThrow();
+  });
+
+  it('reconnects by itself after the engine restarts and keeps receiving', async () => {
+    const connection = hubConnection(tenant.token, {
+      reconnect: [0, 100, 200, 300, 500, 500, 1000, 1000, 1000, 2000, 2000],
+    });
+    const inbox = collect(connection);
+    const reconnecting = new Promise<void>((resolve) => connection.onreconnecting(() => resolve()));
+    const reconnected = new Promise<void>((resolve) => connection.onreconnected(() => resolve()));
+    await connection.start();
+    await customerSays('before restart');
+    await inbox.until(1);
+
+    await engine.restart();
+    await reconnecting;
+    await reconnected;
+    expect(connection.state).toBe(HubConnectionState.Connected);
+    const eventId = await customerSays('after restart');
+    await inbox.until(2);
+    expect(inbox.activities[1]).toMatchObject({ eventId, message: { text: 'after restart' } });
+    await connection.stop();
+  });
+});
