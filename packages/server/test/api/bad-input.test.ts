@@ -1,0 +1,316 @@
+// Bad input never reaches the store and never yields a 500: every problem is listed in a 400, a body
+// over the limit is a 413, unknown ids and routes are 404, a missing or bad token is 401.
+
+import { randomBytes, randomInt } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, createTenantWithToken, setupHub, type ApiClient, type Json } from '../support/client.js';
+import { startEngine, type RunningEngine } from '../support/engine.js';
+
+let engine: RunningEngine;
+let client: ApiClient;
+let hubId: string;
+let conversationId: string;
+
+beforeAll(async () => {
+  engine = await startEngine({ env: { HOOKSTER_BODY_LIMIT: '64KiB' } });
+  const tenant = await createTenantWithToken(engine);
+  client = tenant.client;
+  const hub = await setupHub(client);
+  hubId = hub.hubId;
+  conversationId = (await hub.openConversation()).conversationId;
+});
+
+afterAll(async () => {
+  await engine?.stop();
+});
+
+function descriptions(body: Json): string {
+  return (body.errors as { description: string }[]).map((e) => e.description).join('\n');
+}
+
+function expectErrorShape(status: number, body: Json): void {
+  expect(body.status).toBe(status);
+  expect(Array.isArray(body.errors)).toBe(true);
+  for (const error of body.errors) {
+    expect(typeof error.code).toBe('number');
+    expect(error.description).toMatch(/\(code: [A-Z]{3}\d{6}\)$/);
+  }
+}
+
+describe('bad input', () => {
+  it('lists every missing or wrongly typed field of an integration', async () => {
+    const response = await client.post(`/api/v1/integrations/hubs/${hubId}`, { name: 42, statusId: 'on' });
+    expect(response.status).toBe(400);
+    expectErrorShape(400, response.body);
+    const text = descriptions(response.body);
+    expect(text).toContain("'channelId'");
+    expect(text).toContain("'name'");
+    expect(text).toContain("'statusId'");
+    expect(text).toContain("'configuration'");
+    expect(response.body.errors.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('rejects an unknown channelId, an invalid webhookUrl and empty or unknown events together', async () => {
+    const unknownChannel = await client.post(`/api/v1/integrations/hubs/${hubId}`, {
+      channelId: 'Carrier-Pigeon',
+      name: 'x',
+      configuration: {},
+    });
+    expect(unknownChannel.status).toBe(400);
+    expect(descriptions(unknownChannel.body)).toContain('channelId');
+
+    const system = await client.post(`/api/v1/integrations/hubs/${hubId}`, {
+      channelId: 'System',
+      name: 'bad system',
+      configuration: { webhookUrl: 'ftp://nowhere', events: [] },
+    });
+    expect(system.status).toBe(400);
+    expect(descriptions(system.body)).toContain('webhookUrl');
+    expect(descriptions(system.body)).toContain('events');
+    expect(system.body.errors).toHaveLength(2);
+
+    const wrongTyped = await client.post(`/api/v1/integrations/hubs/${hubId}`, {
+      channelId: 'System',
+      name: 'typed events',
+      configuration: { webhookUrl: 'https://example.com/h', events: 'message' },
+    });
+    expect(wrongTyped.status).toBe(400);
+    expect(descriptions(wrongTyped.body)).toContain('events');
+  });
+
+  it('lists an unknown event filter together with an invalid webhookUrl', async () => {
+    const unknownEvents = await client.post(`/api/v1/integrations/hubs/${hubId}`, {
+      channelId: 'System',
+      name: 'bad events',
+      configuration: { webhookUrl: 'not a url', events: ['message', 'message:martian'] },
+    });
+    expect(unknownEvents.status).toBe(400);
+    const text = descriptions(unknownEvents.body);
+    expect(text).toContain('webhookUrl');
+    expect(text).toMatch(/events\[1\]/);
+  });
+
+  it('rejects an activity with both message and event, listing every problem', async () => {
+    const response = await client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+      type: 'message',
+      message: { type: 'text', text: 'hi' },
+      event: { type: 'payload', payloadType: 'x', payload: {} },
+    });
+    expect(response.status).toBe(400);
+    expectErrorShape(400, response.body);
+    expect(response.body.errors.map((e: Json) => e.code)).toContain(5004);
+  });
+
+  it('rejects an activity without message or event and with a wrong type', async () => {
+    const response = await client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+      type: 'shout',
+    });
+    expect(response.status).toBe(400);
+    const codes = response.body.errors.map((e: Json) => e.code);
+    expect(codes).toContain(5003);
+    expect(descriptions(response.body)).toContain("'type'");
+  });
+
+  it('rejects a location with neither address nor coordinates', async () => {
+    const response = await client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+      type: 'message',
+      message: { type: 'location', imageUrl: 'https://example.com/map.png' },
+    });
+    expect(response.status).toBe(400);
+    expect(response.body.errors.map((e: Json) => e.code)).toContain(5024);
+  });
+
+  it('answers malformed JSON with 400 MalformedJson', async () => {
+    for (const body of ['{"type":', '{"a":1}}', 'nul', '[1,2', '{"__proto__":{"x":1}}']) {
+      const response = await client.raw(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      expect(response.status, body).toBeGreaterThanOrEqual(400);
+      expect(response.status, body).toBeLessThan(500);
+      expectErrorShape(response.status, response.body);
+    }
+    const broken = await client.raw('/api/v1/hubs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"name": "x",',
+    });
+    expect(broken.status).toBe(400);
+    expect(broken.body.errors[0].code).toBe(309);
+  });
+
+  it('answers a body over the limit with 413', async () => {
+    const response = await client.raw(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'message', message: { type: 'text', text: 'x'.repeat(70 * 1024) } }),
+    });
+    expect(response.status).toBe(413);
+    expectErrorShape(413, response.body);
+  });
+
+  it('answers an unsupported content type with 415', async () => {
+    const response = await client.raw('/api/v1/hubs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: '<hub/>',
+    });
+    expect(response.status).toBe(415);
+    expectErrorShape(415, response.body);
+  });
+
+  it('answers unknown ids, unknown routes and wrong methods with 404', async () => {
+    const unknown = '0b4d6f8a-1c3e-4b5d-8f21-017767496800';
+    for (const path of [
+      `/api/v1/hubs/${unknown}`,
+      `/api/v1/integrations/${unknown}`,
+      `/api/v1/conversations/${unknown}`,
+      `/api/v1/deliveries/${unknown}`,
+      `/api/v1/tenants/${unknown}`,
+      `/api/v1/interactions/activities/${unknown}`,
+      `/api/v1/integrations/${unknown}/deliveries`,
+      '/api/v1/nothing-here',
+    ]) {
+      const response = await client.get(path);
+      expect(response.status, path).toBe(404);
+      expectErrorShape(404, response.body);
+    }
+    const submit = await client.post(`/inbound/customer/v1/direct/activity/${unknown}`, {
+      type: 'message',
+      message: { type: 'text', text: 'hi' },
+    });
+    expect(submit.status).toBe(404);
+    const wrongMethod = await client.raw(`/api/v1/hubs/${hubId}`, { method: 'PATCH' });
+    expect([404, 405]).toContain(wrongMethod.status);
+  });
+
+  it('answers a malformed id with 400', async () => {
+    const response = await client.get('/api/v1/hubs/not-a-guid');
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].code).toBe(200);
+  });
+
+  it('answers no token, a bad token and a malformed header with 401', async () => {
+    const anonymous = apiClient(engine.url, null);
+    for (const path of ['/api/v1/hubs', `/api/v1/hubs/${hubId}`, '/api/v1/notifications']) {
+      expect((await anonymous.get(path)).status).toBe(401);
+      expect((await anonymous.get(path, 'not-a-token')).status).toBe(401);
+    }
+    const basic = await anonymous.raw('/api/v1/hubs', { headers: { authorization: 'Basic abc' } });
+    expect(basic.status).toBe(401);
+    expectErrorShape(401, basic.body);
+    const submit = await anonymous.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+      type: 'message',
+      message: { type: 'text', text: 'hi' },
+    });
+    expect(submit.status).toBe(401);
+  });
+
+  it('refuses wrong client credentials with 401 and a bad grant with 400', async () => {
+    const anonymous = apiClient(engine.url, null);
+    const form = (fields: Record<string, string>) =>
+      anonymous.raw('/connect/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const wrong = await form({
+      grant_type: 'client_credentials',
+      client_id: 'hubster.engine.api.X',
+      client_secret: 'nope',
+    });
+    expect(wrong.status).toBe(401);
+    const grant = await form({ grant_type: 'password' });
+    expect(grant.status).toBe(400);
+    expect(grant.body.errors.length).toBe(3);
+  });
+
+  it('never answers 500 to random bodies on any route', async () => {
+    const paths = [
+      '/api/v1/tenants',
+      '/api/v1/hubs',
+      `/api/v1/hubs/${hubId}`,
+      `/api/v1/integrations/hubs/${hubId}`,
+      '/api/v1/conversations/establish',
+      `/inbound/customer/v1/direct/activity/${conversationId}`,
+      `/inbound/business/v1/direct/activity/${conversationId}`,
+      '/connect/token',
+      `/api/v1/integrations/${hubId}/recover`,
+    ];
+    const atoms = (): unknown => {
+      const pick = randomInt(12);
+      switch (pick) {
+        case 0:
+          return null;
+        case 1:
+          return randomInt(1e9) - 5e8;
+        case 2:
+          return randomBytes(randomInt(1, 12)).toString('base64');
+        case 3:
+          return [];
+        case 4:
+          return {};
+        case 5:
+          return true;
+        case 6:
+          return 'message';
+        case 7:
+          return ['message', 'event', 'text'][randomInt(3)];
+        case 8:
+          return 1e308 * 10;
+        case 9:
+          return '\u0000\ud800';
+        default:
+          return {
+            type: ['text', 'location', 'carousel', 'payload', 'image'][randomInt(5)],
+            text: 'x',
+            items: [{}],
+          };
+      }
+    };
+    const keys = [
+      'type',
+      'message',
+      'event',
+      'sender',
+      'name',
+      'channelId',
+      'configuration',
+      'integrationId',
+      'binding',
+      'since',
+      'description',
+      'statusId',
+      'tenantId',
+      'grant_type',
+      'webhookUrl',
+      'events',
+    ];
+    const randomValue = (depth: number): unknown => {
+      if (depth > 3 || randomInt(3) === 0) return atoms();
+      if (randomInt(4) === 0) return Array.from({ length: randomInt(4) }, () => randomValue(depth + 1));
+      const object: Record<string, unknown> = {};
+      for (let i = randomInt(6); i > 0; i--)
+        object[keys[randomInt(keys.length)] as string] = randomValue(depth + 1);
+      return object;
+    };
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 400; i++) {
+      const path = paths[i % paths.length] as string;
+      const method = path.startsWith('/api/v1/hubs/') ? 'PUT' : 'POST';
+      const text =
+        i % 7 === 0
+          ? randomBytes(randomInt(1, 40)).toString('latin1')
+          : (JSON.stringify(randomValue(0)) ?? 'null');
+      const response = await client.raw(path, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: text,
+      });
+      statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+      expect(response.status, `${method} ${path} ${text}`).toBeLessThan(500);
+    }
+    expect(statuses.get(400)).toBeGreaterThan(100);
+  });
+});
