@@ -266,6 +266,19 @@ describe('parseIntegrationUpdate', () => {
     expect(rotated.integrationId).toBe(before.integrationId);
   });
 
+  it('rotates the keys and keeps the configuration when the update holds only regenerateKeys', () => {
+    const before = created(systemBody);
+    const rotated = updated(before, { configuration: { RegenerateKeys: true } });
+    expect(rotated.configuration.webhookUrl).toBe(before.configuration.webhookUrl);
+    expect(rotated.configuration.events).toEqual(before.configuration.events);
+    expect(rotated.configuration.publicSigningKey).toMatch(KEY);
+    expect(rotated.configuration.publicSigningKey).not.toBe(before.configuration.publicSigningKey);
+    expect(rotated.configuration.privateSigningKey).not.toBe(before.configuration.privateSigningKey);
+    expect(rotated.configuration).not.toHaveProperty('regenerateKeys');
+    const kept = updated(before, { configuration: { regenerateKeys: false } });
+    expect(kept.configuration).toEqual(before.configuration);
+  });
+
   it('generates keys when an update adds a webhookUrl', () => {
     const before = created({
       channelId: 'Direct',

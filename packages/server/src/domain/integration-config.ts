@@ -313,7 +313,11 @@ export function parseIntegrationUpdate(
     errors.push(invalid('channelId', `cannot be changed (the integration is '${existing.channelId}').`));
   }
   let configuration = existing.configuration;
-  if (isObject(input.configuration) && SUPPORTED_CHANNELS.includes(existing.channelId)) {
+  const given = isObject(input.configuration) ? normalizeConfigurationKeys(input.configuration) : undefined;
+  if (given && Object.keys(given).length === 1 && typeof given.regenerateKeys === 'boolean') {
+    // `{regenerateKeys: true}` alone rotates the keys and keeps the rest of the configuration.
+    configuration = withKeys(existing.configuration, existing.configuration, given.regenerateKeys);
+  } else if (isObject(input.configuration) && SUPPORTED_CHANNELS.includes(existing.channelId)) {
     let raw = input.configuration;
     const hasType = Object.keys(raw).some((k) => k.toLowerCase() === 'integrationtype');
     if (existing.channelId === 'Direct' && !hasType)
