@@ -48,7 +48,14 @@ describe('@hookster/sdk package', () => {
     const [pack] = JSON.parse(output) as [{ name: string; files: { path: string }[] }];
     const files = pack.files.map((f) => f.path).sort();
     expect(pack.name).toBe('@hookster/sdk');
-    for (const required of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/webcrypto.js', 'dist/webcrypto.d.ts']) {
+    for (const required of [
+      'package.json',
+      'README.md',
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/webcrypto.js',
+      'dist/webcrypto.d.ts',
+    ]) {
       expect(files).toContain(required);
     }
     const stray = files.filter(
@@ -78,7 +85,10 @@ describe('@hookster/sdk package', () => {
   it('verifies with no runtime dependency: Node entry needs only node:crypto and node:buffer, WebCrypto none', () => {
     requireBuilt();
     expect(manifest.dependencies ?? {}).toEqual({});
-    expect(importGraph(path.join(sdkDir, 'dist', 'index.js')).external).toEqual(['node:buffer', 'node:crypto']);
+    expect(importGraph(path.join(sdkDir, 'dist', 'index.js')).external).toEqual([
+      'node:buffer',
+      'node:crypto',
+    ]);
     expect(importGraph(path.join(sdkDir, 'dist', 'webcrypto.js')).external).toEqual([]);
     expect(importGraph(path.join(sdkDir, 'dist', 'web.js')).external).toEqual([]);
     expect(importGraph(path.join(sdkDir, 'dist', 'fastify.js')).external).toEqual([]);
@@ -86,13 +96,22 @@ describe('@hookster/sdk package', () => {
 
   it('resolves the main entry to node:crypto on Node and to WebCrypto under the worker condition', () => {
     requireBuilt();
-    const probe = "import('@hookster/sdk').then(async (m) => { const r = m.signHubster('{}', 'K'); console.log(typeof r === 'string' ? 'sync' : 'async'); })";
-    const onNode = execFileSync(process.execPath, ['--input-type=module', '-e', probe], { cwd: repoRoot, encoding: 'utf8', timeout: 30_000 });
-    const onWorker = execFileSync(process.execPath, ['--conditions=worker', '--input-type=module', '-e', probe], {
+    const probe =
+      "import('@hookster/sdk').then(async (m) => { const r = m.signHubster('{}', 'K'); console.log(typeof r === 'string' ? 'sync' : 'async'); })";
+    const onNode = execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
       cwd: repoRoot,
       encoding: 'utf8',
       timeout: 30_000,
     });
+    const onWorker = execFileSync(
+      process.execPath,
+      ['--conditions=worker', '--input-type=module', '-e', probe],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
     expect([onNode.trim(), onWorker.trim()]).toEqual(['sync', 'async']);
   });
 });

@@ -114,8 +114,12 @@ export async function startListener(options: ListenOptions): Promise<RunningList
   };
 }
 
-/** `hookster listen …`: runs until SIGINT or SIGTERM. */
-export async function runListen(argv: string[]): Promise<void> {
+/** `hookster listen …`: runs until SIGINT or SIGTERM, then resolves with exit code 0. */
+export async function runListen(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${LISTEN_USAGE}\n`);
+    return 0;
+  }
   const options = parseListenArgs(argv);
   const listener = await startListener({ ...options, out: process.stdout });
   process.stdout.write(
@@ -131,6 +135,7 @@ export async function runListen(argv: string[]): Promise<void> {
     process.on('SIGTERM', stop);
   });
   await listener.close();
+  return 0;
 }
 
 interface Paint {

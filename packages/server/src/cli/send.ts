@@ -66,15 +66,20 @@ export async function sendActivity(options: SendOptions): Promise<SubmitResponse
     : client.submitBusinessActivity(options.conversationId, activity);
 }
 
-/** `hookster send …`: prints the submit response as JSON; a refused submission sets exit code 1. */
-export async function runSend(argv: string[]): Promise<void> {
+/** `hookster send …`: prints the submit response as JSON; resolves with the exit code (1 when refused). */
+export async function runSend(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${SEND_USAGE}\n`);
+    return 0;
+  }
   const options = parseSendArgs(argv);
   try {
     const response = await sendActivity(options);
     process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
+    return 0;
   } catch (error) {
     if (!(error instanceof HooksterApiError)) throw error;
     process.stderr.write(`hookster send: ${error.message}\n`);
-    process.exitCode = 1;
+    return 1;
   }
 }
