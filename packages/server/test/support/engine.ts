@@ -118,10 +118,22 @@ async function terminate(child: Child, signal: NodeJS.Signals): Promise<number |
   return code;
 }
 
+/**
+ * With HOOKSTER_TEST_DATABASE_URL set (a PostgreSQL URL: the whole suite's PostgreSQL run), each engine
+ * gets a schema of its own, so tests isolate by namespace and never by cleanup order.
+ */
+export function isolatedTestDatabaseUrl(): string | undefined {
+  const base = process.env.HOOKSTER_TEST_DATABASE_URL;
+  if (base === undefined || base === '') return undefined;
+  const url = new URL(base);
+  url.searchParams.set('schema', `hk_e2e_${randomBytes(6).toString('hex')}`);
+  return url.toString();
+}
+
 /** Starts `hookster serve` on 127.0.0.1:0 and resolves once it printed its URL. */
 export async function startEngine(options: StartEngineOptions = {}): Promise<RunningEngine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookster-engine-'));
-  const sharedUrl = options.databaseUrl ?? process.env.HOOKSTER_TEST_DATABASE_URL;
+  const sharedUrl = options.databaseUrl ?? isolatedTestDatabaseUrl();
   const dbPath = sharedUrl ? undefined : (options.dbPath ?? join(dataDir, 'hookster.db'));
   const databaseUrl = sharedUrl ?? `sqlite:${dbPath}`;
   const adminToken = options.adminToken ?? `admin-${randomBytes(16).toString('hex')}`;
