@@ -42,10 +42,20 @@ export function digestMail(
     'Fix the endpoint, then resend them with',
     `  POST /api/v1/integrations/${integrationId}/recover {"since": "${first.notification.createdAt}"}`,
     '',
-    `You get at most one such e-mail per integration every ${Math.round(windowMs / 60_000)} minutes.`,
+    `You get at most one such e-mail per integration every ${formatWindow(windowMs)}.`,
   ];
   return {
     subject: `Hookster: ${count} webhook ${noun} failed (ENG007512) for integration ${integrationName ?? integrationId}`,
     text: lines.join('\n'),
   };
+}
+
+function formatWindow(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return plural(ms / 3_600_000, 'hour');
+  if (ms >= 60_000) return plural(Math.round(ms / 60_000), 'minute');
+  return plural(Math.max(1, Math.round(ms / 1000)), 'second');
+}
+
+function plural(n: number, unit: string): string {
+  return n === 1 ? unit : `${n} ${unit}s`;
 }

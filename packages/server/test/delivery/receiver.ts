@@ -26,7 +26,11 @@ export interface TestReceiver {
 }
 
 /** Starts a receiver on `host` (127.0.0.1 by default) that answers every request with `respond`. */
-export async function startTestReceiver(respond: Respond, host = '127.0.0.1'): Promise<TestReceiver> {
+export async function startTestReceiver(
+  respond: Respond,
+  host = '127.0.0.1',
+  port = 0,
+): Promise<TestReceiver> {
   const requests: ReceivedRequest[] = [];
   const sockets = new Set<Socket>();
   let connections = 0;
@@ -55,12 +59,12 @@ export async function startTestReceiver(respond: Respond, host = '127.0.0.1'): P
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  server.listen(0, host);
+  server.listen(port, host);
   await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/hook`,
-    port,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}/hook`,
+    port: bound,
     requests,
     connections: () => connections,
     waitFor(count, timeoutMs = 10_000) {

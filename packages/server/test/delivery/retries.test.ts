@@ -1,0 +1,136 @@
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/client.js';
+import {
+  type DeliveryWorld,
+  addSystem,
+  finalDelivery,
+  gapsAfterFailures,
+  listDeliveries,
+  startWorld,
+  submitText,
+} from './harness.js';
+import { type Respond, type TestReceiver, startTestReceiver } from './receiver.js';
+
+// Waits before attempts 2..6 and the attempt timeout, per integration (a Hookster extension).
+const SCHEDULE = [200, 400, 600, 800, 1000];
+const EXTENSIONS = { retrySchedule: SCHEDULE.map((ms) => `${ms}ms`).join(','), deliveryTimeout: '300ms' };
+// Tolerance on each retry offset: never early (1 ms of rounding), at most this late on a busy 2-core box.
+const LATE_MS = 300;
+const FAILURES = 2;
+
+let world: DeliveryWorld;
+const receivers: TestReceiver[] = [];
+
+beforeAll(async () => {
+  world = await startWorld();
+});
+afterAll(async () => {
+  await world?.engine.stop();
+  for (const receiver of receivers) await receiver.close();
+});
+
+async function failingReceiver(fail: Respond): Promise<TestReceiver> {
+  const receiver = await startTestReceiver((req, res, index) => {
+    if (index < FAILURES) fail(req, res, index);
+    else res.end('ok');
+  });
+  receivers.push(receiver);
+  return receiver;
+}
+
+function expectScheduledOffsets(gaps: number[]): void {
+  gaps.forEach((gap, i) => {
+    const wait = SCHEDULE[i] ?? 0;
+    expect(gap, `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(wait - 1);
+    expect(gap, `gap before attempt ${i + 2}`).toBeLessThanOrEqual(wait + LATE_MS);
+  });
+}
+
+async function deliverAfterFailures(url: string) {
+  const system = await addSystem(world, url, EXTENSIONS);
+  const { conversationId } = await world.hub.openConversation();
+  await submitText(world.client, conversationId, 'retry me');
+  return system;
+}
+
+const failureModes: [name: string, fail: Respond, expected: { statusCode?: number; error?: RegExp }][] = [
+  ['500', (_req, res) => res.writeHead(500).end('boom'), { statusCode: 500 }],
+  ['302', (_req, res) => res.writeHead(302, { location: '/elsewhere' }).end(), { statusCode: 302 }],
+  ['a timeout', () => undefined, { error: /^timeout after 300 ms$/ }],
+  ['a connection reset', (_req, res) => res.socket?.destroy(), { error: /connection (reset|closed)/ }],
+];
+
+describe('retries by the schedule', () => {
+  for (const [name, fail, expected] of failureModes) {
+    it(`delivers at attempt ${FAILURES + 1} after ${FAILURES} × ${name}, at the scheduled offsets`, async () => {
+      const receiver = await failingReceiver(fail);
+      const system = await deliverAfterFailures(`${receiver.url}`);
+      const delivery = await finalDelivery(world, system.integrationId);
+      expect(delivery.status).toBe('delivered');
+      expect(delivery.attempts.map((a) => a.attemptNumber)).toEqual([1, 2, 3]);
+      for (const attempt of delivery.attempts.slice(0, FAILURES)) {
+        if (expected.statusCode !== undefined) expect(attempt.statusCode).toBe(expected.statusCode);
+        if (expected.error !== undefined) expect(attempt.error).toMatch(expected.error);
+      }
+      expect(delivery.attempts[FAILURES]).toMatchObject({ statusCode: 200, responseExcerpt: 'ok' });
+      expect(receiver.requests).toHaveLength(FAILURES + 1);
+      // Every retry sends the byte-identical body.
+      const bodies = new Set(receiver.requests.map((r) => r.body.toString('base64')));
+      expect(bodies.size).toBe(1);
+      expect(receiver.requests.every((r) => r.url === '/hook')).toBe(true);
+      expectScheduledOffsets(gapsAfterFailures(delivery.attempts));
+    });
+  }
+
+  it(`delivers at attempt ${FAILURES + 1} after ${FAILURES} refused connections, at the scheduled offsets`, async () => {
+    const reserve = createServer();
+    reserve.listen(0, '127.0.0.1');
+    await once(reserve, 'listening');
+    const port = (reserve.address() as AddressInfo).port;
+    reserve.close();
+    await once(reserve, 'close');
+    const system = await deliverAfterFailures(`http://127.0.0.1:${port}/hook`);
+    await eventually(async () => {
+      const [delivery] = (await listDeliveries(world, system.integrationId)).results;
+      return delivery && delivery.attemptCount >= FAILURES ? delivery : undefined;
+    });
+    const receiver = await startTestReceiver((_req, res) => res.end('ok'), '127.0.0.1', port);
+    receivers.push(receiver);
+    const delivery = await finalDelivery(world, system.integrationId);
+    expect(delivery.status).toBe('delivered');
+    expect(delivery.attempts.map((a) => a.error ?? a.statusCode)).toEqual([
+      'connection refused (ECONNREFUSED)',
+      'connection refused (ECONNREFUSED)',
+      200,
+    ]);
+    expectScheduledOffsets(gapsAfterFailures(delivery.attempts));
+  });
+
+  it('waits longer when a 429 asks to, within twice the scheduled wait', async () => {
+    const receiver = await startTestReceiver((_req, res, index) => {
+      if (index === 0) res.writeHead(429, { 'retry-after': '1' }).end();
+      else res.end('ok');
+    });
+    receivers.push(receiver);
+    const system = await deliverAfterFailures(receiver.url);
+    const delivery = await finalDelivery(world, system.integrationId);
+    expect(delivery.attempts.map((a) => a.statusCode)).toEqual([429, 200]);
+    const [gap = 0] = gapsAfterFailures(delivery.attempts);
+    // Retry-After 1 s, clamped to [200 ms, 400 ms].
+    expect(gap).toBeGreaterThanOrEqual(399);
+    expect(gap).toBeLessThanOrEqual(400 + LATE_MS);
+  });
+
+  it('stops at once on 410 Gone', async () => {
+    const receiver = await startTestReceiver((_req, res) => res.writeHead(410).end('gone'));
+    receivers.push(receiver);
+    const system = await deliverAfterFailures(receiver.url);
+    const delivery = await finalDelivery(world, system.integrationId);
+    expect(delivery.status).toBe('failed');
+    expect(delivery.attempts).toHaveLength(1);
+    expect(receiver.requests).toHaveLength(1);
+  });
+});
