@@ -12,9 +12,7 @@ async function reachable() {
   try {
     await client.connect();
     // Schemas left by earlier runs (hk_* : one per engine or store under test) are dropped first.
-    const { rows } = await client.query(
-      "select nspname from pg_namespace where nspname ~ '^hk_'",
-    );
+    const { rows } = await client.query("select nspname from pg_namespace where nspname ~ '^hk_'");
     for (const { nspname } of rows) await client.query(`drop schema if exists "${nspname}" cascade`);
     return true;
   } catch (error) {
