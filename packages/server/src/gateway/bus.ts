@@ -25,6 +25,9 @@ export interface GatewayBus {
   /** Fire-and-forget, in call order; an announcement lost while the bus reconnects is not resent. */
   publish(announcement: PushAnnouncement): void;
   subscribe(listener: (announcement: PushAnnouncement) => void): void;
+  /** Resolves once the bus listens (announcements from then on are heard). */
+  ready(): Promise<void>;
+  /** Waits for announcements already handed over, then disconnects. */
   close(): Promise<void>;
 }
 

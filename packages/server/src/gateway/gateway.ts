@@ -55,6 +55,8 @@ export interface GatewayDeps extends PartDeps {
 export interface HubGateway extends Gateway {
   /** Live connections of this process (handshake done or not). */
   connectionCount(): number;
+  /** Resolves once pushes from other processes are heard (at once without a bus). */
+  ready(): Promise<void>;
 }
 
 const NO_CONNECTION = 'no connection';
@@ -322,5 +324,11 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     wss.close();
   }
 
-  return { attach, publish, close, connectionCount: () => registry.size };
+  return {
+    attach,
+    publish,
+    close,
+    connectionCount: () => registry.size,
+    ready: () => bus?.ready() ?? Promise.resolve(),
+  };
 }

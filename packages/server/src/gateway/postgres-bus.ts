@@ -27,6 +27,9 @@ export function createPostgresBus(databaseUrl: string, origin: string, logger: L
   let closed = false;
   let retryMs = FIRST_RETRY_MS;
   let timer: NodeJS.Timeout | undefined;
+  const inflight = new Set<Promise<unknown>>();
+  let markReady: () => void = () => undefined;
+  const firstReady = new Promise<void>((resolve) => (markReady = resolve));
 
   // Why one connection for NOTIFY too: queries on one client run in call order, so announcements
   // leave in commit order and other processes push a conversation's activities in order.
@@ -66,6 +69,7 @@ export function createPostgresBus(databaseUrl: string, origin: string, logger: L
         if (lost) return;
         ready = true;
         retryMs = FIRST_RETRY_MS;
+        markReady();
       })
       .catch((error: unknown) => {
         if (!lost) logger.warn({ err: error }, 'websocket bus could not listen');
@@ -83,15 +87,19 @@ export function createPostgresBus(databaseUrl: string, origin: string, logger: L
         return;
       }
       const payload = encodeAnnouncement(announcement, MAX_PAYLOAD_BYTES);
-      current.query('SELECT pg_notify($1, $2)', [channel, payload]).catch((error: unknown) => {
-        logger.warn({ err: error }, 'websocket bus NOTIFY failed');
-      });
+      const sending = current
+        .query('SELECT pg_notify($1, $2)', [channel, payload])
+        .catch((error: unknown) => logger.warn({ err: error }, 'websocket bus NOTIFY failed'))
+        .finally(() => inflight.delete(sending));
+      inflight.add(sending);
     },
     subscribe(listener) {
       listeners.push(listener);
     },
+    ready: () => firstReady,
     async close() {
       closed = true;
+      await Promise.all(inflight);
       if (timer !== undefined) clearTimeout(timer);
       const current = client;
       client = undefined;
