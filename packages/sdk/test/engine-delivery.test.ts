@@ -34,9 +34,13 @@ const lookup = async (publicKey: string) => knownKeys.get(publicKey);
 
 function plainHeaders(headers: HeaderSource | http.IncomingHttpHeaders | Headers): Record<string, string> {
   const out: Record<string, string> = {};
-  const entries =
-    headers instanceof Headers ? [...headers.entries()] : Object.entries(headers as Record<string, unknown>);
-  for (const [key, value] of entries) if (typeof value === 'string') out[key.toLowerCase()] = value;
+  if (headers instanceof Headers) {
+    headers.forEach((value, key) => (out[key] = value));
+    return out;
+  }
+  for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
+    if (typeof value === 'string') out[key.toLowerCase()] = value;
+  }
   return out;
 }
 
