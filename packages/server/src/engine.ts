@@ -6,9 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildApp } from './api/app.js';
 import { createAuthenticate } from './api/auth.js';
-import { createMetrics, type Metrics } from './api/metrics.js';
+import { createMetrics } from './api/metrics.js';
 import type { HooksterConfig } from './config/types.js';
-import type { Dispatcher, Gateway, PartDeps } from './engine-parts.js';
+import { createDispatcher } from './delivery/dispatcher.js';
+import type { Gateway, PartDeps } from './engine-parts.js';
 import { createGateway } from './gateway/gateway.js';
 import type { Store } from './store/contract.js';
 import { openStore } from './store/open.js';
@@ -28,26 +29,6 @@ export interface Engine {
   start(): Promise<string>;
   /** Graceful: stops accepting, finishes in-flight requests and attempts, closes the store. */
   stop(): Promise<void>;
-}
-
-interface DispatcherModule {
-  createDispatcher(deps: PartDeps & { metrics: Metrics }): Dispatcher;
-}
-
-/**
- * SEAM: delivery/dispatcher.ts (`createDispatcher`) is built by the delivery part. It is loaded by a
- * computed specifier so this module compiles before it lands; without it the worker role only logs.
- */
-async function loadDispatcher(deps: PartDeps & { metrics: Metrics }): Promise<Dispatcher | undefined> {
-  const specifier = './delivery/dispatcher.js';
-  try {
-    const module = (await import(specifier)) as DispatcherModule;
-    return module.createDispatcher(deps);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    deps.logger.warn('the webhook dispatcher is not available in this build: deliveries stay pending');
-    return undefined;
-  }
 }
 
 function urlOf(address: AddressInfo | string | null, host: string): string {
@@ -78,7 +59,7 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
     metrics,
     healthOnly: !serveApi,
   });
-  const dispatcher = runWorker ? await loadDispatcher({ ...parts, metrics }) : undefined;
+  const dispatcher = runWorker ? createDispatcher({ ...parts, metrics }) : undefined;
 
   let stopping: Promise<void> | undefined;
   const engine: Engine = {

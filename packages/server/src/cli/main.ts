@@ -23,19 +23,6 @@ function version(): string {
   return pkg.version;
 }
 
-interface CommandModule {
-  [name: string]: (argv: string[]) => Promise<number | void>;
-}
-
-/** listen/send live in modules of the SDK part; loaded on demand by a computed specifier. */
-async function runExternal(file: string, exportName: string, argv: string[]): Promise<number> {
-  const specifier = `./${file}.js`;
-  const module = (await import(specifier)) as CommandModule;
-  const run = module[exportName];
-  if (!run) throw new Error(`${file}: ${exportName} is missing`);
-  return (await run(argv)) ?? 0;
-}
-
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -47,10 +34,15 @@ export async function main(argv: string[]): Promise<number> {
       const { runMigrate } = await import('./migrate.js');
       return runMigrate(rest);
     }
-    case 'listen':
-      return runExternal('listen', 'runListen', rest);
-    case 'send':
-      return runExternal('send', 'runSend', rest);
+    case 'listen': {
+      // listen and send belong to the SDK part; loaded only when asked for.
+      const { runListen } = await import('./listen.js');
+      return runListen(rest);
+    }
+    case 'send': {
+      const { runSend } = await import('./send.js');
+      return runSend(rest);
+    }
     case '--version':
     case '-v':
     case 'version':
