@@ -1,4 +1,5 @@
 // `hookster listen` receiving real signed requests over HTTP: 200 and a block per activity, 403 flagged.
+import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -110,5 +111,52 @@ describe('hookster listen', () => {
     } finally {
       await colourful.close();
     }
+  });
+});
+
+describe('hookster listen as a command', () => {
+  it('prints its URL, answers a signed delivery with 200 and exits 0 on SIGTERM', async () => {
+    const main = fileURLToPath(new URL('./main.ts', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        main,
+        'listen',
+        '--port',
+        '0',
+        '--key',
+        `${carousel.publicSigningKey}:${carousel.privateSigningKey}`,
+      ],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL printed: ${stdout}`)), 30_000);
+        child.stdout.on('data', (chunk: string) => {
+          stdout += chunk;
+          const match = /on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+          if (match) {
+            clearTimeout(timer);
+            resolve(match[1]!);
+          }
+        });
+        void exited.then((code) => reject(new Error(`exited with ${code}: ${stdout}`)));
+      });
+      const { 'Content-Length': _length, ...headers } = signed(carousel.body, carousel.privateSigningKey);
+      const response = await fetch(url, { method: 'POST', body: carousel.body, headers });
+      expect(response.status).toBe(200);
+      const forged = await fetch(url, { method: 'POST', body: `${carousel.body} `, headers });
+      expect(forged.status).toBe(403);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(stdout).toContain('✔ 200 System delivery dlv_listen');
+    expect(stdout).toContain('✘ 403 BAD SIGNATURE bad_signature');
   });
 });
