@@ -1,0 +1,155 @@
+// Black-box: the real `hookster serve` process and the official SignalR client. The client connects,
+// receives in order, and reconnects by itself after a graceful restart and after a crash.
+
+import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from '@microsoft/signalr';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropSchemas, freshSchemaUrl, postgresAvailable } from '../../src/store/postgres/test-database.js';
+import { createTenantWithToken, setupHub, type Json, type TenantFixture } from '../support/client.js';
+import { startEngine, type RunningEngine } from '../support/engine.js';
+import { connectRawHub } from './raw-hub-client.js';
+
+/** A port free right now, so the engine comes back on the same URL after a restart. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+let engine: RunningEngine;
+let tenant: TenantFixture;
+let agent: Json;
+let conversationId: string;
+
+beforeAll(async () => {
+  engine = await startEngine({ args: ['--port', String(await freePort())] });
+  tenant = await createTenantWithToken(engine);
+  const hub = await setupHub(tenant.client);
+  agent = await hub.addIntegration({ channelId: 'Direct', configuration: { integrationType: 'Agent' } });
+  ({ conversationId } = await hub.openConversation());
+});
+
+afterAll(async () => {
+  await engine?.stop();
+});
+
+async function customerSays(text: string): Promise<number> {
+  const response = await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+    type: 'message',
+    message: { type: 'text', text },
+  });
+  expect(response.status, response.text).toBe(200);
+  return response.body.eventId as number;
+}
+
+function waitForCount(list: unknown[], count: number, what: string, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const check = (): void => {
+      if (list.length >= count) resolve();
+      else if (Date.now() - started > timeoutMs) reject(new Error(`${what}: ${list.length} of ${count}`));
+      else setTimeout(check, 10);
+    };
+    check();
+  });
+}
+
+/** Resolves on the next `onreconnected` (bounded). */
+function nextReconnect(connection: HubConnection, timeoutMs = 30_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no reconnect')), timeoutMs);
+    connection.onreconnected(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+describe('the engine process with the official SignalR client', () => {
+  it('refuses a missing token at the handshake with 401', async () => {
+    await expect(connectRawHub(engine.url, { iId: agent.integrationId })).rejects.toMatchObject({
+      status: 401,
+    });
+  });
+
+  it('receives in order and reconnects after a graceful restart and after a crash', async () => {
+    const connection = new HubConnectionBuilder()
+      .withUrl(`${engine.url}/engine-chat-hub?iId=${agent.integrationId}`, {
+        accessTokenFactory: () => tenant.token,
+      })
+      .withAutomaticReconnect([0, 100, 250, 500, 1000, 1000, 1000, 2000, 2000, 2000, 2000, 2000, 2000, 2000])
+      .configureLogging(LogLevel.None)
+      .build();
+    const received: Json[] = [];
+    connection.on('ReceiveDirectActivities', (activity: Json) => received.push(activity));
+    await connection.start();
+
+    const sent: number[] = [];
+    for (let i = 0; i < 10; i++) sent.push(await customerSays(`before ${i}`));
+    await waitForCount(received, 10, 'activities before the restart');
+
+    let reconnected = nextReconnect(connection);
+    await engine.restart();
+    await reconnected;
+    sent.push(await customerSays('after the graceful restart'));
+    await waitForCount(received, 11, 'the activity after the restart');
+
+    reconnected = nextReconnect(connection);
+    await engine.kill('SIGKILL');
+    await engine.restart();
+    await reconnected;
+    sent.push(await customerSays('after the crash'));
+    await waitForCount(received, 12, 'the activity after the crash');
+
+    expect(received.map((a: Json) => a.eventId)).toEqual(sent);
+    expect(connection.state).toBe(HubConnectionState.Connected);
+    await connection.stop();
+  });
+});
+
+const postgres = await postgresAvailable();
+
+describe.runIf(postgres)('two engine processes on one PostgreSQL database', () => {
+  const { url, schema } = freshSchemaUrl('gwe');
+  let first: RunningEngine;
+  let second: RunningEngine;
+
+  beforeAll(async () => {
+    first = await startEngine({ databaseUrl: url });
+    second = await startEngine({ databaseUrl: url, adminToken: first.adminToken });
+  });
+
+  afterAll(async () => {
+    await Promise.all([first?.stop(), second?.stop()]);
+    await dropSchemas([schema]);
+  });
+
+  it('pushes an activity submitted on one process to a client connected to the other', async () => {
+    const owner = await createTenantWithToken(first);
+    const hub = await setupHub(owner.client);
+    const receiver = await hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    });
+    const { conversationId: conversation } = await hub.openConversation();
+    const client = await connectRawHub(second.url, { token: owner.token, iId: receiver.integrationId });
+    const sent: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await owner.client.post(`/inbound/customer/v1/direct/activity/${conversation}`, {
+        type: 'message',
+        message: { type: 'text', text: `from the first process ${i}` },
+      });
+      expect(response.status, response.text).toBe(200);
+      sent.push(response.body.eventId as number);
+    }
+    await client.waitFor(() => client.activities.length === sent.length, 15_000, 'the pushes');
+    expect(client.activities.map((a) => a.eventId)).toEqual(sent);
+    client.close();
+    await client.closed;
+  });
+});
