@@ -1,0 +1,109 @@
+// The `hookster` command: serve --help lists every setting, bad configuration stops the start with a
+// clear error, the generated admin token is printed once and reused, migrate, --version, SIGTERM.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { settings } from '../../src/config/schema.js';
+import { apiClient } from '../support/client.js';
+import { startEngine } from '../support/engine.js';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HOOKSTER_')) clean[k] = v;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      cwd: ROOT,
+      env: { ...clean, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('hookster CLI', () => {
+  it('lists every setting with its default and description in serve --help', async () => {
+    const result = await run(['serve', '--help']);
+    expect(result.code).toBe(0);
+    for (const setting of settings) {
+      expect(result.stdout).toContain(setting.env);
+      if (setting.flag) expect(result.stdout).toContain(`--${setting.flag}`);
+    }
+    expect(result.stdout).toContain('default: sqlite:./data/hookster.db');
+    expect(result.stdout).toContain('default: 2m,4m,6m,8m,10m');
+  });
+
+  it('stops at start with an error naming each invalid variable', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-cli-'));
+    const result = await run(['serve', '--port', '99999'], {
+      HOOKSTER_DATABASE_URL: `sqlite:${join(dir, 'h.db')}`,
+      HOOKSTER_RETRY_SCHEDULE: '2m,later',
+      HOOKSTER_EGRESS_ALLOW: '127.0.0.1/32',
+      HOOKSTER_LOG_LEVEL: 'loud',
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--port');
+    expect(result.stderr).toContain('HOOKSTER_RETRY_SCHEDULE');
+    expect(result.stderr).toContain('HOOKSTER_LOG_LEVEL');
+    expect(result.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('generates the admin token at first start, prints it once and reuses it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-cli-'));
+    const env = { HOOKSTER_ADMIN_TOKEN: '', HOOKSTER_DATA_DIR: '' };
+    // startEngine always sets a token; run serve directly on a database in `dir` without one.
+    const first = await startEngine({
+      databaseUrl: `sqlite:${join(dir, 'hookster.db')}`,
+      env: { ...env, HOOKSTER_DATA_DIR: dir },
+      adminToken: '',
+    });
+    try {
+      const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      expect(first.output()).toContain(token);
+      expect((await apiClient(first.url, token).get('/api/v1/hubs')).status).toBe(200);
+      const before = first.output().split(token).length;
+      await first.restart();
+      expect(first.output().split(token).length).toBe(before);
+      expect((await apiClient(first.url, token).get('/api/v1/hubs')).status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('migrates a new database and prints the version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-cli-'));
+    const migrated = await run(['migrate', '--database-url', `sqlite:${join(dir, 'm.db')}`]);
+    expect(migrated.code).toBe(0);
+    expect(JSON.parse(migrated.stdout.trim())).toMatchObject({ msg: 'migrated', store: 'sqlite' });
+    const version = await run(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const unknown = await run(['fly']);
+    expect(unknown.code).toBe(2);
+  });
+
+  it('exits cleanly on SIGTERM', async () => {
+    const engine = await startEngine();
+    const code = await engine.kill('SIGTERM');
+    expect(code).toBe(0);
+    await engine.stop();
+  });
+});
