@@ -22,7 +22,7 @@ import { provision, startEngine } from './lib/engine.mjs';
 import { deliveryPhase, envInt, envStr, log, runBench, startLoadgen, startReceiver } from './lib/harness.mjs';
 import { CEILING_INTEGRATION } from './lib/payload.mjs';
 import { ask } from './lib/proc.mjs';
-import { fixed, int, ratio, round, table } from './lib/stats.mjs';
+import { fixed, int, ratio, table } from './lib/stats.mjs';
 import { backlogPhase } from './lib/backlog.mjs';
 import { peakRssMb } from './lib/proc.mjs';
 
@@ -65,7 +65,11 @@ function summary(p) {
 await runBench('bench', cfg.deadlineMs, async (cleanup) => {
   log(
     `N=${cfg.n} (after ${cfg.warmup} warm-up) concurrency=${cfg.concurrency} body≈${cfg.bodyBytes} B ` +
-      `conversations=${cfg.conversations} paced=${cfg.pacedN}@${cfg.pacedRate}/s backlog=${cfg.backlog}`,
+      `conversations=${cfg.conversations} paced=${cfg.pacedN}@${cfg.pacedRate}/s backlog=${cfg.backlog} ` +
+      `load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
   );
   if (cfg.only.includes('baseline')) ensureBaseline(log);
   const receiver = await startReceiver(cleanup);
@@ -190,6 +194,12 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
     await engine.stop();
   }
 
+  log(
+    `load average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   printReport(out);
   if (process.env.RESULT_FILE)
     writeFileSync(
@@ -239,6 +249,7 @@ function printReport(out) {
   }
   if (engine)
     rows.push(line('Hookster (SQLite, 1 process)', engine, `engine ${fixed(engine.rss.engine, 0)}`));
+  if (rows.length === 0) return printBacklog(backlog);
   console.log('');
   console.log(
     `End to end, ${cfg.n} activities after ${cfg.warmup} warm-up, ${cfg.concurrency} in flight, ~${cfg.bodyBytes} B bodies; paced ${cfg.pacedN} at ${cfg.pacedRate}/s`,
@@ -275,6 +286,10 @@ function printReport(out) {
     );
   }
   if (engine && ceiling) console.log(`engine / ceiling: ${ratio(engine.burst.deliveriesPerSec, ceil)}`);
+  printBacklog(backlog);
+}
+
+function printBacklog(backlog) {
   if (backlog) {
     console.log('');
     console.log(
@@ -307,5 +322,4 @@ function printReport(out) {
     );
     console.log(`RSS samples (MB, 1/s): ${backlog.rss.samples.map((v) => Math.round(v)).join(' ')}`);
   }
-  void round;
 }
