@@ -153,6 +153,12 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
     await engineRun(1, true);
   }
 
+  log(
+    `load average at the end ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log('');
   console.log(
     `Submit throughput, ${cfg.n} activities after ${cfg.warmup} warm-up, ${cfg.concurrency} in flight, ~${cfg.bodyBytes} B bodies`,
