@@ -12,7 +12,7 @@
 // The clients always run in a separate process. Roles of this file (BENCH_WS_ROLE): main, clients, fanout.
 
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,7 +31,9 @@ function nowMs() {
 }
 
 function textOfSize(bytes) {
-  return 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(Math.ceil(bytes / 57)).slice(0, bytes);
+  return 'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '
+    .repeat(Math.ceil(bytes / 57))
+    .slice(0, bytes);
 }
 
 // ---------------------------------------------------------------------------------------------- clients
@@ -82,7 +84,8 @@ async function clientsRole() {
         const opened = [];
         for (let i = 0; i < msg.count; i += 50) {
           const batch = [];
-          for (let j = i; j < Math.min(msg.count, i + 50); j++) batch.push(open(msg.url, headers, msg.signalr, j));
+          for (let j = i; j < Math.min(msg.count, i + 50); j++)
+            batch.push(open(msg.url, headers, msg.signalr, j));
           opened.push(...(await Promise.all(batch)));
         }
         sockets = opened;
@@ -99,7 +102,10 @@ async function clientsRole() {
         process.send({ type: 'expecting' });
       } else if (msg.type === 'close') {
         await Promise.all(
-          sockets.map((ws) => new Promise((ok) => (ws.readyState === ws.CLOSED ? ok() : (ws.once('close', ok), ws.close())))),
+          sockets.map(
+            (ws) =>
+              new Promise((ok) => (ws.readyState === ws.CLOSED ? ok() : (ws.once('close', ok), ws.close()))),
+          ),
         );
         sockets = [];
         process.send({ type: 'closed' });
@@ -122,7 +128,11 @@ async function fanoutRole() {
   const dir = mkdtempSync(join(tmpdir(), 'hookster-bench-ws-'));
   const adminToken = randomBytes(24).toString('hex');
   const config = loadConfig({
-    env: { HOOKSTER_DATABASE_URL: `sqlite:${join(dir, 'hookster.db')}`, HOOKSTER_DATA_DIR: dir, HOOKSTER_ADMIN_TOKEN: adminToken },
+    env: {
+      HOOKSTER_DATABASE_URL: `sqlite:${join(dir, 'hookster.db')}`,
+      HOOKSTER_DATA_DIR: dir,
+      HOOKSTER_ADMIN_TOKEN: adminToken,
+    },
   });
   const store = await openStore(config.databaseUrl);
   await store.migrate();
@@ -131,8 +141,23 @@ async function fanoutRole() {
   const hubId = randomUUID();
   const integrationId = randomUUID();
   const conversationId = randomUUID();
-  await store.createTenant({ tenantId, name: 'bench', accountHolderEmail: 'b@example.com', statusId: 1000, created: stamp, modified: stamp });
-  await store.createHub({ hubId, tenantId, name: 'bench', description: '', statusId: 2000, created: stamp, modified: stamp });
+  await store.createTenant({
+    tenantId,
+    name: 'bench',
+    accountHolderEmail: 'b@example.com',
+    statusId: 1000,
+    created: stamp,
+    modified: stamp,
+  });
+  await store.createHub({
+    hubId,
+    tenantId,
+    name: 'bench',
+    description: '',
+    statusId: 2000,
+    created: stamp,
+    modified: stamp,
+  });
   await store.createIntegration({
     integrationId,
     hubId,
@@ -148,7 +173,13 @@ async function fanoutRole() {
   const logger = pino({ level: 'warn' });
   const authenticate = createAuthenticate(store, adminToken);
   // The bench paces nothing: a large buffer limit keeps every client connected while it catches up.
-  const gateway = createGateway({ config, store, logger, authenticate, options: { maxBufferedBytes: 256 * 1024 * 1024 } });
+  const gateway = createGateway({
+    config,
+    store,
+    logger,
+    authenticate,
+    options: { maxBufferedBytes: 256 * 1024 * 1024 },
+  });
   const server = createServer((_req, res) => res.writeHead(404).end());
   gateway.attach(server);
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
@@ -164,12 +195,26 @@ async function fanoutRole() {
       isEcho: false,
       interactionId: randomUUID(),
       flowProcess: 'Default',
-      sender: { integrationId: randomUUID(), integrationType: 'Customer', channelType: 'Direct', tokenId: 'q3VbT0pXmUe1rQ8yZk2h4A==' },
-      recipient: { integrationId, integrationType: 'Agent', channelType: 'Direct', tokenId: `${conversationId}.${integrationId}` },
+      sender: {
+        integrationId: randomUUID(),
+        integrationType: 'Customer',
+        channelType: 'Direct',
+        tokenId: 'q3VbT0pXmUe1rQ8yZk2h4A==',
+      },
+      recipient: {
+        integrationId,
+        integrationType: 'Agent',
+        channelType: 'Direct',
+        tokenId: `${conversationId}.${integrationId}`,
+      },
       message: { type: 'text', text: `${seq} ${activityText}` },
     };
     return {
-      plan: { activity, activityJson: JSON.stringify(activity), deliveries: [{ integrationId, echo: false, transport: 'websocket' }] },
+      plan: {
+        activity,
+        activityJson: JSON.stringify(activity),
+        deliveries: [{ integrationId, echo: false, transport: 'websocket' }],
+      },
       conversation: { conversationId },
       deliveryIds: [`bench-${seq}`],
     };
@@ -179,7 +224,12 @@ async function fanoutRole() {
     if (msg.type === 'publish') {
       // Prepared beforehand so the timing covers the push only (as after a commit in the engine).
       const results = Array.from({ length: msg.n }, (_, i) => resultOf(i));
-      const frames = msg.mode === 'raw' ? results.map((r) => Buffer.from(`{"type":1,"target":"${TARGET}","arguments":[${r.plan.activityJson}]}${RS}`)) : null;
+      const frames =
+        msg.mode === 'raw'
+          ? results.map((r) =>
+              Buffer.from(`{"type":1,"target":"${TARGET}","arguments":[${r.plan.activityJson}]}${RS}`),
+            )
+          : null;
       const cpu0 = process.cpuUsage();
       const startedAt = nowMs();
       for (let i = 0; i < msg.n; i++) {
@@ -198,7 +248,13 @@ async function fanoutRole() {
     } else if (msg.type === 'memory') {
       for (let i = 0; i < 3; i++) globalThis.gc?.();
       const m = process.memoryUsage();
-      process.send({ type: 'memory', heapUsed: m.heapUsed, rss: m.rss, external: m.external, connections: gateway.connectionCount() });
+      process.send({
+        type: 'memory',
+        heapUsed: m.heapUsed,
+        rss: m.rss,
+        external: m.external,
+        connections: gateway.connectionCount(),
+      });
     } else if (msg.type === 'stop') {
       await gateway.close();
       raw.close();
@@ -236,7 +292,9 @@ async function main() {
   };
 
   await runBench('bench:websocket', envInt('DEADLINE_MS', 600_000), async (cleanup) => {
-    log(`clients=${cfg.clients} fan-out N=${cfg.fanoutN} end-to-end N=${cfg.e2eN} idle=${cfg.idle} rounds=${cfg.rounds}`);
+    log(
+      `clients=${cfg.clients} fan-out N=${cfg.fanoutN} end-to-end N=${cfg.e2eN} idle=${cfg.idle} rounds=${cfg.rounds}`,
+    );
     const tsx = ['--import', 'tsx'];
     const clients = forkChild(SELF, { execArgv: tsx, env: { BENCH_WS_ROLE: 'clients' } });
     cleanup(() => stopProcess(clients));
@@ -247,7 +305,12 @@ async function main() {
     const ready = await nextMessage(fanout, 'ready', 30_000);
 
     async function measureFanout(mode, url, token, n) {
-      await ask(clients, { type: 'connect', url, token, count: cfg.clients, signalr: mode !== 'raw' }, 'connected', 60_000);
+      await ask(
+        clients,
+        { type: 'connect', url, token, count: cfg.clients, signalr: mode !== 'raw' },
+        'connected',
+        60_000,
+      );
       await ask(clients, { type: 'expect', perClient: 200 }, 'expecting');
       const warm = nextMessage(clients, 'done', 60_000);
       fanout.send({ type: 'publish', n: 200, mode });
@@ -259,7 +322,11 @@ async function main() {
         const published = await ask(fanout, { type: 'publish', n, mode }, 'published', 120_000);
         const finished = await done;
         const seconds = (finished.at - published.startedAt) / 1000;
-        rates.push({ perSecond: n / seconds, frames: finished.total / seconds, publishCpuMs: published.cpuMs });
+        rates.push({
+          perSecond: n / seconds,
+          frames: finished.total / seconds,
+          publishCpuMs: published.cpuMs,
+        });
       }
       await ask(clients, { type: 'close' }, 'closed', 30_000);
       rates.sort((a, b) => a.perSecond - b.perSecond);
@@ -271,7 +338,12 @@ async function main() {
 
     // Memory per idle connection, gateway alone.
     const before = await ask(fanout, { type: 'memory' }, 'memory');
-    await ask(clients, { type: 'connect', url: ready.gatewayUrl, token: ready.token, count: cfg.idle, signalr: true }, 'connected', 120_000);
+    await ask(
+      clients,
+      { type: 'connect', url: ready.gatewayUrl, token: ready.token, count: cfg.idle, signalr: true },
+      'connected',
+      120_000,
+    );
     const after = await ask(fanout, { type: 'memory' }, 'memory');
     await ask(clients, { type: 'close' }, 'closed', 60_000);
     await ask(fanout, { type: 'stop' }, 'stopped', 30_000);
@@ -280,13 +352,26 @@ async function main() {
     const engine = await startEngine({ role: 'all', env: { BENCH_WS_ROLE: '' } });
     cleanup(() => engine.stop());
     const admin = engine.adminToken;
-    const tenant = await api(engine.url, 'POST', '/api/v1/tenants', { token: admin, body: { name: 'bench-ws', accountHolderEmail: 'b@example.com' } });
-    const creds = await api(engine.url, 'POST', `/api/v1/tenants/${tenant.tenantId}/clients`, { token: admin, body: {} });
+    const tenant = await api(engine.url, 'POST', '/api/v1/tenants', {
+      token: admin,
+      body: { name: 'bench-ws', accountHolderEmail: 'b@example.com' },
+    });
+    const creds = await api(engine.url, 'POST', `/api/v1/tenants/${tenant.tenantId}/clients`, {
+      token: admin,
+      body: {},
+    });
     const issued = await api(engine.url, 'POST', '/connect/token', {
-      form: { grant_type: 'client_credentials', client_id: creds.clientId, client_secret: creds.clientSecret },
+      form: {
+        grant_type: 'client_credentials',
+        client_id: creds.clientId,
+        client_secret: creds.clientSecret,
+      },
     });
     const token = issued.access_token;
-    const hub = await api(engine.url, 'POST', '/api/v1/hubs', { token, body: { name: 'bench-ws', description: 'bench' } });
+    const hub = await api(engine.url, 'POST', '/api/v1/hubs', {
+      token,
+      body: { name: 'bench-ws', description: 'bench' },
+    });
     const agent = await api(engine.url, 'POST', `/api/v1/integrations/hubs/${hub.hubId}`, {
       token,
       body: { channelId: 'Direct', name: 'agent', configuration: { integrationType: 'Agent' } },
@@ -305,7 +390,12 @@ async function main() {
     }
     const engineUrl = `${engine.url.replace(/^http/, 'ws')}/engine-chat-hub?iId=${agent.integrationId}`;
     const engineIdleBefore = rssMb(engine.pid);
-    await ask(clients, { type: 'connect', url: engineUrl, token, count: cfg.clients, signalr: true }, 'connected', 60_000);
+    await ask(
+      clients,
+      { type: 'connect', url: engineUrl, token, count: cfg.clients, signalr: true },
+      'connected',
+      60_000,
+    );
 
     const body = JSON.stringify({ type: 'message', message: { type: 'text', text: textOfSize(800) } });
     async function submitAll(n) {
@@ -344,17 +434,30 @@ async function main() {
 
     // Idle connections on the real engine process.
     const engineBefore = rssMb(engine.pid);
-    await ask(clients, { type: 'connect', url: engineUrl, token, count: cfg.idle, signalr: true }, 'connected', 120_000);
+    await ask(
+      clients,
+      { type: 'connect', url: engineUrl, token, count: cfg.idle, signalr: true },
+      'connected',
+      120_000,
+    );
     const engineAfter = rssMb(engine.pid);
     await ask(clients, { type: 'close' }, 'closed', 60_000);
 
     const fmt = (x) => Math.round(x).toLocaleString('en-US');
     console.log('');
-    console.log(`| measure (${cfg.clients} clients, ~1 KiB activities, median of ${cfg.rounds}) | activities/s | frames/s |`);
+    console.log(
+      `| measure (${cfg.clients} clients, ~1 KiB activities, median of ${cfg.rounds}) | activities/s | frames/s |`,
+    );
     console.log('|---|---:|---:|');
-    console.log(`| gateway fan-out (publish → all clients received) | ${fmt(gatewayRate.perSecond)} | ${fmt(gatewayRate.frames)} |`);
-    console.log(`| baseline: bare ws broadcast of the same frames | ${fmt(rawRate.perSecond)} | ${fmt(rawRate.frames)} |`);
-    console.log(`| end to end: HTTP submit → commit → push (hookster serve, SQLite) | ${fmt(e2eRate.perSecond)} | ${fmt(e2eRate.frames)} |`);
+    console.log(
+      `| gateway fan-out (publish → all clients received) | ${fmt(gatewayRate.perSecond)} | ${fmt(gatewayRate.frames)} |`,
+    );
+    console.log(
+      `| baseline: bare ws broadcast of the same frames | ${fmt(rawRate.perSecond)} | ${fmt(rawRate.frames)} |`,
+    );
+    console.log(
+      `| end to end: HTTP submit → commit → push (hookster serve, SQLite) | ${fmt(e2eRate.perSecond)} | ${fmt(e2eRate.frames)} |`,
+    );
     console.log('');
     console.log(`gateway / bare ws: ${(gatewayRate.perSecond / rawRate.perSecond).toFixed(2)}`);
     const heapPer = (after.heapUsed - before.heapUsed) / cfg.idle;
