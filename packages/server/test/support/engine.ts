@@ -65,6 +65,8 @@ interface Child {
   process: ChildProcess;
   url: string;
   exited: Promise<number | null>;
+  /** Set when the test asked for the exit (kill/stop/restart). */
+  expected: { exit: boolean };
 }
 
 function launch(args: string[], env: NodeJS.ProcessEnv, log: string[]): Promise<Child> {
@@ -73,7 +75,24 @@ function launch(args: string[], env: NodeJS.ProcessEnv, log: string[]): Promise<
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const expected = { exit: false };
+  // Never leave an engine behind when the test process ends early.
+  const reap = (): void => {
+    child.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // An engine that dies on its own is a finding: show what it printed.
+      if (!expected.exit) {
+        process.stderr.write(
+          `\n[engine exited unexpectedly: code ${code}, signal ${signal}]\n${log.join('')}\n`,
+        );
+      }
+      process.off('exit', reap);
+      resolve(code);
+    }),
+  );
   return new Promise<Child>((resolve, reject) => {
     let pending = '';
     const timer = setTimeout(() => {
@@ -95,7 +114,7 @@ function launch(args: string[], env: NodeJS.ProcessEnv, log: string[]): Promise<
           const parsed = JSON.parse(line) as { msg?: string; url?: string };
           if (parsed.msg === 'listening' && typeof parsed.url === 'string') {
             clearTimeout(timer);
-            resolve({ process: child, url: parsed.url, exited });
+            resolve({ process: child, url: parsed.url, exited, expected });
           }
         } catch {
           // not a JSON line
@@ -110,6 +129,7 @@ function launch(args: string[], env: NodeJS.ProcessEnv, log: string[]): Promise<
 }
 
 async function terminate(child: Child, signal: NodeJS.Signals): Promise<number | null> {
+  child.expected.exit = true;
   if (child.process.exitCode !== null || child.process.signalCode !== null) return child.exited;
   child.process.kill(signal);
   const timer = setTimeout(() => child.process.kill('SIGKILL'), STOP_TIMEOUT_MS);
