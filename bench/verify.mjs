@@ -120,7 +120,9 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 console.log(
   `verify benchmark: node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${ROUNDS} rounds x ${DURATION_MS} ms, median`,
 );
-console.log('Standard Webhooks rows: × the bare Standard Webhooks row; Hubster rows: × the bare Hubster row.');
+console.log(
+  'Standard Webhooks rows: × the bare Standard Webhooks row; Hubster rows: × the bare Hubster row.',
+);
 const summary = [];
 for (const size of SIZES) {
   const body = jsonBody(size);

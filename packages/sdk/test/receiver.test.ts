@@ -77,6 +77,21 @@ describe.each([
     }
   });
 
+  it('rejects every negative signature of every vector with bad_signature on x-hubster-signature', async () => {
+    const all = new Map(hubsterVectors.vectors.map((v) => [v.publicSigningKey, v.privateSigningKey]));
+    const hubster = sdk.createReceiver({ keys: all, scheme: 'hubster' });
+    for (const v of hubsterVectors.vectors) {
+      for (const bad of Object.values(v.negativeSignatures)) {
+        await expect(
+          hubster.verify({ ...v.headers, 'x-hubster-signature': bad }, v.body),
+        ).rejects.toMatchObject({
+          reason: 'bad_signature',
+          header: 'x-hubster-signature',
+        });
+      }
+    }
+  });
+
   it('rejects a tampered body, a missing header, a replay and a foreign key with their reasons', async () => {
     const headers = signedHeaders(v1.body, v1.publicSigningKey, v1.privateSigningKey);
     const tampered = v1.body.replace('order #4471', 'order #4472');
