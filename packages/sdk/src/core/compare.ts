@@ -8,7 +8,7 @@
  * padding bits), exactly like the reference receiver's string comparison.
  */
 export function sameBase64(expected: string, given: string): boolean {
-  if (given.length !== expected.length) return false;
+  if (typeof given !== 'string' || given.length !== expected.length) return false;
   let difference = 0;
   for (let i = 0; i < expected.length; i++) difference |= expected.charCodeAt(i) ^ given.charCodeAt(i);
   return difference === 0;

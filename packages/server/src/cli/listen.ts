@@ -11,7 +11,7 @@ import {
   isWebhookVerificationError,
   PayloadError,
 } from '@hookster/sdk';
-import { readRawBody } from '@hookster/sdk/node';
+import { BodyTooLargeError, readRawBody } from '@hookster/sdk/node';
 
 export interface ListenOptions {
   port: number;
@@ -83,12 +83,10 @@ export async function startListener(options: ListenOptions): Promise<RunningList
         res.writeHead(200).end();
         options.out.write(formatDelivery(delivery, req, started, paint));
       } catch (error) {
-        const status = isWebhookVerificationError(error) ? 403 : error instanceof PayloadError ? 400 : 500;
+        const status = statusOf(error);
         const reason = isWebhookVerificationError(error)
           ? error.reason
-          : status === 400
-            ? 'invalid_payload'
-            : 'error';
+          : (REASON_OF_STATUS[status] ?? 'error');
         if (!res.headersSent) {
           res
             .writeHead(status, { 'content-type': 'application/json' })
@@ -138,6 +136,15 @@ export async function runListen(argv: string[]): Promise<number> {
   return 0;
 }
 
+const REASON_OF_STATUS: Record<number, string> = { 400: 'invalid_payload', 413: 'body_too_large' };
+
+function statusOf(error: unknown): number {
+  if (isWebhookVerificationError(error)) return 403;
+  if (error instanceof PayloadError) return 400;
+  if (error instanceof BodyTooLargeError) return 413;
+  return 500;
+}
+
 interface Paint {
   green(text: string): string;
   red(text: string): string;
@@ -181,7 +188,9 @@ function formatRejection(
   started: Date,
   paint: Paint,
 ): string {
-  const label = status === 403 ? 'BAD SIGNATURE' : status === 400 ? 'BAD PAYLOAD' : 'ERROR';
+  const label =
+    ({ 403: 'BAD SIGNATURE', 400: 'BAD PAYLOAD', 413: 'TOO LARGE' } as Record<number, string>)[status] ??
+    'ERROR';
   return `${paint.red(`✘ ${status} ${label}`)} ${paint.bold(reason)} ${paint.dim(requestLine(req, started))}\n  ${paint.red(message)}\n\n`;
 }
 
