@@ -24,6 +24,8 @@ export interface StartEngineOptions {
   adminToken?: string;
   /** More command-line arguments after `serve`. */
   args?: string[];
+  /** Extra node arguments, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
+  nodeArgs?: string[];
 }
 
 export interface RunningEngine {
@@ -69,8 +71,8 @@ interface Child {
   expected: { exit: boolean };
 }
 
-function launch(args: string[], env: NodeJS.ProcessEnv, log: string[]): Promise<Child> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'serve', ...args], {
+function launch(args: string[], env: NodeJS.ProcessEnv, log: string[], nodeArgs: string[]): Promise<Child> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', MAIN, 'serve', ...args], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -174,7 +176,8 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Run
     ...(options.args ?? []),
   ];
   const log: string[] = [];
-  let child = await launch(args, env, log);
+  const nodeArgs = options.nodeArgs ?? [];
+  let child = await launch(args, env, log, nodeArgs);
   const engine: RunningEngine = {
     url: child.url,
     adminToken,
@@ -185,7 +188,7 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Run
     kill: (signal = 'SIGKILL') => terminate(child, signal),
     async restart() {
       await terminate(child, 'SIGTERM');
-      child = await launch(args, env, log);
+      child = await launch(args, env, log, nodeArgs);
       engine.url = child.url;
     },
     async stop() {
