@@ -1,6 +1,7 @@
 // The receiver object on both crypto paths: key lookup, schemes, reason codes, parsing.
 import { describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
+import { Webhook as SvixWebhook } from 'svix';
 import * as nodePath from '../src/index.js';
 import * as webPath from '../src/webcrypto.js';
 import { hubsterVectors } from './vectors.js';
@@ -151,7 +152,7 @@ describe.each([
     expect(paths).toEqual(expect.arrayContaining(['$.tenantId', '$.activity.eventId', '$.activity.message']));
   });
 
-  it('produces Standard Webhooks signatures that the standardwebhooks library accepts', async () => {
+  it('produces Standard Webhooks signatures that the standardwebhooks and svix libraries accept', async () => {
     const secret = sdk.standardSecretFromPrivateKey(v2.privateSigningKey);
     const signature = await sdk.signStandard('dlv_9', Math.floor(Date.now() / 1000), v2.body, secret);
     const payload = new Webhook(secret).verify(v2.body, {
@@ -160,5 +161,20 @@ describe.each([
       'webhook-signature': signature,
     });
     expect(payload).toMatchObject({ integrationId: '5f1e2d3c-4b5a-4968-a7b6-01757bd29640' });
+    const viaSvix = new SvixWebhook(secret).verify(v2.body, {
+      'svix-id': 'dlv_9',
+      'svix-timestamp': String(Math.floor(Date.now() / 1000)),
+      'svix-signature': signature,
+    });
+    expect(viaSvix).toMatchObject({ hubId: '7d2e8b41-a6c3-4f0b-8e57-01757bbcb278' });
+  });
+
+  it('verifies what the standardwebhooks library signs', async () => {
+    const secret = sdk.standardSecretFromPrivateKey(v1.privateSigningKey);
+    const at = new Date(NOW);
+    const signature = new Webhook(secret).sign('msg_lib', at, v1.body);
+    await sdk.verifyStandard({ id: 'msg_lib', timestamp: String(NOW / 1000), signature }, v1.body, secret, {
+      now: NOW,
+    });
   });
 });
