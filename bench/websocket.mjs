@@ -25,6 +25,7 @@ const SELF = fileURLToPath(import.meta.url);
 const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const RS = '\x1e';
 const TARGET = 'ReceiveDirectActivities';
+const TARGET_BYTES = Buffer.from(TARGET);
 
 function nowMs() {
   return performance.timeOrigin + performance.now();
@@ -44,10 +45,15 @@ async function clientsRole() {
   let counts = [];
   let onDone = null;
 
+  // Counted on the bytes (no decoding), to keep the client process from being the bottleneck.
   function count(index, data) {
-    const text = data.toString('utf8');
     let found = 0;
-    for (let at = text.indexOf(TARGET); at >= 0; at = text.indexOf(TARGET, at + TARGET.length)) found++;
+    for (
+      let at = data.indexOf(TARGET_BYTES);
+      at >= 0;
+      at = data.indexOf(TARGET_BYTES, at + TARGET_BYTES.length)
+    )
+      found++;
     if (found === 0) return;
     const before = counts[index];
     counts[index] = before + found;
@@ -245,6 +251,9 @@ async function fanoutRole() {
       const publishedAt = nowMs();
       const cpu = process.cpuUsage(cpu0);
       process.send({ type: 'published', startedAt, publishedAt, cpuMs: (cpu.user + cpu.system) / 1000 });
+    } else if (msg.type === 'cpu') {
+      const cpu = process.cpuUsage();
+      process.send({ type: 'cpu', ms: (cpu.user + cpu.system) / 1000 });
     } else if (msg.type === 'memory') {
       for (let i = 0; i < 3; i++) globalThis.gc?.();
       const m = process.memoryUsage();
@@ -278,7 +287,7 @@ async function main() {
   const lib = await import('./lib/proc.mjs');
   const { envInt, log, runBench } = await import('./lib/harness.mjs');
   const { api, startEngine } = await import('./lib/engine.mjs');
-  const { ask, forkChild, nextMessage, rssMb, stopProcess } = lib;
+  const { ask, cpuSeconds, forkChild, nextMessage, rssMb, stopProcess } = lib;
   // The sources by default: a stale build would measure an older gateway (ENGINE_FROM=dist to override).
   if (!process.env.ENGINE_FROM) process.env.ENGINE_FROM = 'src';
 
@@ -319,14 +328,13 @@ async function main() {
       for (let round = 0; round < cfg.rounds; round++) {
         await ask(clients, { type: 'expect', perClient: n }, 'expecting');
         const done = nextMessage(clients, 'done', 120_000);
+        const cpuBefore = await ask(fanout, { type: 'cpu' }, 'cpu');
         const published = await ask(fanout, { type: 'publish', n, mode }, 'published', 120_000);
         const finished = await done;
+        const cpuAfter = await ask(fanout, { type: 'cpu' }, 'cpu');
         const seconds = (finished.at - published.startedAt) / 1000;
-        rates.push({
-          perSecond: n / seconds,
-          frames: finished.total / seconds,
-          publishCpuMs: published.cpuMs,
-        });
+        const cpuUsPerFrame = ((cpuAfter.ms - cpuBefore.ms) * 1000) / finished.total;
+        rates.push({ perSecond: n / seconds, frames: finished.total / seconds, cpuUsPerFrame });
       }
       await ask(clients, { type: 'close' }, 'closed', 30_000);
       rates.sort((a, b) => a.perSecond - b.perSecond);
@@ -423,10 +431,12 @@ async function main() {
       await ask(clients, { type: 'expect', perClient: cfg.e2eN }, 'expecting');
       const done = nextMessage(clients, 'done', 180_000);
       const startedAt = performance.timeOrigin + performance.now();
+      const cpuBefore = cpuSeconds(engine.pid);
       await submitAll(cfg.e2eN);
       const finished = await done;
       const seconds = (finished.at - startedAt) / 1000;
-      e2eRates.push({ perSecond: cfg.e2eN / seconds, frames: finished.total / seconds });
+      const cpuUsPerFrame = ((cpuSeconds(engine.pid) - cpuBefore) * 1e6) / finished.total;
+      e2eRates.push({ perSecond: cfg.e2eN / seconds, frames: finished.total / seconds, cpuUsPerFrame });
     }
     e2eRates.sort((a, b) => a.perSecond - b.perSecond);
     const e2eRate = e2eRates[Math.floor(e2eRates.length / 2)];
@@ -445,19 +455,18 @@ async function main() {
 
     const fmt = (x) => Math.round(x).toLocaleString('en-US');
     console.log('');
+    const us = (x) => x.toFixed(1);
     console.log(
-      `| measure (${cfg.clients} clients, ~1 KiB activities, median of ${cfg.rounds}) | activities/s | frames/s |`,
+      `| measure (${cfg.clients} clients, ~1 KiB activities, median of ${cfg.rounds}) | activities/s | frames/s | server CPU µs/frame |`,
     );
-    console.log('|---|---:|---:|');
-    console.log(
-      `| gateway fan-out (publish → all clients received) | ${fmt(gatewayRate.perSecond)} | ${fmt(gatewayRate.frames)} |`,
-    );
-    console.log(
-      `| baseline: bare ws broadcast of the same frames | ${fmt(rawRate.perSecond)} | ${fmt(rawRate.frames)} |`,
-    );
-    console.log(
-      `| end to end: HTTP submit → commit → push (hookster serve, SQLite) | ${fmt(e2eRate.perSecond)} | ${fmt(e2eRate.frames)} |`,
-    );
+    console.log('|---|---:|---:|---:|');
+    for (const [name, r] of [
+      ['gateway fan-out (publish → all clients received)', gatewayRate],
+      ['baseline: bare ws broadcast of the same frames', rawRate],
+      ['end to end: HTTP submit → commit → push (hookster serve, SQLite)', e2eRate],
+    ]) {
+      console.log(`| ${name} | ${fmt(r.perSecond)} | ${fmt(r.frames)} | ${us(r.cpuUsPerFrame)} |`);
+    }
     console.log('');
     console.log(`gateway / bare ws: ${(gatewayRate.perSecond / rawRate.perSecond).toFixed(2)}`);
     const heapPer = (after.heapUsed - before.heapUsed) / cfg.idle;
