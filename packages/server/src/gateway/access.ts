@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorItem, type ErrorItem } from '../domain/errors.js';
 import { isGuid, normalizeGuid } from '../domain/ids.js';
-import type { Guid } from '../domain/types.js';
+import { IntegrationStatus, type Guid } from '../domain/types.js';
 import type { Authenticate } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
 
@@ -74,6 +74,10 @@ export async function resolveHubTarget(
         'This integration has a webhookUrl, so it receives activities by webhook; remove webhookUrl to receive them over the websocket.',
       ),
     );
+  }
+
+  if (integration.statusId === IntegrationStatus.Canceled) {
+    return refuse(400, errorItem('InvalidValue', 'This integration is canceled and receives nothing.'));
   }
 
   const target: HubTarget = { integrationId: integration.integrationId, tenantId: integration.tenantId };
