@@ -12,6 +12,7 @@ import type {
   RoutingContext,
   SubmitResult,
 } from '../contract.js';
+import type { Statement } from 'better-sqlite3';
 import type { SqliteContext } from './context.js';
 import { deliveryIdOf } from './delivery-id.js';
 import {
@@ -33,7 +34,7 @@ interface RoutingView {
 }
 
 export function createActivities(ctx: SqliteContext) {
-  const { db, writes, lanes } = ctx;
+  const { db, writes } = ctx;
   // Parsed hubs + integrations, revalidated by the hub's version (one PK read per submit), so a
   // submit does not re-parse every integration's JSON configuration.
   const routingViews = new Map<string, RoutingView>();
@@ -61,11 +62,29 @@ export function createActivities(ctx: SqliteContext) {
   const insertActivity = db.prepare(
     'INSERT INTO activities (conversation_id, event_id, sender_type, recipient_type, json) VALUES (?, ?, ?, ?, ?)',
   );
-  const insertDelivery = db.prepare(
-    `INSERT INTO deliveries (integration_id, conversation_id, hub_id, tenant_id, transport, echo, activity_seq,
-       status, held, is_head, due_at, next_attempt_at, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
-  );
+  // One INSERT for all deliveries of an activity (one driver call instead of n, plus n lane checks
+  // folded in): a webhook delivery is its lane's head when the lane has no pending delivery yet.
+  const insertDeliveries: Statement[] = [];
+  function insertDeliveriesOf(count: number): Statement {
+    let statement = insertDeliveries[count];
+    if (statement === undefined) {
+      const rows = Array.from(
+        { length: count },
+        (_, k) =>
+          `(@i${k}, @c, @hub, @tenant, @t${k}, @e${k}, @a, 'pending', @h${k},
+            CASE WHEN @t${k} = 'webhook' THEN NOT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_lane
+              WHERE integration_id = @i${k} AND conversation_id = @c AND status = 'pending' AND transport = 'webhook')
+            ELSE 0 END,
+            CASE WHEN @t${k} = 'webhook' THEN @now END, CASE WHEN @t${k} = 'webhook' THEN @now END, @now)`,
+      );
+      statement = db.prepare(
+        `INSERT INTO deliveries (integration_id, conversation_id, hub_id, tenant_id, transport, echo, activity_seq,
+           status, held, is_head, due_at, next_attempt_at, created_at) VALUES ${rows.join(', ')}`,
+      );
+      insertDeliveries[count] = statement;
+    }
+    return statement;
+  }
   const updateConversation = db.prepare(
     'UPDATE conversations SET last_event_id = ?, business_integration_id = ? WHERE conversation_id = ?',
   );
@@ -131,38 +150,47 @@ export function createActivities(ctx: SqliteContext) {
       ).lastInsertRowid,
     );
     const hubPaused = view.hub.statusId === HubStatus.Paused;
-    const deliveryIds: Guid[] = [];
-    let headCreated = false;
-    for (const planned of result.deliveries) {
-      const integration = view.byId.get(planned.integrationId);
+    const params: Record<string, string | number> = {
+      c: conversationId,
+      hub: row.hub_id,
+      tenant: row.tenant_id,
+      a: activitySeq,
+      now,
+    };
+    const planned = result.deliveries;
+    const distinct = new Set(planned.map((d) => d.integrationId)).size === planned.length;
+    let signal = false;
+    planned.forEach((d, k) => {
+      const integration = view.byId.get(d.integrationId);
       if (integration === undefined) {
-        throw HooksterError.of(
-          'SystemError',
-          `Planned integration ${planned.integrationId} is not in the hub.`,
-        );
+        throw HooksterError.of('SystemError', `Planned integration ${d.integrationId} is not in the hub.`);
       }
       const held = hubPaused || integration.statusId === IntegrationStatus.Paused;
-      const isHead = planned.transport === 'webhook' && lanes.isEmpty(planned.integrationId, conversationId);
-      if (isHead && !held) headCreated = true;
-      const seq = insertDelivery.run(
-        planned.integrationId,
-        conversationId,
-        row.hub_id,
-        row.tenant_id,
-        planned.transport,
-        planned.echo ? 1 : 0,
-        activitySeq,
-        held ? 1 : 0,
-        isHead ? 1 : 0,
-        planned.transport === 'webhook' ? now : null,
-        planned.transport === 'webhook' ? now : null,
-        now,
-      ).lastInsertRowid;
-      deliveryIds.push(deliveryIdOf(ctx.deliveryIdPrefix, Number(seq)));
+      if (d.transport === 'webhook' && !held) signal = true;
+      params[`i${k}`] = d.integrationId;
+      params[`t${k}`] = d.transport;
+      params[`e${k}`] = d.echo ? 1 : 0;
+      params[`h${k}`] = held ? 1 : 0;
+    });
+    let lastSeq = 0;
+    if (planned.length > 0 && distinct && planned.length <= 32) {
+      lastSeq = Number(insertDeliveriesOf(planned.length).run(params).lastInsertRowid);
+    } else {
+      // Rare shapes (the same lane twice, very many targets): one row per statement, so each lane
+      // check sees the rows inserted before it.
+      planned.forEach((d, k) => {
+        const one: Record<string, string | number> = { ...params };
+        for (const key of ['i', 't', 'e', 'h']) one[`${key}0`] = params[`${key}${k}`]!;
+        lastSeq = Number(insertDeliveriesOf(1).run(one).lastInsertRowid);
+      });
     }
+    // Rowids of one INSERT are consecutive (max(rowid) + 1 each), so the ids follow from the last one.
+    const deliveryIds: Guid[] = planned.map((_, k) =>
+      deliveryIdOf(ctx.deliveryIdPrefix, lastSeq - planned.length + 1 + k),
+    );
     const businessIntegrationId = result.businessIntegrationId ?? conversation.businessIntegrationId;
     updateConversation.run(activity.eventId, businessIntegrationId ?? null, conversationId);
-    if (headCreated) ctx.signalWork();
+    if (signal) ctx.signalWork();
     const updated: Conversation = { ...conversation, lastEventId: activity.eventId };
     if (businessIntegrationId !== undefined) updated.businessIntegrationId = businessIntegrationId;
     return { plan: result, conversation: updated, deliveryIds };

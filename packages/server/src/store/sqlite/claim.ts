@@ -65,7 +65,12 @@ export function createClaims(ctx: SqliteContext) {
      ORDER BY d.seq LIMIT ?`,
   );
   const fixBody = db.prepare('UPDATE deliveries SET body = ?, activity_count = ? WHERE seq = ?');
-  const deleteAbsorbed = db.prepare('DELETE FROM deliveries WHERE seq = ?');
+  // Absorbed rows are contiguous in their lane (head.seq, last]: one range delete on the lane index.
+  const deleteAbsorbed = db.prepare(
+    `DELETE FROM deliveries INDEXED BY deliveries_lane
+     WHERE integration_id = ? AND conversation_id = ? AND status = 'pending' AND transport = 'webhook'
+       AND seq > ? AND seq <= ?`,
+  );
 
   // Rotates the first integration served, so with more integrations than `limit` all get their turn.
   let cursor = '';
@@ -122,7 +127,8 @@ export function createClaims(ctx: SqliteContext) {
       absorbed.pop();
       body = request.buildBody(envelope, jsons);
     }
-    for (const seq of absorbed) deleteAbsorbed.run(seq);
+    const last = absorbed[absorbed.length - 1];
+    if (last !== undefined) deleteAbsorbed.run(integrationId, head.conversation_id, head.seq, last);
     fixBody.run(body, jsons.length, head.seq);
     return { body, activityCount: jsons.length };
   }

@@ -32,7 +32,9 @@ export function applyMigrations(db: Database, deliveryIdPrefix: string): number[
     db.exec('COMMIT');
   } catch (error) {
     if (db.inTransaction) db.exec('ROLLBACK');
-    throw error;
+    throw new Error(`SQLite migration failed: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
   return applied;
 }
