@@ -41,6 +41,7 @@ export interface RouteDeps extends AppDeps {
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const handleError = errorHandler(deps.logger);
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     // No per-request log lines: the submit path must stay lean (≥ 10,000/s); errors are logged once.
@@ -48,6 +49,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.bodyLimitBytes,
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
+    // Bad URL encodings and constraint failures are answered before routing: same error shape.
+    frameworkErrors: (error, request, reply) => handleError(error, request, reply),
     forceCloseConnections: true,
   });
   const routeDeps: RouteDeps = {
@@ -56,7 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     now: deps.now ?? Date.now,
   };
 
-  app.setErrorHandler(errorHandler(deps.logger));
+  app.setErrorHandler(handleError);
   app.setNotFoundHandler(notFoundHandler);
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',

@@ -189,6 +189,9 @@ describe('bad input', () => {
     const response = await client.get('/api/v1/hubs/not-a-guid');
     expect(response.status).toBe(400);
     expect(response.body.errors[0].code).toBe(200);
+    const encoding = await client.get('/api/v1/hubs/%E0%A4%A');
+    expect(encoding.status).toBe(400);
+    expectErrorShape(400, encoding.body);
   });
 
   it('answers no token, a bad token and a malformed header with 401', async () => {
