@@ -225,6 +225,7 @@ function printReport(out) {
       p ? `${fixed(p.latencyMs.p50, 2)} / ${fixed(p.latencyMs.p99, 2)}` : '—',
       `${b.posts} / ${b.multiPosts} / ${b.maxPerPost}`,
       `${b.duplicates + (p?.duplicates ?? 0)} / ${b.missing + (p?.missing ?? 0)} / ${b.badSignature + (p?.badSignature ?? 0)}`,
+      fixed(r.burst.cpuMsPerActivity, 3),
       rss,
     ];
   };
@@ -268,6 +269,7 @@ function printReport(out) {
         'paced p50 / p99 ms',
         'POSTs / multi / max per POST',
         'dup / missing / bad sig',
+        'CPU ms / activity',
         'peak RSS MB',
       ],
       rows,

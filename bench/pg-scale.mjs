@@ -58,7 +58,10 @@ function startReceiver() {
         waitFor(count, timeoutMs) {
           if (seen.size >= count) return Promise.resolve();
           return new Promise((ok, fail) => {
-            const timer = setTimeout(() => fail(new Error(`only ${seen.size} of ${count} arrived`)), timeoutMs);
+            const timer = setTimeout(
+              () => fail(new Error(`only ${seen.size} of ${count} arrived`)),
+              timeoutMs,
+            );
             waiter = { count, resolve: () => (clearTimeout(timer), ok()) };
           });
         },
@@ -85,7 +88,10 @@ async function provision(url, adminToken, webhookUrl) {
     statusId: 3002,
     configuration: { integrationType: 'Agent', webhookUrl },
   };
-  const agent = await api(url, 'POST', `/api/v1/integrations/hubs/${hub.hubId}`, { ...opts, body: agentBody });
+  const agent = await api(url, 'POST', `/api/v1/integrations/hubs/${hub.hubId}`, {
+    ...opts,
+    body: agentBody,
+  });
   const customer = await api(url, 'POST', `/api/v1/integrations/hubs/${hub.hubId}`, {
     ...opts,
     body: { channelId: 'Direct', name: 'customer', configuration: { integrationType: 'Customer' } },
@@ -156,7 +162,9 @@ async function run(label, receiver, { databaseUrl, workers }) {
 
 async function main() {
   log(`pg-scale: N=${N} activities, ${CONVERSATIONS} conversations, one Direct agent (1 activity per POST)`);
-  log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}, load ${os.loadavg()[0].toFixed(1)}`);
+  log(
+    `machine: ${os.cpus().length} cores (${os.cpus()[0]?.model}), node ${process.version}, load ${os.loadavg()[0].toFixed(1)}`,
+  );
   const receiver = await startReceiver();
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -193,7 +201,8 @@ async function main() {
   log('| setup | deliveries/s | ratio to 1 worker |');
   log('|---|---|---|');
   log(`| SQLite, 1 process | ${Math.round(results.sqlite)} | — |`);
-  for (const w of WORKERS) log(`| PostgreSQL, ${w} worker(s) | ${Math.round(results[w])} | ${(results[w] / one).toFixed(2)} |`);
+  for (const w of WORKERS)
+    log(`| PostgreSQL, ${w} worker(s) | ${Math.round(results[w])} | ${(results[w] / one).toFixed(2)} |`);
 }
 
 main().catch((error) => {

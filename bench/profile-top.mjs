@@ -22,7 +22,9 @@ const fn = new Map();
 const files = new Map();
 for (const [id, us] of selfUs) {
   const { callFrame: cf } = byId.get(id);
-  const where = cf.url ? cf.url.replace(/^file:\/\//, '').replace(/.*\/(node_modules|packages)\//, '$1/') : '(native)';
+  const where = cf.url
+    ? cf.url.replace(/^file:\/\//, '').replace(/.*\/(node_modules|packages)\//, '$1/')
+    : '(native)';
   const key = `${cf.functionName || '(anonymous)'}  ${where}:${cf.lineNumber + 1}`;
   fn.set(key, (fn.get(key) ?? 0) + us);
   files.set(where, (files.get(where) ?? 0) + us);

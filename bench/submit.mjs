@@ -69,7 +69,11 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
     if (worker) pids.worker = worker.pid;
     const run = { ...common, target: 'baseline', url: submit.url };
     await submitPhase(loadgen, { ...run, n: cfg.warmup, phase: 'bswarm' }, { pids });
-    const { loadgen: lg, cpu } = await submitPhase(loadgen, { ...run, phase: 'bsubmit' }, { pids });
+    const {
+      loadgen: lg,
+      cpu,
+      cpuMsPerActivity,
+    } = await submitPhase(loadgen, { ...run, phase: 'bsubmit' }, { pids });
     const waiting = delivering ? null : await redisInteger('LLEN', 'bull:webhooks:wait');
     if (lg.errors > 0) log(`baseline errors: ${lg.errorSample.join(' | ')}`);
     results.push({
@@ -87,6 +91,7 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
         ...(worker ? { worker: peakRssMb(worker.pid) } : {}),
       },
       cpu,
+      cpuMsPerActivity,
     });
     log(`${results.at(-1).name}: ${int(lg.requestsPerSec)}/s accepted`);
     await worker?.stop();
@@ -121,7 +126,11 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
     };
     const pids = { engine: engine.pid, loadgen: loadgen.pid };
     await submitPhase(loadgen, { ...run, n: cfg.warmup, phase: `ewarm${systems}` }, { pids });
-    const { loadgen: lg, cpu } = await submitPhase(loadgen, { ...run, phase: `esubmit${systems}` }, { pids });
+    const {
+      loadgen: lg,
+      cpu,
+      cpuMsPerActivity,
+    } = await submitPhase(loadgen, { ...run, phase: `esubmit${systems}` }, { pids });
     if (lg.errors > 0) log(`engine errors: ${lg.errorSample.join(' | ')}`);
     let stored = delivering ? null : 0;
     for (const id of delivering ? [] : prov.systemIds) {
@@ -139,6 +148,7 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
       expectedStored: systems * (cfg.n + cfg.warmup),
       rss: { engine: peakRssMb(engine.pid) },
       cpu,
+      cpuMsPerActivity,
     });
     log(
       `${results.at(-1).name}: ${int(lg.requestsPerSec)}/s committed, ${stored ?? '?'} deliveries pending in the store`,
@@ -179,6 +189,7 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
         'p50 / p99 ms',
         'errors',
         'stored after (expected)',
+        'CPU ms / activity',
         'peak RSS MB',
         'CPU % of a core',
       ],
@@ -188,6 +199,7 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
         `${fixed(r.rtt.p50, 2)} / ${fixed(r.rtt.p99, 2)}`,
         String(r.errors),
         r.stored === null ? '—' : `${int(r.stored)} (${int(r.expectedStored)})`,
+        fixed(r.cpuMsPerActivity, 3),
         fmtMap(r.rss),
         fmtMap(r.cpu),
       ]),

@@ -69,6 +69,23 @@ export function cpuOf(pids) {
 }
 
 // CPU % (of one core) of each process between two cpuOf() samples over `ms`.
+// CPU seconds each process used between two cpuOf() samples.
+export function cpuUsed(before, after) {
+  const out = {};
+  for (const k of Object.keys(after)) {
+    if (before[k] !== null && before[k] !== undefined && after[k] !== null) out[k] = after[k] - before[k];
+  }
+  return out;
+}
+
+// CPU ms the system under test spent per activity (the load generator and the receiver excluded): a
+// figure that holds up better than rates when other work shares the machine.
+export function cpuMsPerActivity(cpuSec, n) {
+  let sum = 0;
+  for (const [k, v] of Object.entries(cpuSec)) if (k !== 'loadgen' && k !== 'receiver') sum += v;
+  return n > 0 ? (1000 * sum) / n : null;
+}
+
 export function cpuPercent(before, after, ms) {
   const out = {};
   for (const k of Object.keys(after)) {
@@ -82,8 +99,9 @@ export function cpuPercent(before, after, ms) {
 export async function submitPhase(loadgen, run, { pids = {}, timeoutMs = 120_000 } = {}) {
   const cpu0 = cpuOf(pids);
   const lg = await ask(loadgen, { type: 'run', ...run }, 'result', timeoutMs);
-  const cpu = cpuPercent(cpu0, cpuOf(pids), lg.finishedAt - lg.startedAt);
-  return { loadgen: lg, cpu };
+  const cpu1 = cpuOf(pids);
+  const cpu = cpuPercent(cpu0, cpu1, lg.finishedAt - lg.startedAt);
+  return { loadgen: lg, cpu, cpuMsPerActivity: cpuMsPerActivity(cpuUsed(cpu0, cpu1), lg.ok) };
 }
 
 // End to end: reset the receiver, drive the load generator, wait until every activity of the phase arrived
@@ -117,5 +135,6 @@ export async function deliveryPhase(
     windowMs,
     deliveriesPerSec: st.unique / (windowMs / 1000),
     cpu: cpuPercent(cpu0, cpu1, windowMs),
+    cpuMsPerActivity: cpuMsPerActivity(cpuUsed(cpu0, cpu1), st.unique),
   };
 }
