@@ -242,6 +242,8 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     plan.deliveries.forEach((delivery, index) => {
       const deliveryId = deliveryIds[index];
       if (delivery.transport !== 'websocket' || deliveryId === undefined) return;
+      // A paused integration or hub receives nothing; its held delivery is left to the store.
+      if (result.held?.[index] === true) return;
       announced.push({ deliveryId, integrationId: delivery.integrationId, echo: delivery.echo });
       // One frame per activity (and one for its echo copy), shared by every connection.
       let frame = frames.get(delivery.echo);

@@ -51,6 +51,11 @@ export interface SubmitResult {
   conversation: Conversation;
   /** Ids of the deliveries written, in plan order. */
   deliveryIds: Guid[];
+  /**
+   * Optional, in plan order: true for a delivery written as held (its integration or hub is paused).
+   * The websocket gateway does not push held deliveries. Absent = none held.
+   */
+  held?: boolean[];
 }
 
 /** Envelope fields of a delivery body (DESIGN §3), handed to the body builder at first dispatch. */
@@ -107,9 +112,7 @@ export interface ClaimedDelivery {
 }
 
 export type AttemptNext =
-  | { status: 'delivered' }
-  | { status: 'pending'; nextAttemptAt: EpochMs }
-  | { status: 'failed' };
+  { status: 'delivered' } | { status: 'pending'; nextAttemptAt: EpochMs } | { status: 'failed' };
 
 export interface AttemptRecord {
   deliveryId: Guid;
@@ -216,7 +219,9 @@ export interface Store {
   recoverDeliveries(integrationId: Guid, since: EpochMs, now: EpochMs): Promise<number>;
 
   // websocket outcomes (fire-and-forget deliveries)
-  recordWebsocketOutcomes(outcomes: { deliveryId: Guid; delivered: boolean; error?: string }[]): Promise<void>;
+  recordWebsocketOutcomes(
+    outcomes: { deliveryId: Guid; delivered: boolean; error?: string }[],
+  ): Promise<void>;
 
   // notifications
   createNotification(notification: Notification): Promise<void>;

@@ -179,6 +179,31 @@ describe('websocket gateway (hub protocol by hand)', () => {
     await Promise.all([narrowed.closed, wide.closed]);
   });
 
+  it('does not push a delivery the store wrote as held (paused integration or hub)', async () => {
+    const client = await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId });
+    const conversation = await engine.store.getConversation(conversationId);
+    if (!conversation) throw new Error('conversation missing');
+    const result = (eventId: number, held: boolean) => ({
+      plan: {
+        activity: { type: 'message' as const, eventTrigger: 'message:customer', eventId, isEcho: false },
+        activityJson: `{"type":"message","eventTrigger":"message:customer","eventId":${eventId},"isEcho":false}`,
+        deliveries: [
+          { integrationId: agent.integrationId as string, echo: false, transport: 'websocket' as const },
+        ],
+      },
+      conversation,
+      deliveryIds: [`unknown-${eventId}`],
+      held: [held],
+    });
+    engine.gateway.publish(result(1, true));
+    engine.gateway.publish(result(2, false));
+    client.send('{"type":1,"invocationId":"sync","target":"Barrier","arguments":[]}\x1e');
+    await client.waitFor(() => client.messages.some((m) => m.type === 3), 5_000, 'the barrier');
+    expect(client.activities.map((a) => a.eventId)).toEqual([2]);
+    client.close();
+    await client.closed;
+  });
+
   it('records delivered when a connection received the push and failed "no connection" otherwise', async () => {
     const lonely = await hub.openConversation();
     const before = (await settledDeliveries(lonely.customer.integrationId, 0)).length;
