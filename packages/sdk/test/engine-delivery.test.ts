@@ -153,11 +153,14 @@ describe('engine → adapters', () => {
   let targets: AdapterTarget[];
   let api: HooksterClient;
   let conversationId: string;
+  let agent: AdapterTarget;
+  let agentIntegrationId: string;
   const integrationOf = new Map<string, string>();
 
   beforeAll(async () => {
-    [engine, ...targets] = await Promise.all([
+    [engine, agent, ...targets] = await Promise.all([
       startEngine(),
+      expressTarget(),
       nodeTarget(),
       expressTarget(),
       fastifyTarget(),
@@ -188,6 +191,14 @@ describe('engine → adapters', () => {
       knownKeys.set(publicSigningKey!, privateSigningKey!);
       integrationOf.set(target.name, integration.integrationId);
     }
+    // A Direct agent with a webhook: the customer's messages go to it as a Direct payload (single activity).
+    const direct = await api.createIntegration(hub.hubId, {
+      channelId: 'Direct',
+      name: 'agent',
+      configuration: { integrationType: 'Agent', webhookUrl: agent.url },
+    });
+    knownKeys.set(direct.configuration.publicSigningKey!, direct.configuration.privateSigningKey!);
+    agentIntegrationId = direct.integrationId;
     const customer = await api.createIntegration(hub.hubId, {
       channelId: 'Direct',
       name: 'customer',
@@ -199,7 +210,7 @@ describe('engine → adapters', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all([...(targets ?? []).map((t) => t.close()), engine?.stop()]);
+    await Promise.all([...(targets ?? []).map((t) => t.close()), agent?.close(), engine?.stop()]);
   });
 
   it('delivers a customer message that every adapter verifies, parses and answers 200', async () => {
@@ -224,6 +235,18 @@ describe('engine → adapters', () => {
       );
       expect(target.seen.statuses, target.name).toContain(200);
     }
+  });
+
+  it('delivers the same message to the Direct agent as a Direct payload with one activity', async () => {
+    await waitUntil('the Direct delivery', () => agent.seen.deliveries.length >= 1);
+    const { delivery } = agent.seen.deliveries[0]!;
+    expect('activity' in delivery.payload).toBe(true);
+    expect(delivery.payload.integrationId).toBe(agentIntegrationId);
+    expect(delivery.activities).toHaveLength(1);
+    expect(delivery.activities[0]).toMatchObject({
+      eventTrigger: 'message:customer',
+      recipient: { integrationId: agentIntegrationId, integrationType: 'Agent' },
+    });
   });
 
   it('answers 403 to a tampered replay of the engine request at every adapter', async () => {
