@@ -10,7 +10,7 @@ import { requireAuth } from './auth.js';
 import { registerConversationRoutes } from './conversations.js';
 import { registerDeliveryRoutes } from './deliveries.js';
 import { registerDocsRoutes } from './docs.js';
-import { errorHandler, notFoundHandler } from './errors.js';
+import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
 import { registerHealthRoutes } from './health.js';
 import { registerHubRoutes } from './hubs.js';
 import { registerIntegrationRoutes } from './integrations.js';
@@ -51,6 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     // Bad URL encodings and constraint failures are answered before routing: same error shape.
     frameworkErrors: (error, request, reply) => handleError(error, request, reply),
+    clientErrorHandler,
     forceCloseConnections: true,
   });
   const routeDeps: RouteDeps = {

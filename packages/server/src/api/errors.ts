@@ -1,6 +1,7 @@
 // The single place that turns failures into HTTP responses: HooksterError → `{status, errors}`,
 // Fastify's own request errors → their catalogue entry, anything else → logged + a bare 500.
 
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { errorItem, HooksterError, type ErrorItem, type ErrorName } from '../domain/errors.js';
@@ -66,4 +67,27 @@ export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply): 
     .code(404)
     .type('application/json; charset=utf-8')
     .send(errorResponse(404, [errorItem('NotFound', 'No such route.')]));
+}
+
+/**
+ * Malformed HTTP (oversized headers, broken request lines) is refused by Node before Fastify routes the
+ * request; the answer still has the error shape, and the connection is closed.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify(
+    errorResponse(status, [
+      errorItem('InvalidValue', tooLarge ? 'Request headers are too large.' : 'Malformed HTTP request.'),
+    ]),
+  );
+  socket.end(
+    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Connection: close\r\n\r\n${body}`,
+  );
 }

@@ -150,6 +150,12 @@ describe('bad input', () => {
     expectErrorShape(413, response.body);
   });
 
+  it('answers oversized headers in the error shape', async () => {
+    const response = await client.raw('/api/v1/hubs', { headers: { 'x-padding': 'a'.repeat(20_000) } });
+    expect(response.status).toBe(431);
+    expectErrorShape(431, response.body);
+  });
+
   it('answers an unsupported content type with 415', async () => {
     const response = await client.raw('/api/v1/hubs', {
       method: 'POST',
