@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { errorItem } from '../domain/errors.js';
 import type { Authenticate, Gateway, PartDeps } from '../engine-parts.js';
@@ -14,6 +15,7 @@ import type { GatewayBus, PushAnnouncement } from './bus.js';
 import { createPostgresBus } from './postgres-bus.js';
 import { resolveHubTarget, type AccessResult, type HubTarget } from './access.js';
 import { corsHeaders, errorBody, refuseUpgrade, writeJson } from './http.js';
+import { createGatewayMetrics } from './metrics.js';
 import { OutcomeWriter, type WebsocketOutcome } from './outcomes.js';
 import { echoActivityJson, invocationFrame } from './protocol.js';
 import { SessionRegistry } from './registry.js';
@@ -50,6 +52,8 @@ export interface GatewayDeps extends PartDeps {
    * (one engine process per SQLite file). `null` disables it.
    */
   bus?: GatewayBus | null;
+  /** The engine's Prometheus registry (GET /metrics); the gateway adds its own metrics to it. */
+  registry?: Registry;
 }
 
 export interface HubGateway extends Gateway {
@@ -69,6 +73,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
   const options: GatewayOptions = { ...defaultGatewayOptions, ...deps.options };
   const logger = deps.logger.child({ part: 'gateway' });
   const registry = new SessionRegistry();
+  const metrics = createGatewayMetrics(deps.registry, () => registry.size);
   const outcomes = new OutcomeWriter(deps.store, logger);
   // noServer: upgrades are routed here from the engine's HTTP server; clients only send small records.
   const wss = new WebSocketServer({
@@ -158,7 +163,9 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     query: URLSearchParams,
   ): void {
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new HubSession(ws, target, query.get('id') ?? connectionToken(), options, logger);
+      const session = new HubSession(ws, target, query.get('id') ?? connectionToken(), options, logger, () =>
+        metrics.slowConsumerDrops.inc(),
+      );
       registry.add(session);
       ws.on('close', () => registry.remove(session));
       if (closed) session.close('shutdown');
@@ -256,6 +263,8 @@ export function createGateway(deps: GatewayDeps): HubGateway {
       else unheard.push({ deliveryId, delivered: false, error: NO_CONNECTION });
     });
     if (announced.length === 0) return;
+    if (delivered.length > 0) metrics.pushes.inc({ outcome: 'delivered' }, delivered.length);
+    if (unheard.length > 0) metrics.pushes.inc({ outcome: 'no_connection' }, unheard.length);
     outcomes.add(delivered);
     if (!bus) {
       outcomes.add(unheard);
@@ -299,6 +308,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
         delivered.push({ deliveryId: delivery.deliveryId, delivered: true });
       }
     }
+    if (delivered.length > 0) metrics.pushes.inc({ outcome: 'delivered' }, delivered.length);
     outcomes.add(delivered);
   }
 

@@ -42,8 +42,17 @@ export class HubSession {
   private readonly openedAt: number;
   private lastReceivedAt: number;
   private killTimer: NodeJS.Timeout | undefined;
+  private readonly onSlowConsumer: () => void;
 
-  constructor(ws: WebSocket, target: HubTarget, connectionId: string, limits: SessionLimits, logger: Logger) {
+  constructor(
+    ws: WebSocket,
+    target: HubTarget,
+    connectionId: string,
+    limits: SessionLimits,
+    logger: Logger,
+    onSlowConsumer: () => void = () => undefined,
+  ) {
+    this.onSlowConsumer = onSlowConsumer;
     this.ws = ws;
     this.target = target;
     this.connectionId = connectionId;
@@ -134,6 +143,7 @@ export class HubSession {
       },
       'hub connection dropped: send buffer full (consumer too slow)',
     );
+    this.onSlowConsumer();
     this.ws.terminate();
   }
 

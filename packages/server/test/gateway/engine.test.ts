@@ -60,7 +60,7 @@ function waitForCount(list: unknown[], count: number, what: string, timeoutMs = 
 }
 
 /** Resolves on the next `onreconnected` (bounded). */
-function nextReconnect(connection: HubConnection, timeoutMs = 30_000): Promise<void> {
+function nextReconnect(connection: HubConnection, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('no reconnect')), timeoutMs);
     connection.onreconnected(() => {
@@ -82,7 +82,10 @@ describe('the engine process with the official SignalR client', () => {
       .withUrl(`${engine.url}/engine-chat-hub?iId=${agent.integrationId}`, {
         accessTokenFactory: () => tenant.token,
       })
-      .withAutomaticReconnect([0, 100, 250, 500, 1000, 1000, 1000, 2000, 2000, 2000, 2000, 2000, 2000, 2000])
+      // Retries every 250 ms for up to 60 s: long enough for a slow restart on a loaded machine.
+      .withAutomaticReconnect({
+        nextRetryDelayInMilliseconds: (retry) => (retry.elapsedMilliseconds < 60_000 ? 250 : null),
+      })
       .configureLogging(LogLevel.None)
       .build();
     const received: Json[] = [];
@@ -109,7 +112,7 @@ describe('the engine process with the official SignalR client', () => {
     expect(received.map((a: Json) => a.eventId)).toEqual(sent);
     expect(connection.state).toBe(HubConnectionState.Connected);
     await connection.stop();
-  });
+  }, 150_000);
 });
 
 const postgres = await postgresAvailable();

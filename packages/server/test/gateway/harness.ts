@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../../src/api/app.js';
 import { createAuthenticate } from '../../src/api/auth.js';
+import { createMetrics } from '../../src/api/metrics.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createGateway, type GatewayOptions, type HubGateway } from '../../src/gateway/gateway.js';
 import type { Store } from '../../src/store/contract.js';
@@ -53,8 +54,16 @@ export async function startInProcessEngine(options: InProcessOptions = {}): Prom
     const store = await openStore(config.databaseUrl);
     if (migrate) await store.migrate();
     const authenticate = createAuthenticate(store, adminToken);
-    const gateway = createGateway({ config, store, logger, authenticate, options: options.gateway });
-    const app = await buildApp({ config, store, logger, authenticate, gateway });
+    const metrics = createMetrics();
+    const gateway = createGateway({
+      config,
+      store,
+      logger,
+      authenticate,
+      options: options.gateway,
+      registry: metrics.registry,
+    });
+    const app = await buildApp({ config, store, logger, authenticate, gateway, metrics });
     gateway.attach(app.server);
     await app.listen({ host: '127.0.0.1', port });
     return { store, gateway, app, port: (app.server.address() as AddressInfo).port };

@@ -133,6 +133,10 @@ describe('websocket gateway under load', () => {
     await healthy.waitFor(() => healthy.activities.length === sent.length, 20_000, 'every activity');
     expect(healthy.activities.map((a) => a.eventId)).toEqual(sent);
 
+    const metrics = await tenant.client.get('/metrics', engine.adminToken);
+    expect(metrics.text).toMatch(/^hookster_websocket_slow_consumer_drops_total 1$/m);
+    expect(metrics.text).toContain(`\nhookster_websocket_connections ${baseline - 1}\n`);
+
     stalled.ws.resume();
     const closed = await stalled.closed;
     expect(closed.code).toBe(1006);
