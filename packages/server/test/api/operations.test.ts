@@ -1,8 +1,9 @@
 // Operations endpoints: liveness, readiness, Prometheus metrics and the OpenAPI docs (no token needed).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, createTenantWithToken, setupHub } from '../support/client.js';
+import { apiClient, createTenantWithToken, eventually, setupHub } from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
+import { startReceiver } from '../support/receiver.js';
 
 let engine: RunningEngine;
 
@@ -25,9 +26,14 @@ describe('operations endpoints', () => {
     expect(ready.body.status).toBe('ready');
   });
 
-  it('counts submitted activities in /metrics', async () => {
+  it('counts submitted activities and delivery attempts in /metrics', async () => {
+    const receiver = await startReceiver(200);
     const tenant = await createTenantWithToken(engine);
     const hub = await setupHub(tenant.client);
+    await hub.addIntegration({
+      channelId: 'System',
+      configuration: { webhookUrl: `${receiver.url}/metrics`, events: ['message'] },
+    });
     const { conversationId } = await hub.openConversation();
     for (let i = 0; i < 3; i++) {
       const sent = await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
@@ -36,7 +42,14 @@ describe('operations endpoints', () => {
       });
       expect(sent.status).toBe(200);
     }
-    const metrics = await apiClient(engine.url, null).get('/metrics');
+    await receiver.waitFor(1);
+    await receiver.close();
+    const metrics = await eventually(async () => {
+      const response = await apiClient(engine.url, null).get('/metrics');
+      return /^hookster_delivery_attempts_total\{outcome="delivered"\} [1-9]/m.test(response.text)
+        ? response
+        : undefined;
+    });
     expect(metrics.status).toBe(200);
     expect(metrics.headers['content-type']).toContain('text/plain');
     expect(metrics.text).toMatch(/^hookster_activities_submitted_total 3$/m);
