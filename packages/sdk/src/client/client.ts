@@ -126,7 +126,8 @@ export class HooksterClient {
   updateHub(hubId: string, body: T.UpdateHub): Promise<T.Hub> {
     return this.request('PUT', `/api/v1/hubs/${id(hubId)}`, body);
   }
-  deleteHub(hubId: string): Promise<unknown> {
+  /** Deletes the hub and its integrations; answers with the deleted hub. */
+  deleteHub(hubId: string): Promise<T.Hub> {
     return this.request('DELETE', `/api/v1/hubs/${id(hubId)}`);
   }
 
@@ -141,10 +142,12 @@ export class HooksterClient {
   updateIntegration(integrationId: string, body: T.UpdateIntegration): Promise<T.Integration> {
     return this.request('PUT', `/api/v1/integrations/${id(integrationId)}`, body);
   }
-  deleteIntegration(integrationId: string): Promise<unknown> {
+  /** Deletes the integration (its pending deliveries are cancelled); answers with the deleted integration. */
+  deleteIntegration(integrationId: string): Promise<T.Integration> {
     return this.request('DELETE', `/api/v1/integrations/${id(integrationId)}`);
   }
-  listIntegrations(hubId: string, page: T.PageQuery = {}): Promise<T.Page<T.Integration>> {
+  /** Integrations visible to the token, optionally of one hub. */
+  listIntegrations(hubId?: string, page: T.PageQuery = {}): Promise<T.Page<T.Integration>> {
     return this.request('GET', `/api/v1/integrations${query({ hubId, ...page })}`);
   }
 
@@ -180,11 +183,12 @@ export class HooksterClient {
   getDelivery(deliveryId: string): Promise<T.DeliveryRecord> {
     return this.request('GET', `/api/v1/deliveries/${id(deliveryId)}`);
   }
-  retryDelivery(deliveryId: string): Promise<unknown> {
+  /** Resends a failed or delivered delivery; answers with the delivery as it is now. */
+  retryDelivery(deliveryId: string): Promise<T.DeliveryRecord> {
     return this.request('POST', `/api/v1/deliveries/${id(deliveryId)}/retry`, {});
   }
-  /** Resends every failed delivery of the integration since `since` (ISO date-time). */
-  recoverIntegration(integrationId: string, since: string): Promise<unknown> {
+  /** Resends every failed delivery of the integration since `since` (ISO date-time or epoch ms). */
+  recoverIntegration(integrationId: string, since: string | number): Promise<T.RecoverResponse> {
     return this.request('POST', `/api/v1/integrations/${id(integrationId)}/recover`, { since });
   }
   listNotifications(page: T.PageQuery = {}): Promise<T.Page<T.Notification>> {
@@ -192,7 +196,7 @@ export class HooksterClient {
   }
 
   // Operations
-  health(): Promise<unknown> {
+  health(): Promise<{ status: string }> {
     return this.request('GET', '/healthz');
   }
 }

@@ -169,6 +169,12 @@ export interface DeliveryRecord {
   attempts?: DeliveryAttempt[];
 }
 
+export interface RecoverResponse {
+  status: 200;
+  /** How many failed deliveries were queued again. */
+  recovered: number;
+}
+
 export interface Notification {
   notificationId: string;
   tenantId: string;
