@@ -15,8 +15,7 @@ export class Lanes {
   private readonly promote: Statement<[number, number]>;
   private readonly holdHeads: Statement<[string]>;
   private readonly releaseHeads: Statement<[string]>;
-  private readonly cancelWebhook: Statement<[string]>;
-  private readonly cancelWebsocket: Statement<[string]>;
+  private readonly cancelPending: Statement<[string]>;
   private readonly integrationHeld: Statement<[string], { held: number }>;
 
   constructor(db: Database) {
@@ -37,14 +36,12 @@ export class Lanes {
       `UPDATE deliveries INDEXED BY deliveries_held SET held = 0
        WHERE integration_id = ? AND is_head = 1 AND held = 1`,
     );
-    this.cancelWebhook = db.prepare(
-      `UPDATE deliveries INDEXED BY deliveries_lane
+    // Walks the integration's whole log: deleting an integration is rare and this keeps the lane
+    // index keyed for the submit path.
+    this.cancelPending = db.prepare(
+      `UPDATE deliveries INDEXED BY deliveries_integration
        SET status = 'cancelled', is_head = 0, due_at = NULL, lease_owner = NULL, lease_until = NULL
-       WHERE integration_id = ? AND status = 'pending' AND transport = 'webhook'`,
-    );
-    this.cancelWebsocket = db.prepare(
-      `UPDATE deliveries SET status = 'cancelled'
-       WHERE integration_id = ? AND status = 'pending' AND transport = 'websocket'`,
+       WHERE integration_id = ? AND status = 'pending'`,
     );
     this.integrationHeld = db.prepare(
       `SELECT (i.status_id = 3002 OR COALESCE(h.status_id, 2000) = 2002) AS held
@@ -77,7 +74,6 @@ export class Lanes {
 
   /** Cancels every pending delivery of the integration (it is being deleted). */
   cancelIntegration(integrationId: string): void {
-    this.cancelWebhook.run(integrationId);
-    this.cancelWebsocket.run(integrationId);
+    this.cancelPending.run(integrationId);
   }
 }

@@ -121,8 +121,10 @@ CREATE TABLE deliveries (
 -- The delivery log and cancellation by integration.
 CREATE INDEX deliveries_integration ON deliveries (integration_id, seq);
 -- Lanes: only non-final webhook rows, so finding "is the lane empty" or "the next one" never walks
--- a lane's delivered history.
-CREATE INDEX deliveries_lane ON deliveries (integration_id, conversation_id, seq)
+-- a lane's delivered history. Conversation first: the deliveries of one activity (one conversation,
+-- many integrations) then share a leaf page, so a submit dirties one page of this index, not one per
+-- integration (WAL bytes per commit are what limits group-commit throughput).
+CREATE INDEX deliveries_lane ON deliveries (conversation_id, integration_id, seq)
   WHERE status = 'pending' AND transport = 'webhook';
 -- Claimable heads per integration (fair claims) and overall (nextDueAt). A blocked lane contributes
 -- one entry, whatever its backlog.
