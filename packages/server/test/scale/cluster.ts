@@ -1,7 +1,8 @@
 // Scale-out harness: 1 API process and N worker processes (`hookster serve --role …`) on one fresh
 // PostgreSQL schema, a real receiver, and a load of customer activities submitted through the API.
 
-import { dropSchemas, freshSchemaUrl } from '../../src/store/postgres/test-database.js';
+import pg from 'pg';
+import { TEST_POSTGRES_URL, dropSchemas, freshSchemaUrl } from '../../src/store/postgres/test-database.js';
 import {
   adminClient,
   createTenantWithToken,
@@ -16,10 +17,21 @@ export interface Cluster {
   api: RunningEngine;
   workers: RunningEngine[];
   databaseUrl: string;
+  /** Attempts that did not get a 2xx, by error (diagnostics for re-sends). */
+  failedAttempts(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
-export async function startCluster(workerCount: number, env: Record<string, string> = {}): Promise<Cluster> {
+/**
+ * Why a 10 s attempt timeout by default: on a loaded 2-core machine the receiver (in the test process)
+ * can answer late; a timed-out attempt that did arrive is re-sent (at-least-once), which would show as
+ * a duplicate that says nothing about the engine. The lease is the timeout plus 5 s.
+ */
+export async function startCluster(
+  workerCount: number,
+  extraEnv: Record<string, string> = {},
+): Promise<Cluster> {
+  const env = { HOOKSTER_DELIVERY_TIMEOUT: '10s', ...extraEnv };
   const { url, schema } = freshSchemaUrl('scale');
   const api = await startEngine({ role: 'api', databaseUrl: url, env });
   const workers = await Promise.all(
@@ -31,6 +43,19 @@ export async function startCluster(workerCount: number, env: Record<string, stri
     api,
     workers,
     databaseUrl: url,
+    async failedAttempts() {
+      const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ reason: string; n: number }>(
+          `SELECT coalesce(error, status_code::text) AS reason, count(*)::int AS n FROM "${schema}".attempts
+           WHERE status_code IS NULL OR status_code NOT BETWEEN 200 AND 299 GROUP BY 1`,
+        );
+        return Object.fromEntries(rows.map((r) => [r.reason, r.n]));
+      } finally {
+        await client.end();
+      }
+    },
     async stop() {
       await Promise.all([api, ...workers].map((engine) => engine.stop()));
       await dropSchemas([schema]);
