@@ -310,4 +310,27 @@ describe('websocket gateway authentication', () => {
       availableTransports: [{ transport: 'WebSockets', transferFormats: ['Text'] }],
     });
   });
+
+  it('answers the CORS preflight of a browser negotiate and allows its origin', async () => {
+    const path = `/engine-chat-hub/negotiate?iId=${agent.integrationId}&negotiateVersion=1`;
+    const preflight = await request(engine.url + path, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://chat.example.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,x-signalr-user-agent',
+      },
+    });
+    await preflight.body.text();
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers['access-control-allow-origin']).toBe('https://chat.example.com');
+    expect(String(preflight.headers['access-control-allow-headers'])).toContain('authorization');
+    const ok = await request(engine.url + path + `&access_token=${tenant.token}`, {
+      method: 'POST',
+      headers: { origin: 'https://chat.example.com' },
+    });
+    await ok.body.text();
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['access-control-allow-origin']).toBe('https://chat.example.com');
+  });
 });
