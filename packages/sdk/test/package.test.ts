@@ -94,6 +94,19 @@ describe('@hookster/sdk package', () => {
     expect(importGraph(path.join(sdkDir, 'dist', 'fastify.js')).external).toEqual([]);
   });
 
+  it('uses no Node global (Buffer, process, require) anywhere on the WebCrypto and Web paths', () => {
+    requireBuilt();
+    const files = new Set([
+      ...importGraph(path.join(sdkDir, 'dist', 'webcrypto.js')).files,
+      ...importGraph(path.join(sdkDir, 'dist', 'web.js')).files,
+    ]);
+    expect(files.size).toBeGreaterThan(5);
+    for (const file of files) {
+      const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      expect(code.match(/\b(Buffer|process|require|global)\b/g), path.relative(sdkDir, file)).toBeNull();
+    }
+  });
+
   it('resolves the main entry to node:crypto on Node and to WebCrypto under the worker condition', () => {
     requireBuilt();
     const probe =
