@@ -50,13 +50,17 @@ export function createClaims(ctx: SqliteContext) {
     `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1
      WHERE seq = ? RETURNING fence`,
   );
+  const leaseWithBody = db.prepare<[string, number, number, string, number, number], { fence: number }>(
+    `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1, body = ?,
+       activity_count = ? WHERE seq = ? RETURNING fence`,
+  );
   const target = db.prepare<[string], { channel_id: string; configuration: string }>(
     'SELECT channel_id, configuration FROM integrations WHERE integration_id = ?',
   );
-  const properties = db.prepare<[string], { properties: string }>(
-    'SELECT properties FROM conversations WHERE conversation_id = ?',
+  const headActivity = db.prepare<[string, number], { json: string; properties: string | null }>(
+    `SELECT a.json, (SELECT properties FROM conversations WHERE conversation_id = ?) AS properties
+     FROM activities a WHERE a.seq = ?`,
   );
-  const activityJson = db.prepare<[number], { json: string }>('SELECT json FROM activities WHERE seq = ?');
   const waiting = db.prepare<[string, string, number, number], WaitingRow>(
     `SELECT d.seq, d.echo, d.body, a.json
      FROM deliveries d INDEXED BY deliveries_lane JOIN activities a ON a.seq = d.activity_seq
@@ -64,7 +68,6 @@ export function createClaims(ctx: SqliteContext) {
        AND d.seq > ?
      ORDER BY d.seq LIMIT ?`,
   );
-  const fixBody = db.prepare('UPDATE deliveries SET body = ?, activity_count = ? WHERE seq = ?');
   // Absorbed rows are contiguous in their lane (head.seq, last]: one range delete on the lane index.
   const deleteAbsorbed = db.prepare(
     `DELETE FROM deliveries INDEXED BY deliveries_lane
@@ -91,16 +94,17 @@ export function createClaims(ctx: SqliteContext) {
   /** Fixes the body at first dispatch; System heads absorb the lane's waiting deliveries (deleted). */
   function firstDispatchBody(integrationId: string, t: Target, head: HeadRow, request: ClaimRequest) {
     const shape = t.channelId === 'System' ? 'activities' : 'activity';
+    const first = headActivity.get(head.conversation_id, head.activity_seq)!;
     const envelope: BodyEnvelope = {
       hubId: head.hub_id,
       tenantId: head.tenant_id,
       integrationId,
       conversationId: head.conversation_id,
-      conversationPropertiesJson: properties.get(head.conversation_id)?.properties ?? '{}',
+      conversationPropertiesJson: first.properties ?? '{}',
       shape,
       echo: head.echo === 1,
     };
-    const jsons = [activityJson.get(head.activity_seq)!.json];
+    const jsons = [first.json];
     const absorbed: number[] = [];
     if (shape === 'activities' && head.echo === 0 && request.batchMaxActivities > 1) {
       let bytes = Buffer.byteLength(jsons[0]!);
@@ -129,7 +133,6 @@ export function createClaims(ctx: SqliteContext) {
     }
     const last = absorbed[absorbed.length - 1];
     if (last !== undefined) deleteAbsorbed.run(integrationId, head.conversation_id, head.seq, last);
-    fixBody.run(body, jsons.length, head.seq);
     return { body, activityCount: jsons.length };
   }
 
@@ -172,11 +175,22 @@ export function createClaims(ctx: SqliteContext) {
         targets.set(integrationId, t);
       }
       if (t === undefined) continue;
-      const fence = lease.get(request.owner, leaseUntil, leaseUntil, head.seq)!.fence;
-      const fixed =
-        head.body === null
-          ? firstDispatchBody(integrationId, t, head, request)
-          : { body: head.body, activityCount: head.activity_count };
+      let fixed: { body: string; activityCount: number };
+      let fence: number;
+      if (head.body === null) {
+        fixed = firstDispatchBody(integrationId, t, head, request);
+        fence = leaseWithBody.get(
+          request.owner,
+          leaseUntil,
+          leaseUntil,
+          fixed.body,
+          fixed.activityCount,
+          head.seq,
+        )!.fence;
+      } else {
+        fixed = { body: head.body, activityCount: head.activity_count };
+        fence = lease.get(request.owner, leaseUntil, leaseUntil, head.seq)!.fence;
+      }
       const config = t.configuration;
       const delivery: ClaimedDelivery = {
         deliveryId: deliveryIdOf(ctx.deliveryIdPrefix, head.seq),

@@ -12,7 +12,7 @@ interface SeqRow {
 
 export class Lanes {
   private readonly firstPending: Statement<[string, string], SeqRow>;
-  private readonly promote: Statement<[number, number]>;
+  private readonly promote: Statement<[number, string, string]>;
   private readonly holdHeads: Statement<[string]>;
   private readonly releaseHeads: Statement<[string]>;
   private readonly cancelPending: Statement<[string]>;
@@ -26,7 +26,9 @@ export class Lanes {
     );
     this.promote = db.prepare(
       `UPDATE deliveries SET is_head = 1, held = ?, due_at = COALESCE(next_attempt_at, created_at)
-       WHERE seq = ?`,
+       WHERE seq = (SELECT seq FROM deliveries INDEXED BY deliveries_lane
+         WHERE integration_id = ? AND conversation_id = ? AND status = 'pending' AND transport = 'webhook'
+         ORDER BY seq LIMIT 1)`,
     );
     this.holdHeads = db.prepare(
       `UPDATE deliveries INDEXED BY deliveries_ready SET held = 1
@@ -56,10 +58,7 @@ export class Lanes {
 
   /** After the head became final: the earliest pending delivery becomes head. True if one did. */
   promoteNext(integrationId: string, conversationId: string, held: boolean): boolean {
-    const next = this.firstPending.get(integrationId, conversationId);
-    if (next === undefined) return false;
-    this.promote.run(held ? 1 : 0, next.seq);
-    return true;
+    return this.promote.run(held ? 1 : 0, integrationId, conversationId).changes > 0;
   }
 
   /** Whether an integration's deliveries are held now (it or its hub is paused). */
