@@ -38,6 +38,25 @@ function urlOf(address: AddressInfo | string | null, host: string): string {
   return address.family === 'IPv6' ? `http://[${shown}]:${address.port}` : `http://${shown}:${address.port}`;
 }
 
+/** Bound on waiting for requests in flight at shutdown before their connections are cut. */
+const HTTP_DRAIN_MS = 10_000;
+
+/**
+ * Closes the HTTP server gracefully: no new connections; requests in flight are answered; keep-alive
+ * connections are closed as soon as they turn idle (a client holding one open must not stall the exit).
+ */
+async function closeHttp(app: FastifyInstance): Promise<void> {
+  const server = app.server;
+  const sweep = setInterval(() => server.closeIdleConnections(), 50);
+  const cut = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS);
+  try {
+    await app.close();
+  } finally {
+    clearInterval(sweep);
+    clearTimeout(cut);
+  }
+}
+
 export async function createEngine(config: HooksterConfig, options: EngineOptions = {}): Promise<Engine> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { role: config.role } });
   const store = await openStore(config.databaseUrl);
@@ -81,7 +100,7 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
         // Order matters: stop taking requests (in-flight submissions finish and commit) while the gateway
         // closes its websockets (an open upgraded socket would keep the HTTP server from closing), then
         // the dispatcher (it records its in-flight attempts), and the store last.
-        await Promise.all([app.close(), gateway?.close()]);
+        await Promise.all([closeHttp(app), gateway?.close()]);
         await dispatcher?.stop();
         await store.close();
       })();

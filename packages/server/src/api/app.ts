@@ -52,7 +52,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Bad URL encodings and constraint failures are answered before routing: same error shape.
     frameworkErrors: (error, request, reply) => handleError(error, request, reply),
     clientErrorHandler,
-    forceCloseConnections: true,
+    // On close, idle keep-alive connections go at once; requests in flight (a submit being committed)
+    // finish and are answered first.
+    forceCloseConnections: 'idle',
   });
   const routeDeps: RouteDeps = {
     ...deps,

@@ -66,7 +66,10 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`hookster: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Unexpected failures show their stack: they are bugs or environment problems to diagnose.
+    process.stderr.write(
+      `hookster: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   },
 );

@@ -102,4 +102,40 @@ describe('restart', () => {
     expect(next.body.eventId).toBeGreaterThan(acknowledged.body.eventId);
     expect(acknowledged.body.eventId).toBeGreaterThan(eventIds[1] as number);
   });
+
+  it('keeps every acknowledged submission when SIGTERM arrives under load', async () => {
+    const hub = await setupHub(tenant.client);
+    const { conversationId } = await hub.openConversation();
+    const acknowledged: number[] = [];
+    let refused = 0;
+    const submit = async (i: number): Promise<void> => {
+      try {
+        const response = await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+          type: 'message',
+          message: { type: 'text', text: `load ${i}` },
+        });
+        if (response.status === 200) acknowledged.push(response.body.eventId as number);
+        else refused += 1;
+      } catch {
+        refused += 1;
+      }
+    };
+    const inFlight: Promise<void>[] = [];
+    for (let i = 0; i < 200; i++) {
+      inFlight.push(submit(i));
+      // SIGTERM once some submissions have been answered, with more still on the way.
+      if (i === 100) {
+        while (acknowledged.length < 20) await new Promise((resolve) => setImmediate(resolve));
+        inFlight.push(engine.kill('SIGTERM').then((code) => expect(code).toBe(0)));
+      }
+    }
+    await Promise.all(inFlight);
+    expect(acknowledged.length).toBeGreaterThanOrEqual(20);
+    await engine.restart();
+    const stored = await tenant.client.get(`/api/v1/interactions/activities/${conversationId}`);
+    const storedIds = new Set((stored.body as { eventId: number }[]).map((a) => a.eventId));
+    for (const eventId of acknowledged) expect(storedIds.has(eventId)).toBe(true);
+    expect(storedIds.size).toBeLessThanOrEqual(200);
+    expect(acknowledged.length + refused).toBe(200);
+  });
 });
