@@ -8,16 +8,13 @@ import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { errorItem } from '../domain/errors.js';
 import type { Authenticate, Gateway, PartDeps } from '../engine-parts.js';
-import { serializeActivity } from '../domain/routing.js';
-import type { Guid } from '../domain/types.js';
-import type { SubmitResult } from '../store/contract.js';
-import type { GatewayBus, PushAnnouncement } from './bus.js';
-import { createPostgresBus } from './postgres-bus.js';
 import { resolveHubTarget, type AccessResult, type HubTarget } from './access.js';
+import type { GatewayBus } from './bus.js';
 import { corsHeaders, errorBody, refuseUpgrade, writeJson } from './http.js';
 import { createGatewayMetrics } from './metrics.js';
-import { OutcomeWriter, type WebsocketOutcome } from './outcomes.js';
-import { echoActivityJson, invocationFrame } from './protocol.js';
+import { OutcomeWriter } from './outcomes.js';
+import { createPostgresBus } from './postgres-bus.js';
+import { Pusher } from './push.js';
 import { SessionRegistry } from './registry.js';
 import { HubSession, type SessionLimits } from './session.js';
 
@@ -63,8 +60,6 @@ export interface HubGateway extends Gateway {
   ready(): Promise<void>;
 }
 
-const NO_CONNECTION = 'no connection';
-
 function connectionToken(): string {
   return randomBytes(16).toString('base64url');
 }
@@ -97,13 +92,15 @@ export function createGateway(deps: GatewayDeps): HubGateway {
         ? createPostgresBus(deps.config.databaseUrl, origin, logger)
         : undefined
       : (deps.bus ?? undefined);
-  // Announcements from other processes are handled one after another, so a conversation's pushes keep
-  // their order even when one of them has to load its activity from the store.
-  let remoteChain: Promise<void> = Promise.resolve();
-  bus?.subscribe((announcement) => {
-    remoteChain = remoteChain
-      .then(() => pushRemote(announcement))
-      .catch((error: unknown) => logger.error({ err: error }, 'remote websocket push failed'));
+  const pusher = new Pusher({
+    store: deps.store,
+    registry,
+    outcomes,
+    metrics,
+    logger,
+    bus,
+    origin,
+    remoteGraceMs: options.remoteGraceMs,
   });
 
   const resolve = (req: IncomingMessage, query: URLSearchParams): Promise<AccessResult> =>
@@ -235,83 +232,6 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     });
   }
 
-  function frameOf(activityJson: string, echo: boolean): Buffer {
-    return Buffer.from(invocationFrame(echo ? echoActivityJson(activityJson) : activityJson));
-  }
-
-  function publish(result: SubmitResult): void {
-    const { plan, conversation, deliveryIds } = result;
-    const conversationId = conversation.conversationId;
-    const frames = new Map<boolean, Buffer>();
-    const delivered: WebsocketOutcome[] = [];
-    const unheard: WebsocketOutcome[] = [];
-    const announced: PushAnnouncement['deliveries'] = [];
-    plan.deliveries.forEach((delivery, index) => {
-      const deliveryId = deliveryIds[index];
-      if (delivery.transport !== 'websocket' || deliveryId === undefined) return;
-      // A paused integration or hub receives nothing; its held delivery is left to the store.
-      if (result.held?.[index] === true) return;
-      announced.push({ deliveryId, integrationId: delivery.integrationId, echo: delivery.echo });
-      // One frame per activity (and one for its echo copy), shared by every connection.
-      let frame = frames.get(delivery.echo);
-      if (!frame) {
-        frame = frameOf(plan.activityJson, delivery.echo);
-        frames.set(delivery.echo, frame);
-      }
-      const sent = registry.fanOut(delivery.integrationId, conversationId, frame);
-      if (sent > 0) delivered.push({ deliveryId, delivered: true });
-      else unheard.push({ deliveryId, delivered: false, error: NO_CONNECTION });
-    });
-    if (announced.length === 0) return;
-    if (delivered.length > 0) metrics.pushes.inc({ outcome: 'delivered' }, delivered.length);
-    if (unheard.length > 0) metrics.pushes.inc({ outcome: 'no_connection' }, unheard.length);
-    outcomes.add(delivered);
-    if (!bus) {
-      outcomes.add(unheard);
-      return;
-    }
-    outcomes.addLater(unheard, options.remoteGraceMs);
-    bus.publish({
-      origin,
-      conversationId,
-      eventId: plan.activity.eventId,
-      deliveries: announced,
-      activityJson: plan.activityJson,
-    });
-  }
-
-  async function loadActivityJson(conversationId: Guid, eventId: number): Promise<string | undefined> {
-    const activities = await deps.store.listActivities(conversationId, { fromEventId: eventId });
-    const activity = activities.find((a) => a.eventId === eventId);
-    return activity ? serializeActivity(activity) : undefined;
-  }
-
-  /** Another process committed: push to this process's connections; only "delivered" is reported. */
-  async function pushRemote(announcement: PushAnnouncement): Promise<void> {
-    const { conversationId } = announcement;
-    const targets = announcement.deliveries.filter((d) =>
-      registry.hasReceivers(d.integrationId, conversationId),
-    );
-    if (targets.length === 0) return;
-    const activityJson =
-      announcement.activityJson ?? (await loadActivityJson(conversationId, announcement.eventId));
-    if (activityJson === undefined) return;
-    const delivered: WebsocketOutcome[] = [];
-    const frames = new Map<boolean, Buffer>();
-    for (const delivery of targets) {
-      let frame = frames.get(delivery.echo);
-      if (!frame) {
-        frame = frameOf(activityJson, delivery.echo);
-        frames.set(delivery.echo, frame);
-      }
-      if (registry.fanOut(delivery.integrationId, conversationId, frame) > 0) {
-        delivered.push({ deliveryId: delivery.deliveryId, delivered: true });
-      }
-    }
-    if (delivered.length > 0) metrics.pushes.inc({ outcome: 'delivered' }, delivered.length);
-    outcomes.add(delivered);
-  }
-
   async function close(): Promise<void> {
     if (closed) return;
     closed = true;
@@ -330,7 +250,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
           }),
       ),
     );
-    await remoteChain;
+    await pusher.settle();
     await bus?.close();
     await outcomes.drain();
     wss.close();
@@ -338,7 +258,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
 
   return {
     attach,
-    publish,
+    publish: (result) => pusher.publish(result),
     close,
     connectionCount: () => registry.size,
     ready: () => bus?.ready() ?? Promise.resolve(),
