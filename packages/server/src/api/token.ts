@@ -18,9 +18,35 @@ function sameHash(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
+/**
+ * OAuth clients may send their credentials as `Authorization: Basic base64(id:secret)` (RFC 6749
+ * §2.3.1) instead of in the form; the form wins when it has them.
+ */
+function withBasicCredentials(body: unknown, authorization: string | undefined): unknown {
+  if (!authorization || !/^basic /i.test(authorization)) return body;
+  const decoded = Buffer.from(authorization.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return body;
+  const form = typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {};
+  return {
+    client_id: decodeURIComponentSafe(decoded.slice(0, colon)),
+    client_secret: decodeURIComponentSafe(decoded.slice(colon + 1)),
+    ...form,
+  };
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
 export function registerTokenRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/connect/token', async (request, reply) => {
-    const { clientId, clientSecret } = valueOf(parseClientCredentials(request.body));
+    const form = withBasicCredentials(request.body, request.headers.authorization);
+    const { clientId, clientSecret } = valueOf(parseClientCredentials(form));
     const client = await deps.store.getClient(clientId);
     if (!client || !sameHash(sha256Hex(clientSecret), client.secretHash)) {
       throw HooksterError.of('Unauthorized', 'Unknown client or wrong client secret.');

@@ -30,7 +30,7 @@ describe('client credentials and tokens', () => {
     expect(second.body.clientSecret).not.toBe(tenant.clientSecret);
   });
 
-  it('issues a 30-day Bearer token for form and JSON requests', async () => {
+  it('issues a 30-day Bearer token for form, JSON and HTTP Basic requests', async () => {
     const anonymous = apiClient(engine.url, null);
     const json = await anonymous.post('/connect/token', {
       grant_type: 'client_credentials',
@@ -47,6 +47,16 @@ describe('client credentials and tokens', () => {
     expect(json.body.access_token).not.toBe(tenant.token);
     const hubs = await apiClient(engine.url, json.body.access_token).get('/api/v1/hubs');
     expect(hubs.status).toBe(200);
+    const basic = await anonymous.raw('/connect/token', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${tenant.clientId}:${tenant.clientSecret}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
+    expect(basic.status).toBe(200);
+    expect(basic.body.token_type).toBe('Bearer');
     const wrongSecret = await anonymous.post('/connect/token', {
       grant_type: 'client_credentials',
       client_id: tenant.clientId,
