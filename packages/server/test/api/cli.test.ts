@@ -2,7 +2,7 @@
 // clear error, the generated admin token is printed once and reused, migrate, --version, SIGTERM.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +63,18 @@ describe('hookster CLI', () => {
     expect(result.stderr).toContain('HOOKSTER_RETRY_SCHEDULE');
     expect(result.stderr).toContain('HOOKSTER_LOG_LEVEL');
     expect(result.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('reads settings from a --config file and names its invalid keys', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-cli-'));
+    const file = join(dir, 'hookster.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ databaseUrl: `sqlite:${join(dir, 'h.db')}`, deliveryTimeoutMs: 'soon' }),
+    );
+    const result = await run(['serve', '--config', file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`deliveryTimeoutMs in ${file}`);
   });
 
   it('generates the admin token at first start, prints it once and reuses it', async () => {
