@@ -35,6 +35,7 @@ const cfg = {
   pacedRate: envInt('PACED_RATE', 1000),
   pacedN: envInt('PACED_N', 5000),
   backlog: envInt('BACKLOG', 200_000),
+  backlogBatchMax: envInt('BACKLOG_BATCH_MAX', 1),
   workerConcurrency: envInt('WORKER_CONCURRENCY', 64),
   engineConcurrency: envInt('ENGINE_CONCURRENCY', 64),
   phaseTimeoutMs: envInt('PHASE_TIMEOUT_MS', 120_000),
@@ -136,13 +137,15 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
     await redis.stop();
   }
 
-  if (cfg.only.includes('engine') || cfg.only.includes('backlog')) {
+  // One engine process (role all) on a fresh SQLite file, provisioned with one System integration.
+  async function engineUnder(extraEnv) {
     const engine = await startEngine({
       cpuProfDir: cfg.cpuProfDir || null,
       env: {
         HOOKSTER_CONCURRENCY: String(cfg.engineConcurrency),
         HOOKSTER_PER_INTEGRATION_CONCURRENCY: String(cfg.engineConcurrency),
         HOOKSTER_RETRY_SCHEDULE: BACKLOG_RETRY_SCHEDULE,
+        ...extraEnv,
       },
     });
     cleanup(() => engine.stop());
@@ -153,7 +156,6 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
       log,
     });
     await ask(receiver.child, { type: 'keys', keys: prov.keys }, 'keys-ok');
-    const pids = { engine: engine.pid };
     const run = {
       ...common,
       target: 'engine',
@@ -161,36 +163,46 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
       token: prov.token,
       conversationIds: prov.conversationIds,
     };
-    if (cfg.only.includes('engine')) {
-      await deliveryPhase(receiver, loadgen, { ...run, n: cfg.warmup, phase: 'ewarm' }, phaseOpts(pids));
-      const burst = await deliveryPhase(
-        receiver,
-        loadgen,
-        { ...run, n: cfg.n, phase: 'engine' },
-        { ...phaseOpts(pids), graceMs: 1000 },
-      );
-      log(`engine burst: ${summary(burst)}`);
-      const paced = await deliveryPhase(
-        receiver,
-        loadgen,
-        { ...run, n: cfg.pacedN, phase: 'epaced', rate: cfg.pacedRate },
-        phaseOpts(pids),
-      );
-      log(`engine paced: ${summary(paced)}`);
-      out.engine = { burst, paced, rss: { engine: peakRssMb(engine.pid) } };
-      phases.push(burst, paced);
-    }
-    if (cfg.only.includes('backlog') && cfg.backlog > 0) {
-      out.backlog = await backlogPhase({
-        receiver,
-        loadgen,
-        engine,
-        run: { ...run, n: cfg.backlog, phase: 'backlog' },
-        timeoutMs: cfg.backlogTimeoutMs,
-        log,
-      });
-      out.backlog.peakRssMb = peakRssMb(engine.pid);
-    }
+    return { engine, run };
+  }
+
+  if (cfg.only.includes('engine')) {
+    const { engine, run } = await engineUnder({});
+    const pids = { engine: engine.pid };
+    await deliveryPhase(receiver, loadgen, { ...run, n: cfg.warmup, phase: 'ewarm' }, phaseOpts(pids));
+    const burst = await deliveryPhase(
+      receiver,
+      loadgen,
+      { ...run, n: cfg.n, phase: 'engine' },
+      { ...phaseOpts(pids), graceMs: 1000 },
+    );
+    log(`engine burst: ${summary(burst)}`);
+    const paced = await deliveryPhase(
+      receiver,
+      loadgen,
+      { ...run, n: cfg.pacedN, phase: 'epaced', rate: cfg.pacedRate },
+      phaseOpts(pids),
+    );
+    log(`engine paced: ${summary(paced)}`);
+    out.engine = { burst, paced, rss: { engine: peakRssMb(engine.pid) } };
+    phases.push(burst, paced);
+    await engine.stop();
+  }
+
+  // A fresh engine for the backlog, so its memory figures are its own. BACKLOG_BATCH_MAX=1 (the default)
+  // turns System batching off: the backlog then drains as BACKLOG separate POSTs, the harder memory test.
+  if (cfg.only.includes('backlog') && cfg.backlog > 0) {
+    const { engine, run } = await engineUnder({ HOOKSTER_BATCH_MAX_ACTIVITIES: String(cfg.backlogBatchMax) });
+    out.backlog = await backlogPhase({
+      receiver,
+      loadgen,
+      engine,
+      run: { ...run, n: cfg.backlog, phase: 'backlog' },
+      timeoutMs: cfg.backlogTimeoutMs,
+      log,
+    });
+    out.backlog.peakRssMb = peakRssMb(engine.pid);
+    out.backlog.batchMax = cfg.backlogBatchMax;
     await engine.stop();
   }
 
@@ -309,7 +321,7 @@ function printBacklog(backlog) {
         ],
         [
           [
-            'Hookster (SQLite)',
+            `Hookster (SQLite), batch max ${backlog.batchMax}`,
             int(backlog.n),
             int(backlog.submitPerSec),
             fixed(backlog.drainSeconds, 1),
