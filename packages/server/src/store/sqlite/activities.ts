@@ -31,6 +31,8 @@ interface RoutingView {
   hub: Hub;
   integrations: Integration[];
   byId: Map<string, Integration>;
+  /** Compact references (integrations.seq) used by the delivery indexes. */
+  refById: Map<string, number>;
 }
 
 export function createActivities(ctx: SqliteContext) {
@@ -40,16 +42,17 @@ export function createActivities(ctx: SqliteContext) {
   const routingViews = new Map<string, RoutingView>();
   const tenants = new Map<string, Tenant>();
 
+  const lastEventId = `COALESCE((SELECT MAX(event_id) FROM activities a WHERE a.conversation_ref = c.seq), 0)`;
   const selectConversation = db.prepare<[string], ConversationRow>(
-    'SELECT * FROM conversations WHERE conversation_id = ?',
+    `SELECT c.*, ${lastEventId} AS last_event_id FROM conversations c WHERE c.conversation_id = ?`,
   );
   const selectByBinding = db.prepare<[string, string], ConversationRow>(
-    'SELECT * FROM conversations WHERE integration_id = ? AND binding = ?',
+    `SELECT c.*, ${lastEventId} AS last_event_id FROM conversations c WHERE c.integration_id = ? AND c.binding = ?`,
   );
   const insertConversation = db.prepare(
     `INSERT INTO conversations (conversation_id, tenant_id, hub_id, integration_id, binding, token_id, properties,
-       opened_date_time, closed_date_time, business_integration_id, last_event_id)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       opened_date_time, closed_date_time, business_integration_id)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const selectHubVersion = db.prepare<[string], { version: number }>(
     'SELECT version FROM hubs WHERE hub_id = ?',
@@ -60,7 +63,7 @@ export function createActivities(ctx: SqliteContext) {
   );
   const selectTenant = db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE tenant_id = ?');
   const insertActivity = db.prepare(
-    'INSERT INTO activities (conversation_id, event_id, sender_type, recipient_type, json) VALUES (?, ?, ?, ?, ?)',
+    'INSERT INTO activities (conversation_ref, event_id, sender_type, recipient_type, json) VALUES (?, ?, ?, ?, ?)',
   );
   // One INSERT for all deliveries of an activity (one driver call instead of n, plus n lane checks
   // folded in): a webhook delivery is its lane's head when the lane has no pending delivery yet.
@@ -71,14 +74,15 @@ export function createActivities(ctx: SqliteContext) {
       const rows = Array.from(
         { length: count },
         (_, k) =>
-          `(@i${k}, @c, @hub, @tenant, @t${k}, @e${k}, @a, 'pending', @h${k},
+          `(@r${k}, @cr, @i${k}, @c, @hub, @tenant, @t${k}, @e${k}, @a, 'pending', @h${k},
             CASE WHEN @t${k} = 'webhook' THEN NOT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_lane
-              WHERE integration_id = @i${k} AND conversation_id = @c AND status = 'pending' AND transport = 'webhook')
+              WHERE conversation_ref = @cr AND integration_ref = @r${k} AND status = 'pending' AND transport = 'webhook')
             ELSE 0 END,
             CASE WHEN @t${k} = 'webhook' THEN @now END, CASE WHEN @t${k} = 'webhook' THEN @now END, @now)`,
       );
       statement = db.prepare(
-        `INSERT INTO deliveries (integration_id, conversation_id, hub_id, tenant_id, transport, echo, activity_seq,
+        `INSERT INTO deliveries (integration_ref, conversation_ref, integration_id, conversation_id, hub_id, tenant_id,
+           transport, echo, activity_seq,
            status, held, is_head, due_at, next_attempt_at, created_at) VALUES ${rows.join(', ')}`,
       );
       insertDeliveries[count] = statement;
@@ -86,13 +90,14 @@ export function createActivities(ctx: SqliteContext) {
     return statement;
   }
   const updateConversation = db.prepare(
-    'UPDATE conversations SET last_event_id = ?, business_integration_id = ? WHERE conversation_id = ?',
+    'UPDATE conversations SET business_integration_id = ? WHERE conversation_id = ?',
   );
+  const ofConversation = 'conversation_ref = (SELECT seq FROM conversations WHERE conversation_id = ?)';
   const activitiesFrom = db.prepare<[string, number], { json: string }>(
-    'SELECT json FROM activities WHERE conversation_id = ? AND event_id >= ? ORDER BY event_id',
+    `SELECT json FROM activities WHERE ${ofConversation} AND event_id >= ? ORDER BY event_id`,
   );
   const activitiesFromOfType = db.prepare<[string, number, string, string], { json: string }>(
-    `SELECT json FROM activities WHERE conversation_id = ? AND event_id >= ?
+    `SELECT json FROM activities WHERE ${ofConversation} AND event_id >= ?
        AND (sender_type = ? OR recipient_type = ?) ORDER BY event_id`,
   );
 
@@ -102,12 +107,14 @@ export function createActivities(ctx: SqliteContext) {
     const cached = routingViews.get(hubId);
     if (cached !== undefined && cached.version === version) return cached;
     const hubRow = selectHub.get(hubId)!;
-    const integrations = integrationsOfHub.all(hubId).map(toIntegration);
+    const rows = integrationsOfHub.all(hubId);
+    const integrations = rows.map(toIntegration);
     const view = {
       version,
       hub: toHub(hubRow),
       integrations,
       byId: new Map(integrations.map((i) => [i.integrationId, i])),
+      refById: new Map(rows.map((r) => [r.integration_id, r.seq])),
     };
     routingViews.set(hubId, view);
     return view;
@@ -142,7 +149,7 @@ export function createActivities(ctx: SqliteContext) {
     }
     const activitySeq = Number(
       insertActivity.run(
-        conversationId,
+        row.seq,
         activity.eventId,
         activity.sender?.integrationType ?? null,
         activity.recipient?.integrationType ?? null,
@@ -151,6 +158,7 @@ export function createActivities(ctx: SqliteContext) {
     );
     const hubPaused = view.hub.statusId === HubStatus.Paused;
     const params: Record<string, string | number> = {
+      cr: row.seq,
       c: conversationId,
       hub: row.hub_id,
       tenant: row.tenant_id,
@@ -167,6 +175,7 @@ export function createActivities(ctx: SqliteContext) {
       }
       const held = hubPaused || integration.statusId === IntegrationStatus.Paused;
       if (d.transport === 'webhook' && !held) signal = true;
+      params[`r${k}`] = view.refById.get(d.integrationId)!;
       params[`i${k}`] = d.integrationId;
       params[`t${k}`] = d.transport;
       params[`e${k}`] = d.echo ? 1 : 0;
@@ -180,7 +189,7 @@ export function createActivities(ctx: SqliteContext) {
       // check sees the rows inserted before it.
       planned.forEach((d, k) => {
         const one: Record<string, string | number> = { ...params };
-        for (const key of ['i', 't', 'e', 'h']) one[`${key}0`] = params[`${key}${k}`]!;
+        for (const key of ['r', 'i', 't', 'e', 'h']) one[`${key}0`] = params[`${key}${k}`]!;
         lastSeq = Number(insertDeliveriesOf(1).run(one).lastInsertRowid);
       });
     }
@@ -189,7 +198,9 @@ export function createActivities(ctx: SqliteContext) {
       deliveryIdOf(ctx.deliveryIdPrefix, lastSeq - planned.length + 1 + k),
     );
     const businessIntegrationId = result.businessIntegrationId ?? conversation.businessIntegrationId;
-    updateConversation.run(activity.eventId, businessIntegrationId ?? null, conversationId);
+    if (businessIntegrationId !== conversation.businessIntegrationId) {
+      updateConversation.run(businessIntegrationId ?? null, conversationId);
+    }
     if (signal) ctx.signalWork();
     const updated: Conversation = { ...conversation, lastEventId: activity.eventId };
     if (businessIntegrationId !== undefined) updated.businessIntegrationId = businessIntegrationId;
@@ -217,7 +228,6 @@ export function createActivities(ctx: SqliteContext) {
           c.openedDateTime,
           c.closedDateTime ?? null,
           c.businessIntegrationId ?? null,
-          c.lastEventId,
         );
         return { conversation: c, isNew: true };
       });

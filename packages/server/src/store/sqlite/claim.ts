@@ -9,6 +9,7 @@ import { deliveryIdOf } from './delivery-id.js';
 
 interface HeadRow {
   seq: number;
+  conversation_ref: number;
   conversation_id: string;
   hub_id: string;
   tenant_id: string;
@@ -29,22 +30,24 @@ interface WaitingRow {
 }
 
 interface Target {
+  ref: number;
+  integrationId: string;
   channelId: string;
-  configuration: IntegrationConfiguration;
+  configurationJson: string;
 }
 
 export function createClaims(ctx: SqliteContext) {
   const { db } = ctx;
   // A loose index scan: one seek per integration that has claimable heads, whatever their number.
-  const nextReadyIntegration = db.prepare<[string], { integration_id: string }>(
-    `SELECT integration_id FROM deliveries INDEXED BY deliveries_ready
-     WHERE is_head = 1 AND held = 0 AND integration_id > ? ORDER BY integration_id LIMIT 1`,
+  const nextReadyIntegration = db.prepare<[number], { integration_ref: number }>(
+    `SELECT integration_ref FROM deliveries INDEXED BY deliveries_ready
+     WHERE is_head = 1 AND held = 0 AND integration_ref > ? ORDER BY integration_ref LIMIT 1`,
   );
-  const dueHeads = db.prepare<[string, number, number], HeadRow>(
-    `SELECT seq, conversation_id, hub_id, tenant_id, echo, activity_seq, activity_count, attempt_count,
+  const dueHeads = db.prepare<[number, number, number], HeadRow>(
+    `SELECT seq, conversation_ref, conversation_id, hub_id, tenant_id, echo, activity_seq, activity_count, attempt_count,
             budget_base, body, created_at
      FROM deliveries INDEXED BY deliveries_ready
-     WHERE integration_id = ? AND is_head = 1 AND held = 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?`,
+     WHERE integration_ref = ? AND is_head = 1 AND held = 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?`,
   );
   const lease = db.prepare<[string, number, number, number], { fence: number }>(
     `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1
@@ -54,47 +57,48 @@ export function createClaims(ctx: SqliteContext) {
     `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1, body = ?,
        activity_count = ? WHERE seq = ? RETURNING fence`,
   );
-  const target = db.prepare<[string], { channel_id: string; configuration: string }>(
-    'SELECT channel_id, configuration FROM integrations WHERE integration_id = ?',
+  const target = db.prepare<[number], { integration_id: string; channel_id: string; configuration: string }>(
+    'SELECT integration_id, channel_id, configuration FROM integrations WHERE seq = ?',
   );
-  const headActivity = db.prepare<[string, number], { json: string; properties: string | null }>(
-    `SELECT a.json, (SELECT properties FROM conversations WHERE conversation_id = ?) AS properties
+  const headActivity = db.prepare<[number, number], { json: string; properties: string | null }>(
+    `SELECT a.json, (SELECT properties FROM conversations WHERE seq = ?) AS properties
      FROM activities a WHERE a.seq = ?`,
   );
-  const waiting = db.prepare<[string, string, number, number], WaitingRow>(
+  const waiting = db.prepare<[number, number, number, number], WaitingRow>(
     `SELECT d.seq, d.echo, d.body, a.json
      FROM deliveries d INDEXED BY deliveries_lane JOIN activities a ON a.seq = d.activity_seq
-     WHERE d.integration_id = ? AND d.conversation_id = ? AND d.status = 'pending' AND d.transport = 'webhook'
+     WHERE d.conversation_ref = ? AND d.integration_ref = ? AND d.status = 'pending' AND d.transport = 'webhook'
        AND d.seq > ?
      ORDER BY d.seq LIMIT ?`,
   );
   // Absorbed rows are contiguous in their lane (head.seq, last]: one range delete on the lane index.
   const deleteAbsorbed = db.prepare(
     `DELETE FROM deliveries INDEXED BY deliveries_lane
-     WHERE integration_id = ? AND conversation_id = ? AND status = 'pending' AND transport = 'webhook'
+     WHERE conversation_ref = ? AND integration_ref = ? AND status = 'pending' AND transport = 'webhook'
        AND seq > ? AND seq <= ?`,
   );
 
   // Rotates the first integration served, so with more integrations than `limit` all get their turn.
-  let cursor = '';
+  let cursor = 0;
 
-  function readyIntegrations(): string[] {
-    const ids: string[] = [];
-    let after = '';
+  function readyIntegrations(): number[] {
+    const refs: number[] = [];
+    let after = 0;
     for (;;) {
       const row = nextReadyIntegration.get(after);
       if (row === undefined) break;
-      ids.push(row.integration_id);
-      after = row.integration_id;
+      refs.push(row.integration_ref);
+      after = row.integration_ref;
     }
-    const start = ids.findIndex((id) => id > cursor);
-    return start <= 0 ? ids : [...ids.slice(start), ...ids.slice(0, start)];
+    const start = refs.findIndex((ref) => ref > cursor);
+    return start <= 0 ? refs : [...refs.slice(start), ...refs.slice(0, start)];
   }
 
   /** Fixes the body at first dispatch; System heads absorb the lane's waiting deliveries (deleted). */
-  function firstDispatchBody(integrationId: string, t: Target, head: HeadRow, request: ClaimRequest) {
+  function firstDispatchBody(t: Target, head: HeadRow, request: ClaimRequest) {
+    const integrationId = t.integrationId;
     const shape = t.channelId === 'System' ? 'activities' : 'activity';
-    const first = headActivity.get(head.conversation_id, head.activity_seq)!;
+    const first = headActivity.get(head.conversation_ref, head.activity_seq)!;
     const envelope: BodyEnvelope = {
       hubId: head.hub_id,
       tenantId: head.tenant_id,
@@ -108,12 +112,7 @@ export function createClaims(ctx: SqliteContext) {
     const absorbed: number[] = [];
     if (shape === 'activities' && head.echo === 0 && request.batchMaxActivities > 1) {
       let bytes = Buffer.byteLength(jsons[0]!);
-      for (const row of waiting.all(
-        integrationId,
-        head.conversation_id,
-        head.seq,
-        request.batchMaxActivities - 1,
-      )) {
+      for (const row of waiting.all(head.conversation_ref, t.ref, head.seq, request.batchMaxActivities - 1)) {
         // Only deliveries never dispatched join a batch, and only contiguously, so lane order holds.
         if (row.body !== null || row.echo === 1) break;
         const size = Buffer.byteLength(row.json) + 1;
@@ -132,53 +131,58 @@ export function createClaims(ctx: SqliteContext) {
       body = request.buildBody(envelope, jsons);
     }
     const last = absorbed[absorbed.length - 1];
-    if (last !== undefined) deleteAbsorbed.run(integrationId, head.conversation_id, head.seq, last);
+    if (last !== undefined) deleteAbsorbed.run(head.conversation_ref, t.ref, head.seq, last);
     return { body, activityCount: jsons.length };
   }
 
   function claimNow(request: ClaimRequest): ClaimedDelivery[] {
     const claimed: ClaimedDelivery[] = [];
     if (request.limit <= 0) return claimed;
-    const candidates: { integrationId: string; heads: HeadRow[] }[] = [];
-    for (const integrationId of readyIntegrations()) {
+    const candidates: { t: Target; heads: HeadRow[] }[] = [];
+    for (const ref of readyIntegrations()) {
+      const row = target.get(ref);
+      if (row === undefined) continue;
       const room = Math.min(
         request.limit,
-        request.perIntegrationLimit - (request.inFlight.get(integrationId) ?? 0),
+        request.perIntegrationLimit - (request.inFlight.get(row.integration_id) ?? 0),
       );
       if (room <= 0) continue;
-      const heads = dueHeads.all(integrationId, request.now, room);
-      if (heads.length > 0) candidates.push({ integrationId, heads });
+      const heads = dueHeads.all(ref, request.now, room);
+      if (heads.length === 0) continue;
+      const t = {
+        ref,
+        integrationId: row.integration_id,
+        channelId: row.channel_id,
+        configurationJson: row.configuration,
+      };
+      candidates.push({ t, heads });
     }
     // Round robin, one head per integration per turn, so a huge backlog cannot starve the others.
-    const picked: { integrationId: string; head: HeadRow }[] = [];
+    const picked: { t: Target; head: HeadRow }[] = [];
     for (let turn = 0; picked.length < request.limit; turn++) {
       let any = false;
       for (const c of candidates) {
         const head = c.heads[turn];
         if (head === undefined) continue;
         any = true;
-        picked.push({ integrationId: c.integrationId, head });
+        picked.push({ t: c.t, head });
         if (picked.length >= request.limit) break;
       }
       if (!any) break;
     }
-    const targets = new Map<string, Target | undefined>();
+    const configurations = new Map<number, IntegrationConfiguration>();
     const leaseUntil = request.now + request.leaseMs;
-    for (const { integrationId, head } of picked) {
-      let t = targets.get(integrationId);
-      if (!targets.has(integrationId)) {
-        const row = target.get(integrationId);
-        t = row && {
-          channelId: row.channel_id,
-          configuration: JSON.parse(row.configuration) as IntegrationConfiguration,
-        };
-        targets.set(integrationId, t);
+    for (const { t, head } of picked) {
+      const integrationId = t.integrationId;
+      let config = configurations.get(t.ref);
+      if (config === undefined) {
+        config = JSON.parse(t.configurationJson) as IntegrationConfiguration;
+        configurations.set(t.ref, config);
       }
-      if (t === undefined) continue;
       let fixed: { body: string; activityCount: number };
       let fence: number;
       if (head.body === null) {
-        fixed = firstDispatchBody(integrationId, t, head, request);
+        fixed = firstDispatchBody(t, head, request);
         fence = leaseWithBody.get(
           request.owner,
           leaseUntil,
@@ -191,7 +195,6 @@ export function createClaims(ctx: SqliteContext) {
         fixed = { body: head.body, activityCount: head.activity_count };
         fence = lease.get(request.owner, leaseUntil, leaseUntil, head.seq)!.fence;
       }
-      const config = t.configuration;
       const delivery: ClaimedDelivery = {
         deliveryId: deliveryIdOf(ctx.deliveryIdPrefix, head.seq),
         fence,
@@ -210,7 +213,7 @@ export function createClaims(ctx: SqliteContext) {
       if (typeof config.retrySchedule === 'string') delivery.retrySchedule = config.retrySchedule;
       if (typeof config.deliveryTimeout === 'string') delivery.deliveryTimeout = config.deliveryTimeout;
       claimed.push(delivery);
-      cursor = integrationId;
+      cursor = t.ref;
     }
     return claimed;
   }

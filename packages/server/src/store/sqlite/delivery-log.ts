@@ -13,17 +13,17 @@ export function createDeliveryLog(ctx: SqliteContext) {
     `SELECT attempt_number, started_at, duration_ms, status_code, error, response_excerpt
      FROM attempts WHERE delivery_seq = ? ORDER BY id`,
   );
-  const all = db.prepare<[string, number, number], DeliveryRow>(
-    'SELECT * FROM deliveries WHERE integration_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
+  const all = db.prepare<[number, number, number], DeliveryRow>(
+    'SELECT * FROM deliveries WHERE integration_ref = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
   );
-  const countAll = db.prepare<[string], { n: number }>(
-    'SELECT COUNT(*) AS n FROM deliveries WHERE integration_id = ?',
+  const countAll = db.prepare<[number], { n: number }>(
+    'SELECT COUNT(*) AS n FROM deliveries WHERE integration_ref = ?',
   );
-  const byStatus = db.prepare<[string, string, number, number], DeliveryRow>(
-    'SELECT * FROM deliveries WHERE integration_id = ? AND status = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
+  const byStatus = db.prepare<[number, string, number, number], DeliveryRow>(
+    'SELECT * FROM deliveries WHERE integration_ref = ? AND status = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
   );
-  const countByStatus = db.prepare<[string, string], { n: number }>(
-    'SELECT COUNT(*) AS n FROM deliveries WHERE integration_id = ? AND status = ?',
+  const countByStatus = db.prepare<[number, string], { n: number }>(
+    'SELECT COUNT(*) AS n FROM deliveries WHERE integration_ref = ? AND status = ?',
   );
   const earliestDue = db.prepare<[], { t: number | null }>(
     'SELECT MIN(due_at) AS t FROM deliveries INDEXED BY deliveries_due WHERE is_head = 1 AND held = 0',
@@ -40,20 +40,22 @@ export function createDeliveryLog(ctx: SqliteContext) {
       status: string | undefined,
       page: PageRequest,
     ): Promise<Page<Delivery>> {
+      const ref = lanes.refOf(integrationId);
+      if (ref === undefined) return { ...page, total: 0, results: [] };
       const held = lanes.isHeld(integrationId);
       const offset = page.pageNumber * page.pageSize;
       let rows: DeliveryRow[];
       let total: number;
       if (status === undefined) {
-        rows = all.all(integrationId, page.pageSize, offset);
-        total = countAll.get(integrationId)?.n ?? 0;
+        rows = all.all(ref, page.pageSize, offset);
+        total = countAll.get(ref)?.n ?? 0;
       } else if ((status === 'held' && !held) || (status === 'pending' && held)) {
         rows = [];
         total = 0;
       } else {
         const stored = status === 'held' ? 'pending' : status;
-        rows = byStatus.all(integrationId, stored, page.pageSize, offset);
-        total = countByStatus.get(integrationId, stored)?.n ?? 0;
+        rows = byStatus.all(ref, stored, page.pageSize, offset);
+        total = countByStatus.get(ref, stored)?.n ?? 0;
       }
       return { ...page, total, results: rows.map((row) => present(row, held)) };
     },

@@ -49,7 +49,7 @@ export function createHubs(ctx: SqliteContext) {
   function applyHolding(hubId: string, hubPaused: boolean): void {
     for (const row of integrationsOfHub.all(hubId)) {
       const held = hubPaused || row.status_id === IntegrationStatus.Paused;
-      if (lanes.setHeld(row.integration_id, held) > 0 && !held) ctx.signalWork();
+      if (lanes.setHeld(row.seq, held) > 0 && !held) ctx.signalWork();
     }
   }
 
@@ -125,7 +125,7 @@ export function createHubs(ctx: SqliteContext) {
       return writes.enqueue(() => {
         if (selectHub.get(hubId) === undefined) throw HooksterError.of('HubNotFound');
         for (const row of integrationsOfHub.all(hubId)) {
-          lanes.cancelIntegration(row.integration_id);
+          lanes.cancelIntegration(row.seq);
           deleteIntegrationRow.run(row.integration_id);
         }
         deleteHubRow.run(hubId);
@@ -177,7 +177,7 @@ export function createHubs(ctx: SqliteContext) {
         const isPaused = i.statusId === IntegrationStatus.Paused;
         if (wasPaused !== isPaused) {
           const held = lanes.isHeld(i.integrationId);
-          if (lanes.setHeld(i.integrationId, held) > 0 && !held) ctx.signalWork();
+          if (lanes.setHeld(before.seq, held) > 0 && !held) ctx.signalWork();
         }
       });
     },
@@ -185,7 +185,7 @@ export function createHubs(ctx: SqliteContext) {
       return writes.enqueue(() => {
         const before = selectIntegration.get(integrationId);
         if (before === undefined) throw HooksterError.of('IntegrationNotFound');
-        lanes.cancelIntegration(integrationId);
+        lanes.cancelIntegration(before.seq);
         deleteIntegrationRow.run(integrationId);
         bumpHub.run(before.hub_id);
       });

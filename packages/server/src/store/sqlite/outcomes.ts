@@ -8,8 +8,9 @@ import { seqOfDeliveryId } from './delivery-id.js';
 
 interface StateRow {
   seq: number;
+  integration_ref: number;
+  conversation_ref: number;
   integration_id: string;
-  conversation_id: string;
   transport: string;
   status: string;
   held: number;
@@ -22,7 +23,7 @@ interface StateRow {
 export function createOutcomes(ctx: SqliteContext) {
   const { db, lanes } = ctx;
   const state = db.prepare<[number], StateRow>(
-    `SELECT seq, integration_id, conversation_id, transport, status, held, is_head, fence, lease_until, attempt_count
+    `SELECT seq, integration_ref, conversation_ref, integration_id, transport, status, held, is_head, fence, lease_until, attempt_count
      FROM deliveries WHERE seq = ?`,
   );
   const insertAttempt = db.prepare(
@@ -44,8 +45,9 @@ export function createOutcomes(ctx: SqliteContext) {
   const integrationExists = db.prepare<[string], { n: number }>(
     'SELECT 1 AS n FROM integrations WHERE integration_id = ?',
   );
-  const failedSince = db.prepare<[string, number], { seq: number }>(
-    `SELECT seq FROM deliveries WHERE integration_id = ? AND status = 'failed' AND transport = 'webhook'
+  const failedSince = db.prepare<[number, number], { seq: number }>(
+    `SELECT seq FROM deliveries INDEXED BY deliveries_integration
+     WHERE integration_ref = ? AND status = 'failed' AND transport = 'webhook'
        AND created_at >= ? ORDER BY seq`,
   );
 
@@ -75,7 +77,7 @@ export function createOutcomes(ctx: SqliteContext) {
       return true;
     }
     finish.run(r.next.status, row.seq);
-    if (row.is_head === 1 && lanes.promoteNext(row.integration_id, row.conversation_id, row.held === 1)) {
+    if (row.is_head === 1 && lanes.promoteNext(row.conversation_ref, row.integration_ref, row.held === 1)) {
       if (row.held === 0) ctx.signalWork();
     }
     return true;
@@ -90,7 +92,7 @@ export function createOutcomes(ctx: SqliteContext) {
     const held = lanes.isHeld(row.integration_id);
     // A lane that already has pending deliveries has a head; this one waits behind it (the lowest seq
     // is promoted next). An empty lane makes it the head at once.
-    const isHead = lanes.isEmpty(row.integration_id, row.conversation_id);
+    const isHead = lanes.isEmpty(row.conversation_ref, row.integration_ref);
     reopen.run(now, now, isHead ? 1 : 0, held ? 1 : 0, seq);
     if (isHead && !held) ctx.signalWork();
     return true;
@@ -123,7 +125,9 @@ export function createOutcomes(ctx: SqliteContext) {
     recoverDeliveries(integrationId: Guid, since: EpochMs, now: EpochMs): Promise<number> {
       return ctx.writes.enqueue(() => {
         let count = 0;
-        for (const { seq } of failedSince.all(integrationId, since)) if (reopenNow(seq, now)) count++;
+        const ref = lanes.refOf(integrationId);
+        if (ref === undefined) return 0;
+        for (const { seq } of failedSince.all(ref, since)) if (reopenNow(seq, now)) count++;
         return count;
       });
     },

@@ -51,6 +51,7 @@ export interface HubRow {
 }
 
 export interface IntegrationRow {
+  seq: number;
   integration_id: string;
   hub_id: string;
   tenant_id: string;
@@ -64,6 +65,7 @@ export interface IntegrationRow {
 }
 
 export interface ConversationRow {
+  seq: number;
   conversation_id: string;
   tenant_id: string;
   hub_id: string;
@@ -79,6 +81,8 @@ export interface ConversationRow {
 
 export interface DeliveryRow {
   seq: number;
+  integration_ref: number;
+  conversation_ref: number;
   integration_id: string;
   conversation_id: string;
   hub_id: string;

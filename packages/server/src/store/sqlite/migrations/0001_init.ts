@@ -48,8 +48,10 @@ CREATE TABLE hubs (
   UNIQUE (tenant_id, name)
 );
 
+-- seq doubles as the integration's compact reference in delivery indexes; AUTOINCREMENT so a
+-- deleted integration's reference is never reused (its cancelled deliveries stay in the log).
 CREATE TABLE integrations (
-  seq INTEGER PRIMARY KEY,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   integration_id TEXT NOT NULL UNIQUE,
   hub_id TEXT NOT NULL,
   tenant_id TEXT NOT NULL,
@@ -65,7 +67,8 @@ CREATE TABLE integrations (
 CREATE INDEX integrations_tenant ON integrations (tenant_id, seq);
 
 CREATE TABLE conversations (
-  conversation_id TEXT PRIMARY KEY,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  conversation_id TEXT NOT NULL UNIQUE,
   tenant_id TEXT NOT NULL,
   hub_id TEXT NOT NULL,
   integration_id TEXT NOT NULL,
@@ -75,18 +78,19 @@ CREATE TABLE conversations (
   opened_date_time TEXT NOT NULL,
   closed_date_time TEXT,
   business_integration_id TEXT,
-  last_event_id INTEGER NOT NULL DEFAULT 0,
   UNIQUE (integration_id, binding)
 );
+-- No last_event_id column: it is MAX(event_id) of the conversation's activities (one index seek),
+-- so a submit does not rewrite the conversation row (one random page less per commit).
 
 CREATE TABLE activities (
   seq INTEGER PRIMARY KEY,
-  conversation_id TEXT NOT NULL,
+  conversation_ref INTEGER NOT NULL,
   event_id INTEGER NOT NULL,
   sender_type TEXT,
   recipient_type TEXT,
   json TEXT NOT NULL,
-  UNIQUE (conversation_id, event_id)
+  UNIQUE (conversation_ref, event_id)
 );
 
 -- One row per (activity, receiving integration). seq is the lane order (a conversation's submits are
@@ -95,8 +99,14 @@ CREATE TABLE activities (
 -- status: pending | delivered | failed | cancelled; "held" is pending with held = 1.
 -- is_head: the one delivery of its (integration, conversation) webhook lane the dispatcher may take.
 -- due_at: when a head becomes claimable (creation, next attempt, or lease expiry while leased).
+-- Indexes use integration_ref / conversation_ref (integrations.seq, conversations.seq), not the GUIDs:
+-- small integer keys keep one conversation's lanes on one leaf page, so a submit of an activity for
+-- ten integrations dirties one page of the lane index instead of several (WAL bytes per commit are
+-- what bounds group-commit throughput).
 CREATE TABLE deliveries (
   seq INTEGER PRIMARY KEY,
+  integration_ref INTEGER NOT NULL,
+  conversation_ref INTEGER NOT NULL,
   integration_id TEXT NOT NULL,
   conversation_id TEXT NOT NULL,
   hub_id TEXT NOT NULL,
@@ -119,19 +129,18 @@ CREATE TABLE deliveries (
   created_at INTEGER NOT NULL
 );
 -- The delivery log and cancellation by integration.
-CREATE INDEX deliveries_integration ON deliveries (integration_id, seq);
+CREATE INDEX deliveries_integration ON deliveries (integration_ref, seq);
 -- Lanes: only non-final webhook rows, so finding "is the lane empty" or "the next one" never walks
 -- a lane's delivered history. Conversation first: the deliveries of one activity (one conversation,
--- many integrations) then share a leaf page, so a submit dirties one page of this index, not one per
--- integration (WAL bytes per commit are what limits group-commit throughput).
-CREATE INDEX deliveries_lane ON deliveries (conversation_id, integration_id, seq)
+-- many integrations) land next to each other.
+CREATE INDEX deliveries_lane ON deliveries (conversation_ref, integration_ref, seq)
   WHERE status = 'pending' AND transport = 'webhook';
 -- Claimable heads per integration (fair claims) and overall (nextDueAt). A blocked lane contributes
 -- one entry, whatever its backlog.
-CREATE INDEX deliveries_ready ON deliveries (integration_id, due_at) WHERE is_head = 1 AND held = 0;
+CREATE INDEX deliveries_ready ON deliveries (integration_ref, due_at) WHERE is_head = 1 AND held = 0;
 CREATE INDEX deliveries_due ON deliveries (due_at) WHERE is_head = 1 AND held = 0;
 -- Held heads, so resuming finds them without walking the lanes.
-CREATE INDEX deliveries_held ON deliveries (integration_id) WHERE is_head = 1 AND held = 1;
+CREATE INDEX deliveries_held ON deliveries (integration_ref) WHERE is_head = 1 AND held = 1;
 
 CREATE TABLE attempts (
   id INTEGER PRIMARY KEY,
