@@ -9,8 +9,8 @@ import { createAuthenticate } from './api/auth.js';
 import { createMetrics } from './api/metrics.js';
 import type { HooksterConfig } from './config/types.js';
 import { createDispatcher } from './delivery/dispatcher.js';
-import type { Gateway, PartDeps } from './engine-parts.js';
-import { createGateway } from './gateway/gateway.js';
+import type { PartDeps } from './engine-parts.js';
+import { createGateway, type HubGateway } from './gateway/gateway.js';
 import type { Store } from './store/contract.js';
 import { openStore } from './store/open.js';
 
@@ -67,8 +67,8 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
   const serveApi = config.role === 'api' || config.role === 'all';
   const runWorker = config.role === 'worker' || config.role === 'all';
 
-  let gateway: Gateway | undefined;
-  if (serveApi) gateway = createGateway({ ...parts, authenticate });
+  let gateway: HubGateway | undefined;
+  if (serveApi) gateway = createGateway({ ...parts, authenticate, registry: metrics.registry });
   const app = await buildApp({
     config,
     store,
@@ -90,6 +90,8 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
     async start() {
       await app.ready();
       gateway?.attach(app.server);
+      // On PostgreSQL the gateway listens for other processes' pushes before this one takes traffic.
+      await gateway?.ready();
       await app.listen({ host: config.host, port: config.port });
       engine.url = urlOf(app.server.address(), config.host);
       dispatcher?.start();
