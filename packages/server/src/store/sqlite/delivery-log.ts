@@ -25,8 +25,17 @@ export function createDeliveryLog(ctx: SqliteContext) {
   const countByStatus = db.prepare<[number, string], { n: number }>(
     'SELECT COUNT(*) AS n FROM deliveries WHERE integration_ref = ? AND status = ?',
   );
+  // A loose index scan over deliveries_ready: per integration with claimable heads, its earliest one.
   const earliestDue = db.prepare<[], { t: number | null }>(
-    'SELECT MIN(due_at) AS t FROM deliveries INDEXED BY deliveries_due WHERE is_head = 1 AND held = 0',
+    `WITH RECURSIVE refs(ref) AS (
+       SELECT (SELECT MIN(integration_ref) FROM deliveries INDEXED BY deliveries_ready WHERE is_head = 1 AND held = 0)
+       UNION ALL
+       SELECT (SELECT MIN(integration_ref) FROM deliveries INDEXED BY deliveries_ready
+               WHERE is_head = 1 AND held = 0 AND integration_ref > refs.ref)
+       FROM refs WHERE refs.ref IS NOT NULL)
+     SELECT MIN((SELECT MIN(due_at) FROM deliveries INDEXED BY deliveries_ready
+                 WHERE is_head = 1 AND held = 0 AND integration_ref = refs.ref)) AS t
+     FROM refs WHERE refs.ref IS NOT NULL`,
   );
 
   /** The row as the log shows it: "held" follows the integration's and hub's current status. */

@@ -135,10 +135,10 @@ CREATE INDEX deliveries_integration ON deliveries (integration_ref, seq);
 -- many integrations) land next to each other.
 CREATE INDEX deliveries_lane ON deliveries (conversation_ref, integration_ref, seq)
   WHERE status = 'pending' AND transport = 'webhook';
--- Claimable heads per integration (fair claims) and overall (nextDueAt). A blocked lane contributes
--- one entry, whatever its backlog.
+-- Claimable heads per integration: fair claims, and nextDueAt as the minimum over integrations (one
+-- seek each; no global due_at index, which every lease and outcome would have to rewrite). A blocked
+-- lane contributes one entry, whatever its backlog.
 CREATE INDEX deliveries_ready ON deliveries (integration_ref, due_at) WHERE is_head = 1 AND held = 0;
-CREATE INDEX deliveries_due ON deliveries (due_at) WHERE is_head = 1 AND held = 0;
 -- Held heads, so resuming finds them without walking the lanes.
 CREATE INDEX deliveries_held ON deliveries (integration_ref) WHERE is_head = 1 AND held = 1;
 
