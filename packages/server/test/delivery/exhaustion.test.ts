@@ -97,7 +97,11 @@ describe('exhaustion', () => {
       const failed = await listDeliveries(world, system.integrationId, 'failed');
       return failed.total >= 3 ? failed : undefined;
     });
-    expect((await notificationsOf(system.integrationId)).length).toBe(3);
+    // The notification is stored right after the failure is recorded.
+    await eventually(async () =>
+      (await notificationsOf(system.integrationId)).length >= 3 ? true : undefined,
+    );
+    expect(await notificationsOf(system.integrationId)).toHaveLength(3);
     const mails = await smtp.waitFor(2, WINDOW_MS + 10_000);
     expect(mails).toHaveLength(2);
     const digest = mails[1];
@@ -105,5 +109,27 @@ describe('exhaustion', () => {
     const digestText = mailText(digest?.raw ?? '');
     expect(digestText).toContain('2 webhook deliveries');
     expect(digestText).toContain('2 × last status 500');
+  });
+
+  it('records a refused egress as a failed attempt with its reason and notifies on exhaustion', async () => {
+    // The test engine allows only 127.0.0.1/32: another loopback address is refused before connecting.
+    const url = `http://127.0.0.2:${hook.port}/hook`;
+    const system = await addSystem(world, url, FAST);
+    const { conversationId } = await world.hub.openConversation();
+    await submitText(world.client, conversationId, 'to a refused address');
+    const delivery = await finalDelivery(world, system.integrationId);
+    expect(delivery.status).toBe('failed');
+    expect(delivery.attempts).toHaveLength(6);
+    for (const attempt of delivery.attempts) {
+      expect(attempt.error).toBe('egress refused: 127.0.0.2 is loopback');
+      expect(attempt.statusCode).toBeUndefined();
+    }
+    const notifications = await eventually(async () => {
+      const found = await notificationsOf(system.integrationId);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(notifications).toHaveLength(1);
+    expect(notifications[0]?.details).toContain('last error: egress refused: 127.0.0.2 is loopback');
+    expect(notifications[0]?.details).toContain(url);
   });
 });
