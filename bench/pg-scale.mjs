@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // `node bench/pg-scale.mjs`: delivery throughput when adding worker processes on PostgreSQL, next to
 // one SQLite process, in the same run. For each setup: the API process takes a backlog of N activities
-// across C conversations for one Direct agent with a webhook (one activity per POST) while that agent
-// is paused, then the agent is resumed and the time until the receiver holds all N is measured.
+// across C conversations for one Direct agent with a webhook (one activity per POST) while the hub is
+// paused (deliveries held), then the hub is resumed and the time until the receiver holds all N is
+// measured: the dispatchers' drain rate, not the intake.
 //   PostgreSQL: 1 API process + 1, 2, 4 worker processes (fresh schema each), deliveries/s and the
 //   ratio to one worker. SQLite: one process (role all).
-// Env: N (10000), CONVERSATIONS (200), WORKERS ("1,2,4"), PG_URL (postgres://postgres@127.0.0.1:5432/test).
-// Exits non-zero on a loss or a timeout. Engines run from dist when built, else from the sources (tsx).
+// Env: N (10000), CONVERSATIONS (200), WORKERS ("1,2,4"), PG_URL (postgres://postgres@127.0.0.1:5432/test),
+// SKIP_SQLITE=1 to measure PostgreSQL only.
+// Exits non-zero on a loss or a timeout.
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -17,11 +18,15 @@ import pg from 'pg';
 import { api, startEngine } from './lib/engine.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-if (!existsSync(join(ROOT, 'packages/server/dist/cli/main.js'))) process.env.ENGINE_FROM ??= 'src';
+// The sources by default (a dist left from an older build would measure old code); ENGINE_FROM=dist to
+// measure the build.
+if (process.env.ENGINE_FROM === 'dist') delete process.env.ENGINE_FROM;
+else process.env.ENGINE_FROM = 'src';
 const N = Number(process.env.N ?? 10_000);
 const CONVERSATIONS = Number(process.env.CONVERSATIONS ?? 200);
 const WORKERS = (process.env.WORKERS ?? '1,2,4').split(',').map(Number);
 const PG_URL = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const SKIP_SQLITE = process.env.SKIP_SQLITE === '1';
 const DRAIN_TIMEOUT_MS = Number(process.env.DRAIN_TIMEOUT_MS ?? 300_000);
 const ENGINE_ENV = {
   HOOKSTER_PER_INTEGRATION_CONCURRENCY: '256',
@@ -71,7 +76,7 @@ function startReceiver() {
   );
 }
 
-/** Tenant, hub, a websocket customer, a PAUSED agent with a webhook, and the conversations. */
+/** Tenant, a PAUSED hub, a websocket customer, an agent with a webhook, and the conversations. */
 async function provision(url, adminToken, webhookUrl) {
   const opts = { token: adminToken };
   const tenant = await api(url, 'POST', '/api/v1/tenants', {
@@ -82,15 +87,15 @@ async function provision(url, adminToken, webhookUrl) {
     ...opts,
     body: { tenantId: tenant.tenantId, name: 'bench', description: 'pg-scale' },
   });
-  const agentBody = {
-    channelId: 'Direct',
-    name: 'agent',
-    statusId: 3002,
-    configuration: { integrationType: 'Agent', webhookUrl },
-  };
-  const agent = await api(url, 'POST', `/api/v1/integrations/hubs/${hub.hubId}`, {
+  const pause = (statusId) =>
+    api(url, 'PUT', `/api/v1/hubs/${hub.hubId}`, {
+      ...opts,
+      body: { name: 'bench', description: 'pg-scale', statusId },
+    });
+  await pause(2002);
+  await api(url, 'POST', `/api/v1/integrations/hubs/${hub.hubId}`, {
     ...opts,
-    body: agentBody,
+    body: { channelId: 'Direct', name: 'agent', configuration: { integrationType: 'Agent', webhookUrl } },
   });
   const customer = await api(url, 'POST', `/api/v1/integrations/hubs/${hub.hubId}`, {
     ...opts,
@@ -106,11 +111,7 @@ async function provision(url, adminToken, webhookUrl) {
   }
   return {
     conversations,
-    resume: () =>
-      api(url, 'PUT', `/api/v1/integrations/${agent.integrationId}`, {
-        ...opts,
-        body: { ...agentBody, statusId: 3000 },
-      }),
+    resume: () => pause(2000),
   };
 }
 
@@ -174,10 +175,12 @@ async function main() {
     const { mkdtempSync, rmSync } = await import('node:fs');
     const dir = mkdtempSync(join(os.tmpdir(), 'hookster-pgscale-'));
     try {
-      results.sqlite = await run('SQLite, 1 process (all)', receiver, {
-        databaseUrl: `sqlite:${join(dir, 'hookster.db')}`,
-        workers: 0,
-      });
+      if (!SKIP_SQLITE) {
+        results.sqlite = await run('SQLite, 1 process (all)', receiver, {
+          databaseUrl: `sqlite:${join(dir, 'hookster.db')}`,
+          workers: 0,
+        });
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -200,7 +203,7 @@ async function main() {
   log('');
   log('| setup | deliveries/s | ratio to 1 worker |');
   log('|---|---|---|');
-  log(`| SQLite, 1 process | ${Math.round(results.sqlite)} | — |`);
+  if (results.sqlite !== undefined) log(`| SQLite, 1 process | ${Math.round(results.sqlite)} | — |`);
   for (const w of WORKERS)
     log(`| PostgreSQL, ${w} worker(s) | ${Math.round(results[w])} | ${(results[w] / one).toFixed(2)} |`);
 }

@@ -23,11 +23,17 @@ interface Head {
   createdAt: number;
   eventIds: number[];
   activityJson: string | null;
-}
-
-interface IntegrationInfo {
+  /** The conversation's properties JSON, loaded only for a head dispatched for the first time. */
+  propertiesJson: string | null;
   channelId: string;
   configuration: Record<string, unknown>;
+}
+
+interface LockedLane {
+  integrationId: Guid;
+  conversationId: Guid;
+  /** The head as loaded, undefined when the lane's head is no longer pending (never expected). */
+  head: Head | undefined;
 }
 
 /**
@@ -42,18 +48,13 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
   return inTransaction(ctx.pool, async (client) => {
     const lanes = await lockDueLanes(client, request);
     if (lanes.length === 0) return [];
-    const heads = await loadHeads(
-      client,
-      lanes.map((l) => l.headId),
-    );
-    const integrations = await loadIntegrations(client, [...new Set(heads.map((h) => h.integrationId))]);
+    const heads = lanes.flatMap((l) => (l.head === undefined ? [] : [l.head]));
     // A lane whose head is no longer pending (never expected) gets its next head promoted instead.
-    const found = new Set(heads.map((h) => h.deliveryId));
-    const empty = lanes.filter((l) => !found.has(l.headId));
+    const empty = lanes.filter((l) => l.head === undefined);
     const fresh = heads.filter((h) => h.body === null);
-    const built = fresh.length > 0 ? await buildBodies(client, request, fresh, integrations) : new Map();
+    const built = fresh.length > 0 ? await buildBodies(client, request, fresh) : new Map<Guid, Built>();
     const leaseUntil = request.now + request.leaseMs;
-    const absorbed = [...built.values()].flatMap((b: Built) => b.absorbed);
+    const absorbed = [...built.values()].flatMap((b) => b.absorbed);
     const { rows } = await client.query(
       `WITH u AS (
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, body, event_ids)
@@ -61,7 +62,7 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
          UPDATE deliveries d SET fence = d.fence + 1, lease_owner = $4, lease_until = $5,
            body = COALESCE(u.body, d.body), event_ids = COALESCE(u.event_ids::bigint[], d.event_ids)
          FROM u WHERE d.delivery_id = u.id
-         RETURNING d.delivery_id, d.fence, d.body, cardinality(d.event_ids) AS activity_count
+         RETURNING d.delivery_id, d.fence
        ), gone AS (
          DELETE FROM deliveries WHERE delivery_id = ANY($6::text[])
        ), leased AS (
@@ -88,13 +89,13 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
         empty.map((l) => l.conversationId),
       ],
     );
-    const updated = new Map((rows as Row[]).map((r) => [r['delivery_id'] as string, r]));
+    const fences = new Map((rows as Row[]).map((r) => [r['delivery_id'] as string, Number(r['fence'])]));
     return heads.map((head): ClaimedDelivery => {
-      const row = updated.get(head.deliveryId) as Row;
-      const config = integrations.get(head.integrationId)?.configuration ?? {};
+      const config = head.configuration;
+      const fixed = built.get(head.deliveryId);
       const claimed: ClaimedDelivery = {
         deliveryId: head.deliveryId,
-        fence: Number(row['fence']),
+        fence: fences.get(head.deliveryId) ?? head.fence + 1,
         attemptNumber: head.attemptCount - head.attemptBase + 1,
         integrationId: head.integrationId,
         hubId: head.hubId,
@@ -103,8 +104,8 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
         webhookUrl: typeof config['webhookUrl'] === 'string' ? config['webhookUrl'] : '',
         publicSigningKey: typeof config['publicSigningKey'] === 'string' ? config['publicSigningKey'] : '',
         privateSigningKey: typeof config['privateSigningKey'] === 'string' ? config['privateSigningKey'] : '',
-        body: row['body'] as string,
-        activityCount: Number(row['activity_count']),
+        body: fixed?.body ?? (head.body as string),
+        activityCount: fixed?.eventIds.length ?? head.eventIds.length,
         createdAt: head.createdAt,
       };
       if (typeof config['retrySchedule'] === 'string') claimed.retrySchedule = config['retrySchedule'];
@@ -114,78 +115,71 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
   });
 }
 
-interface LockedLane {
-  integrationId: Guid;
-  conversationId: Guid;
-  headId: Guid;
-}
-
+/**
+ * One round trip locks the due lanes and loads their heads with what a claim needs. Why it is safe to
+ * read the heads in the same statement: a lane changed after this statement's snapshot (a head
+ * finished and the next promoted) is returned in its new version by the lock, and the join to the
+ * old head then fails, so that lane is left for the next claim rather than claimed stale.
+ */
 async function lockDueLanes(client: pg.PoolClient, request: ClaimRequest): Promise<LockedLane[]> {
   const inFlight: Record<string, number> = {};
   for (const [integrationId, count] of request.inFlight) inFlight[integrationId] = count;
   const { rows } = await client.query(
-    `SELECT l.integration_id, l.conversation_id, l.head_id FROM lanes l
-     JOIN (
-       SELECT l2.integration_id, l2.conversation_id,
-         row_number() OVER (PARTITION BY l2.integration_id ORDER BY l2.due_at, l2.conversation_id) AS rank
-       FROM lanes l2
-       JOIN integrations i ON i.integration_id = l2.integration_id
-       JOIN hubs h ON h.hub_id = i.hub_id
-       WHERE l2.due_at <= $1 AND i.status_id <> 3002 AND h.status_id <> 2002
-     ) r ON r.integration_id = l.integration_id AND r.conversation_id = l.conversation_id
-     WHERE r.rank <= $3 - COALESCE(($4::jsonb ->> r.integration_id)::int, 0) AND l.due_at <= $1
-     ORDER BY r.rank, l.due_at, l.integration_id
-     LIMIT $2
-     FOR UPDATE OF l SKIP LOCKED`,
+    `WITH locked AS (
+       SELECT l.integration_id, l.conversation_id, l.head_id FROM lanes l
+       JOIN (
+         SELECT l2.integration_id, l2.conversation_id,
+           row_number() OVER (PARTITION BY l2.integration_id ORDER BY l2.due_at, l2.conversation_id) AS rank
+         FROM lanes l2
+         JOIN integrations i ON i.integration_id = l2.integration_id
+         JOIN hubs h ON h.hub_id = i.hub_id
+         WHERE l2.due_at <= $1 AND i.status_id <> 3002 AND h.status_id <> 2002
+       ) r ON r.integration_id = l.integration_id AND r.conversation_id = l.conversation_id
+       WHERE r.rank <= $3 - COALESCE(($4::jsonb ->> r.integration_id)::int, 0) AND l.due_at <= $1
+       ORDER BY r.rank, l.due_at, l.integration_id
+       LIMIT $2
+       FOR UPDATE OF l SKIP LOCKED
+     )
+     SELECT locked.integration_id AS lane_integration, locked.conversation_id AS lane_conversation,
+       h.delivery_id, h.hub_id, h.tenant_id, h.echo, h.event_id, h.seq, h.body, h.fence, h.attempt_count,
+       h.attempt_base, h.created_at, h.event_ids, a.activity_json, c.properties, i.channel_id, i.configuration
+     FROM locked
+     LEFT JOIN deliveries h ON h.delivery_id = locked.head_id AND h.status = 'pending'
+     LEFT JOIN activities a ON h.body IS NULL AND a.conversation_id = h.conversation_id AND a.event_id = h.event_id
+     LEFT JOIN conversations c ON h.body IS NULL AND c.conversation_id = locked.conversation_id
+     LEFT JOIN integrations i ON i.integration_id = locked.integration_id`,
     [request.now, request.limit, request.perIntegrationLimit, JSON.stringify(inFlight)],
   );
-  return (rows as Row[]).map((r) => ({
-    integrationId: r['integration_id'] as string,
-    conversationId: r['conversation_id'] as string,
-    headId: r['head_id'] as string,
-  }));
-}
-
-async function loadHeads(client: pg.PoolClient, headIds: Guid[]): Promise<Head[]> {
-  const { rows } = await client.query(
-    `SELECT h.*, a.activity_json FROM deliveries h
-     LEFT JOIN activities a ON h.body IS NULL AND a.conversation_id = h.conversation_id AND a.event_id = h.event_id
-     WHERE h.delivery_id = ANY($1) AND h.status = 'pending'`,
-    [headIds],
-  );
-  return (rows as Row[]).map((r) => ({
-    deliveryId: r['delivery_id'] as string,
-    integrationId: r['integration_id'] as string,
-    conversationId: r['conversation_id'] as string,
-    hubId: r['hub_id'] as string,
-    tenantId: r['tenant_id'] as string,
-    echo: r['echo'] as boolean,
-    eventId: Number(r['event_id']),
-    seq: Number(r['seq']),
-    body: r['body'] as string | null,
-    fence: Number(r['fence']),
-    attemptCount: Number(r['attempt_count']),
-    attemptBase: Number(r['attempt_base']),
-    createdAt: Number(r['created_at']),
-    eventIds: (r['event_ids'] as unknown[]).map(Number),
-    activityJson: r['activity_json'] as string | null,
-  }));
-}
-
-async function loadIntegrations(client: pg.PoolClient, ids: Guid[]): Promise<Map<Guid, IntegrationInfo>> {
-  const { rows } = await client.query(
-    'SELECT integration_id, channel_id, configuration FROM integrations WHERE integration_id = ANY($1)',
-    [ids],
-  );
-  return new Map(
-    (rows as Row[]).map((r) => [
-      r['integration_id'] as string,
-      {
+  return (rows as Row[]).map((r) => {
+    const integrationId = r['lane_integration'] as string;
+    const conversationId = r['lane_conversation'] as string;
+    if (r['delivery_id'] === null || r['channel_id'] === null)
+      return { integrationId, conversationId, head: undefined };
+    return {
+      integrationId,
+      conversationId,
+      head: {
+        deliveryId: r['delivery_id'] as string,
+        integrationId,
+        conversationId,
+        hubId: r['hub_id'] as string,
+        tenantId: r['tenant_id'] as string,
+        echo: r['echo'] as boolean,
+        eventId: Number(r['event_id']),
+        seq: Number(r['seq']),
+        body: r['body'] as string | null,
+        fence: Number(r['fence']),
+        attemptCount: Number(r['attempt_count']),
+        attemptBase: Number(r['attempt_base']),
+        createdAt: Number(r['created_at']),
+        eventIds: (r['event_ids'] as unknown[]).map(Number),
+        activityJson: r['activity_json'] as string | null,
+        propertiesJson: r['properties'] as string | null,
         channelId: r['channel_id'] as string,
         configuration: JSON.parse(r['configuration'] as string) as Record<string, unknown>,
       },
-    ]),
-  );
+    };
+  });
 }
 
 interface Built {
@@ -203,9 +197,8 @@ async function buildBodies(
   client: pg.PoolClient,
   request: ClaimRequest,
   fresh: Head[],
-  integrations: Map<Guid, IntegrationInfo>,
 ): Promise<Map<Guid, Built>> {
-  const system = fresh.filter((h) => integrations.get(h.integrationId)?.channelId === 'System' && !h.echo);
+  const system = fresh.filter((h) => h.channelId === 'System' && !h.echo);
   const followers = new Map<Guid, Row[]>();
   if (system.length > 0 && request.batchMaxActivities > 1) {
     const { rows } = await client.query(
@@ -236,17 +229,9 @@ async function buildBodies(
       followers.set(row['head'] as string, list);
     }
   }
-  const convIds = [...new Set(fresh.map((h) => h.conversationId))];
-  const props = await client.query(
-    'SELECT conversation_id, properties FROM conversations WHERE conversation_id = ANY($1)',
-    [convIds],
-  );
-  const properties = new Map(
-    (props.rows as Row[]).map((r) => [r['conversation_id'] as string, r['properties'] as string]),
-  );
   const built = new Map<Guid, Built>();
   for (const head of fresh) {
-    const shape = integrations.get(head.integrationId)?.channelId === 'System' ? 'activities' : 'activity';
+    const shape = head.channelId === 'System' ? 'activities' : 'activity';
     const jsons = [head.activityJson ?? '{}'];
     const eventIds = [...head.eventIds];
     const absorbed: Guid[] = [];
@@ -270,7 +255,7 @@ async function buildBodies(
       tenantId: head.tenantId,
       integrationId: head.integrationId,
       conversationId: head.conversationId,
-      conversationPropertiesJson: properties.get(head.conversationId) ?? '{"profile":{},"additional":{}}',
+      conversationPropertiesJson: head.propertiesJson ?? '{"profile":{},"additional":{}}',
       shape,
       echo: head.echo,
     };
