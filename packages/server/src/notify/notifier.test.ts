@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type TestSmtp, mailText, startTestSmtp } from '../../test/delivery/smtp.js';
+import { hubFixture, systemFixture, tenantFixture } from '../store/conformance/fixtures.js';
+import type { Store } from '../store/contract.js';
+import { openStore } from '../store/open.js';
+import { exhaustionNotification, type ExhaustedDelivery } from './exhaustion.js';
+import { createMailer } from './mailer.js';
+import { createNotifier } from './notifier.js';
+
+const WINDOW_MS = 1000;
+const logger = pino({ level: 'silent' });
+
+let dir: string;
+let store: Store;
+let smtp: TestSmtp;
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hookster-notify-'));
+  store = await openStore(`sqlite:${join(dir, 'hookster.db')}`);
+  await store.migrate();
+  smtp = await startTestSmtp();
+});
+afterEach(async () => {
+  await store.close();
+  await smtp.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function world(email: string) {
+  const tenant = { ...tenantFixture(), accountHolderEmail: email };
+  await store.createTenant(tenant);
+  const hub = hubFixture(tenant.tenantId);
+  await store.createHub(hub);
+  const integrations = [systemFixture(hub), systemFixture(hub)];
+  for (const integration of integrations) await store.createIntegration(integration);
+  const failure = (integrationId: string, n: number): ExhaustedDelivery => ({
+    deliveryId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    tenantId: tenant.tenantId,
+    hubId: hub.hubId,
+    integrationId,
+    webhookUrl: 'https://hooks.example.com/in',
+    attempts: 6,
+    statusCode: 502,
+  });
+  return { integrations, failure };
+}
+
+describe('exhaustion notifier', () => {
+  it('stores one notification per failed delivery with code 7512 and the reason', async () => {
+    const { integrations, failure } = await world('a@example.com');
+    const id = integrations[0]?.integrationId ?? '';
+    const notifier = createNotifier({ store, logger, windowMs: WINDOW_MS });
+    await notifier.exhausted([
+      failure(id, 1),
+      { ...failure(id, 2), statusCode: undefined, error: 'timeout after 10000 ms' },
+    ]);
+    await notifier.close();
+    const page = await store.listNotifications(undefined, { pageNumber: 0, pageSize: 10 });
+    const details = page.results.map((n) => n.details).sort();
+    expect(page.results.every((n) => n.code === 7512 && n.integrationId === id)).toBe(true);
+    expect(details).toEqual([
+      'Delivery 00000000-0000-4000-8000-000000000001 to https://hooks.example.com/in failed after 6 attempts; last status 502.',
+      'Delivery 00000000-0000-4000-8000-000000000002 to https://hooks.example.com/in failed after 6 attempts; last error: timeout after 10000 ms.',
+    ]);
+  });
+
+  it('after a restart, waits a full window before e-mailing an integration notified just before it', async () => {
+    const { integrations, failure } = await world('holder@example.com');
+    const [recent, quiet] = integrations.map((i) => i.integrationId);
+    if (!recent || !quiet) throw new Error('fixtures');
+    // What the previous process stored (and presumably e-mailed) a moment before it stopped.
+    await store.createNotification(exhaustionNotification(failure(recent, 1), Date.now() - 200));
+
+    const notifier = createNotifier({
+      store,
+      logger,
+      windowMs: WINDOW_MS,
+      mailer: createMailer(smtp.url, 'h@example.com'),
+    });
+    const started = Date.now();
+    await notifier.exhausted([failure(recent, 2)]);
+    await notifier.exhausted([failure(quiet, 3)]);
+    const [first] = await smtp.waitFor(1);
+    // The quiet integration is e-mailed at once; the recently notified one only after a window.
+    expect(mailText(first?.raw ?? '')).toContain(quiet);
+    expect((first?.at ?? 0) - started).toBeLessThan(WINDOW_MS);
+    const mails = await smtp.waitFor(2, WINDOW_MS + 5000);
+    const second = mails[1];
+    expect(mailText(second?.raw ?? '')).toContain(recent);
+    expect(mailText(second?.raw ?? '')).toContain('000000000002');
+    expect((second?.at ?? 0) - started).toBeGreaterThanOrEqual(WINDOW_MS - 20);
+    expect(second?.to).toEqual(['holder@example.com']);
+    await notifier.close();
+    expect(smtp.mails).toHaveLength(2);
+  });
+});
