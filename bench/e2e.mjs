@@ -237,7 +237,7 @@ function printReport(out) {
       p ? `${fixed(p.latencyMs.p50, 2)} / ${fixed(p.latencyMs.p99, 2)}` : '—',
       `${b.posts} / ${b.multiPosts} / ${b.maxPerPost}`,
       `${b.duplicates + (p?.duplicates ?? 0)} / ${b.missing + (p?.missing ?? 0)} / ${b.badSignature + (p?.badSignature ?? 0)}`,
-      fixed(r.burst.cpuMsPerActivity, 3),
+      r === ceiling ? '—' : fixed(r.burst.cpuMsPerActivity, 3),
       rss,
     ];
   };
