@@ -25,7 +25,7 @@ interface HeadRow {
 interface WaitingRow {
   seq: number;
   echo: number;
-  body: string | null;
+  dispatched: number;
   json: string;
 }
 
@@ -43,20 +43,21 @@ export function createClaims(ctx: SqliteContext) {
     `SELECT integration_ref FROM deliveries INDEXED BY deliveries_ready
      WHERE is_head = 1 AND held = 0 AND integration_ref > ? ORDER BY integration_ref LIMIT 1`,
   );
-  const dueHeads = db.prepare<[number, number, number], HeadRow>(
+  const dueHeads = db.prepare<[number, number, number, number], HeadRow>(
     `SELECT seq, conversation_ref, conversation_id, hub_id, tenant_id, echo, activity_seq, activity_count, attempt_count,
-            budget_base, body, created_at
-     FROM deliveries INDEXED BY deliveries_ready
-     WHERE integration_ref = ? AND is_head = 1 AND held = 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ?`,
+            budget_base, (SELECT body FROM delivery_bodies b WHERE b.seq = d.seq) AS body, created_at
+     FROM deliveries d INDEXED BY deliveries_ready
+     WHERE integration_ref = ? AND is_head = 1 AND held = 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ? OFFSET ?`,
   );
   const lease = db.prepare<[string, number, number, number], { fence: number }>(
     `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1
      WHERE seq = ? RETURNING fence`,
   );
-  const leaseWithBody = db.prepare<[string, number, number, string, number, number], { fence: number }>(
-    `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1, body = ?,
+  const leaseFirst = db.prepare<[string, number, number, number, number], { fence: number }>(
+    `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1,
        activity_count = ? WHERE seq = ? RETURNING fence`,
   );
+  const insertBody = db.prepare('INSERT INTO delivery_bodies (seq, body) VALUES (?, ?)');
   const target = db.prepare<[number], { integration_id: string; channel_id: string; configuration: string }>(
     'SELECT integration_id, channel_id, configuration FROM integrations WHERE seq = ?',
   );
@@ -65,7 +66,7 @@ export function createClaims(ctx: SqliteContext) {
      FROM activities a WHERE a.seq = ?`,
   );
   const waiting = db.prepare<[number, number, number, number], WaitingRow>(
-    `SELECT d.seq, d.echo, d.body, a.json
+    `SELECT d.seq, d.echo, EXISTS (SELECT 1 FROM delivery_bodies b WHERE b.seq = d.seq) AS dispatched, a.json
      FROM deliveries d INDEXED BY deliveries_lane JOIN activities a ON a.seq = d.activity_seq
      WHERE d.conversation_ref = ? AND d.integration_ref = ? AND d.status = 'pending' AND d.transport = 'webhook'
        AND d.seq > ?
@@ -114,7 +115,7 @@ export function createClaims(ctx: SqliteContext) {
       let bytes = Buffer.byteLength(jsons[0]!);
       for (const row of waiting.all(head.conversation_ref, t.ref, head.seq, request.batchMaxActivities - 1)) {
         // Only deliveries never dispatched join a batch, and only contiguously, so lane order holds.
-        if (row.body !== null || row.echo === 1) break;
+        if (row.dispatched === 1 || row.echo === 1) break;
         const size = Buffer.byteLength(row.json) + 1;
         if (bytes + size > request.batchMaxBytes) break;
         bytes += size;
@@ -138,8 +139,13 @@ export function createClaims(ctx: SqliteContext) {
   function claimNow(request: ClaimRequest): ClaimedDelivery[] {
     const claimed: ClaimedDelivery[] = [];
     if (request.limit <= 0) return claimed;
-    const candidates: { t: Target; heads: HeadRow[] }[] = [];
-    for (const ref of readyIntegrations()) {
+    const candidates: { t: Target; heads: HeadRow[]; room: number }[] = [];
+    const refs = readyIntegrations();
+    // First an equal share from each integration, then — only if that left the claim short — more
+    // from those that had more: no claim reads rows it will not lease.
+    const share = Math.max(1, Math.ceil(request.limit / Math.max(1, refs.length)));
+    let found = 0;
+    for (const ref of refs) {
       const row = target.get(ref);
       if (row === undefined) continue;
       const room = Math.min(
@@ -147,15 +153,28 @@ export function createClaims(ctx: SqliteContext) {
         request.perIntegrationLimit - (request.inFlight.get(row.integration_id) ?? 0),
       );
       if (room <= 0) continue;
-      const heads = dueHeads.all(ref, request.now, room);
+      const heads = dueHeads.all(ref, request.now, Math.min(room, share), 0);
       if (heads.length === 0) continue;
+      found += heads.length;
       const t = {
         ref,
         integrationId: row.integration_id,
         channelId: row.channel_id,
         configurationJson: row.configuration,
       };
-      candidates.push({ t, heads });
+      candidates.push({ t, heads, room });
+    }
+    for (const c of candidates) {
+      if (found >= request.limit) break;
+      if (c.heads.length < share || c.room <= c.heads.length) continue;
+      const more = dueHeads.all(
+        c.t.ref,
+        request.now,
+        Math.min(c.room, request.limit - found + c.heads.length) - c.heads.length,
+        c.heads.length,
+      );
+      c.heads.push(...more);
+      found += more.length;
     }
     // Round robin, one head per integration per turn, so a huge backlog cannot starve the others.
     const picked: { t: Target; head: HeadRow }[] = [];
@@ -183,14 +202,8 @@ export function createClaims(ctx: SqliteContext) {
       let fence: number;
       if (head.body === null) {
         fixed = firstDispatchBody(t, head, request);
-        fence = leaseWithBody.get(
-          request.owner,
-          leaseUntil,
-          leaseUntil,
-          fixed.body,
-          fixed.activityCount,
-          head.seq,
-        )!.fence;
+        insertBody.run(head.seq, fixed.body);
+        fence = leaseFirst.get(request.owner, leaseUntil, leaseUntil, fixed.activityCount, head.seq)!.fence;
       } else {
         fixed = { body: head.body, activityCount: head.activity_count };
         fence = lease.get(request.owner, leaseUntil, leaseUntil, head.seq)!.fence;

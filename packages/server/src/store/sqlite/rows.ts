@@ -101,7 +101,6 @@ export interface DeliveryRow {
   lease_owner: string | null;
   lease_until: number | null;
   fence: number;
-  body: string | null;
   created_at: number;
 }
 

@@ -125,8 +125,13 @@ CREATE TABLE deliveries (
   lease_owner TEXT,
   lease_until INTEGER,
   fence INTEGER NOT NULL DEFAULT 0,
-  body TEXT,
   created_at INTEGER NOT NULL
+);
+-- The exact bytes fixed at first dispatch, apart from the small fixed-size delivery rows: a body
+-- written into a row in the middle of the deliveries table would grow it and split its page.
+CREATE TABLE delivery_bodies (
+  seq INTEGER PRIMARY KEY,
+  body TEXT NOT NULL
 );
 -- The delivery log and cancellation by integration.
 CREATE INDEX deliveries_integration ON deliveries (integration_ref, seq);
