@@ -49,7 +49,11 @@ const cfg = {
 const BACKLOG_RETRY_SCHEDULE = envStr('BACKLOG_RETRY_SCHEDULE', Array(240).fill('1s').join(','));
 
 function verdict(p) {
-  return p.timedOut || p.receiver.missing > 0 || p.receiver.badSignature > 0 || p.loadgen.errors > 0
+  return p.timedOut ||
+    p.receiver.missing > 0 ||
+    p.receiver.duplicates > 0 ||
+    p.receiver.badSignature > 0 ||
+    p.loadgen.errors > 0
     ? 'FAIL'
     : 'ok';
 }
@@ -219,7 +223,7 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
       JSON.stringify({ cfg, at: new Date().toISOString(), out }, null, 2) + '\n',
     );
   const ok = phases.every((p) => verdict(p) === 'ok') && (out.backlog === undefined || out.backlog.ok);
-  if (!ok) log('FAILED: a phase lost activities, saw a bad signature, failed a submission or timed out');
+  if (!ok) log('FAILED: a phase lost or duplicated activities, saw a bad signature, failed a submission or timed out');
   return ok ? 0 : 1;
 });
 

@@ -36,7 +36,7 @@ export async function backlogPhase({ receiver, loadgen, engine, run, timeoutMs, 
   await sleep(1000); // late duplicates still count
   const st = await ask(receiver.child, { type: 'stats' }, 'stats');
   const drainMs = (st.lastAt ?? nowMs()) - upAt;
-  const ok = !timedOut && st.missing === 0 && st.badSignature === 0 && lg.errors === 0;
+  const ok = !timedOut && st.missing === 0 && st.duplicates === 0 && st.badSignature === 0 && lg.errors === 0;
   log(
     `backlog: drained ${st.unique} in ${(drainMs / 1000).toFixed(1)} s, missing ${st.missing}, dup ${st.duplicates}${timedOut ? ', TIMED OUT' : ''}`,
   );
