@@ -85,3 +85,36 @@ describe('signed webhook delivery', () => {
     });
   });
 });
+
+describe('Direct webhook delivery', () => {
+  it('sends the echo copy to a Direct customer with echo on, as a single activity with isEcho true', async () => {
+    const direct = await startTestReceiver((_req, res) => res.end());
+    try {
+      const { customer, conversationId } = await world.hub.openConversation({
+        webhookUrl: direct.url,
+        echo: true,
+      });
+      const read = await world.client.get<{ configuration: Record<string, string> }>(
+        `/api/v1/integrations/${String(customer.integrationId)}`,
+      );
+      const privateKey = String(read.body.configuration.privateSigningKey);
+      const eventId = await submitText(world.client, conversationId, 'echo me');
+      const [request] = await direct.waitFor(1);
+      if (!request) throw new Error('no request');
+      const body = JSON.parse(request.body.toString('utf8')) as {
+        integrationId: string;
+        activity: { eventId: number; isEcho: boolean };
+        activities?: unknown;
+      };
+      expect(body.integrationId).toBe(customer.integrationId);
+      expect(body.activities).toBeUndefined();
+      expect(body.activity).toMatchObject({ eventId, isEcho: true });
+      expect(request.headers['x-integration-id']).toBe(customer.integrationId);
+      expect(
+        verifyHubsterSignature(request.body, String(request.headers['x-hubster-signature']), privateKey),
+      ).toBe(true);
+    } finally {
+      await direct.close();
+    }
+  });
+});
