@@ -147,10 +147,12 @@ export class GroupCommit {
     };
     try {
       this.walFd ??= openSync(this.walPath!, 'r');
-      fdatasync(this.walFd, done);
     } catch (error) {
-      done(error);
+      // No WAL file yet: SQLite creates it with the first changed page, so these commits wrote nothing.
+      done((error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : error);
+      return;
     }
+    fdatasync(this.walFd, done);
   }
 }
 

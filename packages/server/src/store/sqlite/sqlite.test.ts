@@ -45,6 +45,18 @@ describe('SQLite store', () => {
     expect(ledger).toEqual([{ version: 1, name: '0001_init' }]);
   });
 
+  it('answers a first write that changes nothing after reopening a cleanly closed file', async () => {
+    const path = join(root, 'reopen-noop', 'hookster.db');
+    const store = createSqliteStore(path);
+    await store.migrate();
+    await store.close();
+    const again = createSqliteStore(path);
+    await again.migrate();
+    expect(await again.retryDelivery('00000000-0000-4000-8000-000000000001', Date.now())).toBe(false);
+    expect(await again.recordAttempts([])).toEqual([]);
+    await again.close();
+  });
+
   it('refuses to work before migrate() with a clear error', async () => {
     const store = createSqliteStore(join(root, 'unmigrated', 'hookster.db'));
     await expect(async () => store.getTenant('x')).rejects.toThrow(/migrate/);
