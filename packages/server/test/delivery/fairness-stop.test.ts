@@ -1,0 +1,63 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/client.js';
+import { type DeliveryWorld, addSystem, listDeliveries, startWorld, submitText } from './harness.js';
+import { type TestReceiver, startTestReceiver } from './receiver.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function receiver(...args: Parameters<typeof startTestReceiver>): Promise<TestReceiver> {
+  const started = await startTestReceiver(...args);
+  cleanups.push(() => started.close());
+  return started;
+}
+
+async function world(env: Record<string, string>): Promise<DeliveryWorld> {
+  const started = await startWorld(env);
+  cleanups.push(() => started.engine.stop());
+  return started;
+}
+
+async function conversations(w: DeliveryWorld, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push((await w.hub.openConversation()).conversationId);
+  return ids;
+}
+
+describe('fairness between integrations', () => {
+  it('keeps delivering to a healthy endpoint while a hanging one uses up its share', async () => {
+    const w = await world({ HOOKSTER_CONCURRENCY: '8', HOOKSTER_PER_INTEGRATION_CONCURRENCY: '4' });
+    const hanging = await receiver(() => undefined);
+    const healthy = await receiver((_req, res) => res.end('ok'));
+    // Each activity goes to both System integrations; the hanging one holds its 4 slots for 3 s each.
+    await addSystem(w, hanging.url, { deliveryTimeout: '3s', retrySchedule: '10s' });
+    await addSystem(w, healthy.url);
+    const ids = await conversations(w, 20);
+    const started = Date.now();
+    for (const id of ids) await submitText(w.client, id, 'hello');
+    await healthy.waitFor(ids.length, 2500);
+    // All 20 arrived before the hanging endpoint's first attempts could even time out.
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(hanging.requests.length).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('graceful stop', () => {
+  it('waits for the attempts in flight and records them, so a restart sends nothing twice', async () => {
+    const w = await world({ HOOKSTER_DELIVERY_TIMEOUT: '5s' });
+    const slow = await receiver((_req, res) => setTimeout(() => res.end('ok'), 400));
+    const system = await addSystem(w, slow.url);
+    const ids = await conversations(w, 5);
+    for (const id of ids) await submitText(w.client, id, 'in flight at the stop');
+    await slow.waitFor(ids.length);
+    await w.engine.restart(); // SIGTERM while the 5 requests are being answered, then a fresh process
+    const delivered = await eventually(async () => {
+      const list = await listDeliveries(w, system.integrationId, 'delivered');
+      return list.total === ids.length ? list : undefined;
+    });
+    expect(delivered.results.every((d) => d.attemptCount === 1)).toBe(true);
+    expect(slow.requests).toHaveLength(ids.length);
+  });
+});
