@@ -175,6 +175,18 @@ describe('parseIntegrationCreate', () => {
     ]);
   });
 
+  it('lists an unknown filter together with an invalid webhookUrl', () => {
+    expect(
+      createErrors({
+        ...systemBody,
+        configuration: { webhookUrl: 'not a url', events: ['message', 'message:martian'] },
+      }),
+    ).toEqual([
+      "Property 'configuration.webhookUrl' must be an absolute http or https URL. (code: PRT000304)",
+      "Property 'configuration.events[1]' has an unknown filter 'message:martian': use message, message:customer, message:agent, message:bot. (code: PRT000304)",
+    ]);
+  });
+
   it('lists every problem of a bad body', () => {
     expect(createErrors({ name: '', statusId: 3001 })).toEqual([
       "Property 'channelId' is required. (code: PRT000301)",

@@ -140,12 +140,24 @@ function checkExtensions(config: Record<string, unknown>, errors: ErrorItem[]): 
 }
 
 function systemConfiguration(config: Record<string, unknown>, errors: ErrorItem[]): IntegrationConfiguration {
-  if (!SystemConfig.check(config)) {
-    errors.push(...SystemConfig.errors(config, PortalCodes, PATH));
-    return {};
-  }
+  const valid = SystemConfig.check(config);
+  if (!valid) errors.push(...SystemConfig.errors(config, PortalCodes, PATH));
+  // Filters are checked even when the schema failed elsewhere, so every problem is listed at once.
+  const events = checkedFilters(config.events, errors);
+  if (!valid) return {};
+  checkExtensions(config, errors);
+  const out: IntegrationConfiguration = { webhookUrl: config.webhookUrl, events };
+  if (config.retrySchedule !== undefined) out.retrySchedule = config.retrySchedule.trim();
+  if (config.deliveryTimeout !== undefined) out.deliveryTimeout = config.deliveryTimeout.trim();
+  return out;
+}
+
+/** The known, de-duplicated filters of `events`; an unknown string is reported (non-strings are type errors). */
+function checkedFilters(raw: unknown, errors: ErrorItem[]): string[] {
   const events: string[] = [];
-  config.events.forEach((filter, index) => {
+  if (!Array.isArray(raw)) return events;
+  raw.forEach((filter: unknown, index) => {
+    if (typeof filter !== 'string') return;
     const value = filter.trim().toLowerCase();
     if (!(EVENT_FILTERS as readonly string[]).includes(value)) {
       errors.push(
@@ -158,11 +170,7 @@ function systemConfiguration(config: Record<string, unknown>, errors: ErrorItem[
       events.push(value);
     }
   });
-  checkExtensions(config, errors);
-  const out: IntegrationConfiguration = { webhookUrl: config.webhookUrl, events };
-  if (config.retrySchedule !== undefined) out.retrySchedule = config.retrySchedule.trim();
-  if (config.deliveryTimeout !== undefined) out.deliveryTimeout = config.deliveryTimeout.trim();
-  return out;
+  return events;
 }
 
 function directConfiguration(config: Record<string, unknown>, errors: ErrorItem[]): IntegrationConfiguration {
