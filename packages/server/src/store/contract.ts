@@ -156,6 +156,7 @@ export interface Store {
   /** Throws HooksterError HubNameExists when the name is taken in the tenant. */
   createHub(hub: Hub): Promise<void>;
   getHub(hubId: Guid): Promise<Hub | undefined>;
+  /** Oldest first. */
   listHubs(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Hub>>;
   /** Pausing (2002) holds the hub's pending deliveries; resuming releases them. */
   updateHub(hub: Hub): Promise<void>;
@@ -166,6 +167,7 @@ export interface Store {
   /** Throws HooksterError IntegrationNameExists when the name is taken in the hub. */
   createIntegration(integration: Integration): Promise<void>;
   getIntegration(integrationId: Guid): Promise<Integration | undefined>;
+  /** Oldest first. */
   listIntegrations(filter: { tenantId?: Guid; hubId?: Guid }, page: PageRequest): Promise<Page<Integration>>;
   /** Replaces the integration; a status change to/from 3002 holds/releases its pending deliveries. */
   updateIntegration(integration: Integration): Promise<void>;
@@ -210,6 +212,7 @@ export interface Store {
   onWork(listener: () => void): () => void;
 
   // delivery log
+  /** Newest first; `status` is a public status ("held" = pending of a paused integration or hub). */
   listDeliveries(integrationId: Guid, status: string | undefined, page: PageRequest): Promise<Page<Delivery>>;
   /** One delivery with its attempts. */
   getDelivery(deliveryId: Guid): Promise<Delivery | undefined>;
@@ -225,5 +228,6 @@ export interface Store {
 
   // notifications
   createNotification(notification: Notification): Promise<void>;
+  /** Newest first. */
   listNotifications(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Notification>>;
 }

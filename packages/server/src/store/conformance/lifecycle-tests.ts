@@ -23,7 +23,14 @@ export function lifecycleTests(stores: Stores, canRestart: boolean): void {
     const id = w.conversation.conversationId;
     await store.submitActivity(id, planTo([webhookTo(w.customer)], { text: 'before' }));
     await store.updateIntegration({ ...w.customer, statusId: 3002 });
-    await store.submitActivity(id, planTo([webhookTo(w.customer)], { text: 'during' }));
+    const during = await store.submitActivity(
+      id,
+      planTo([webhookTo(w.system), webhookTo(w.customer)], { text: 'during' }),
+    );
+    expect(during.held).toEqual([false, true]);
+    const [system] = await store.claimDeliveries(claimRequest());
+    expect(system?.integrationId).toBe(w.system.integrationId);
+    await store.recordAttempts([record(system!, { status: 'delivered' })]);
     expect(await store.claimDeliveries(claimRequest())).toEqual([]);
     expect(await store.nextDueAt()).toBeUndefined();
     const held = await store.listDeliveries(w.customer.integrationId, 'held', log);

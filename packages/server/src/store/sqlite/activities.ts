@@ -168,6 +168,7 @@ export function createActivities(ctx: SqliteContext) {
     const planned = result.deliveries;
     const distinct = new Set(planned.map((d) => d.integrationId)).size === planned.length;
     let signal = false;
+    const heldFlags: boolean[] = [];
     planned.forEach((d, k) => {
       const integration = view.byId.get(d.integrationId);
       if (integration === undefined) {
@@ -175,6 +176,7 @@ export function createActivities(ctx: SqliteContext) {
       }
       const held = hubPaused || integration.statusId === IntegrationStatus.Paused;
       if (d.transport === 'webhook' && !held) signal = true;
+      heldFlags.push(held);
       params[`r${k}`] = view.refById.get(d.integrationId)!;
       params[`i${k}`] = d.integrationId;
       params[`t${k}`] = d.transport;
@@ -204,7 +206,7 @@ export function createActivities(ctx: SqliteContext) {
     if (signal) ctx.signalWork();
     const updated: Conversation = { ...conversation, lastEventId: activity.eventId };
     if (businessIntegrationId !== undefined) updated.businessIntegrationId = businessIntegrationId;
-    return { plan: result, conversation: updated, deliveryIds };
+    return { plan: result, conversation: updated, deliveryIds, held: heldFlags };
   }
 
   return {

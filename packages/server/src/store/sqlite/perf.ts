@@ -102,11 +102,33 @@ async function submitRun(systems: number, count: number, batchMaxActivities: num
   await store.close();
 }
 
+/** One submit + claim + record round next to whatever waits in the store, in ms. */
+async function rounds(store: Store, conversationId: string, plan: ReturnType<typeof planTo>, n: number) {
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    await store.submitActivity(conversationId, plan);
+    const [c] = await store.claimDeliveries(claimRequest());
+    await store.recordAttempts([
+      {
+        deliveryId: c!.deliveryId,
+        fence: c!.fence,
+        attemptNumber: 1,
+        startedAt: Date.now(),
+        durationMs: 1,
+        statusCode: 200,
+        next: { status: 'delivered' },
+      },
+    ]);
+  }
+  return (performance.now() - started) / n;
+}
+
 async function backlogRun(backlog: number) {
-  const { store, customer, convs } = await setup('backlog', 0, 2);
+  const { store, customer, convs } = await setup('backlog', 0, 1002);
   const blocked = convs[0]!;
   const flowing = convs[1]!;
   const plan = planTo([webhookTo(customer)]);
+  const empty = await rounds(store, flowing, plan, 1000);
   await inFlight(backlog, 64, () => store.submitActivity(blocked, plan));
   const now = Date.now();
   const [head] = await store.claimDeliveries(claimRequest({ now }));
@@ -121,35 +143,45 @@ async function backlogRun(backlog: number) {
       next: { status: 'pending', nextAttemptAt: now + 3_600_000 },
     },
   ]);
-  const rounds = 2000;
-  const started = performance.now();
-  for (let i = 0; i < rounds; i++) {
-    await store.submitActivity(flowing, plan);
-    const [c] = await store.claimDeliveries(claimRequest());
-    await store.recordAttempts([
-      {
-        deliveryId: c!.deliveryId,
-        fence: c!.fence,
-        attemptNumber: 1,
-        startedAt: Date.now(),
-        durationMs: 1,
-        statusCode: 200,
-        next: { status: 'delivered' },
-      },
-    ]);
-  }
-  const perRound = (performance.now() - started) / rounds;
+  const beside = await rounds(store, flowing, plan, 1000);
   console.log(
-    `backlog ${backlog} blocked in one lane: submit+claim+record next to it = ${perRound.toFixed(3)} ms`,
-  );
-  const drainStart = performance.now();
-  // Release the blocked lane and time its drain (direct deliveries: one activity each).
-  await store.retryDelivery(head!.deliveryId, Date.now());
-  const d = await drain(store, { now: now + 3_600_000 });
-  console.log(
-    `backlog drain: ${d.deliveries} deliveries of one lane in ${((performance.now() - drainStart) / 1000).toFixed(2)} s`,
+    `backlog: submit+claim+record round ${empty.toFixed(3)} ms with nothing waiting, ` +
+      `${beside.toFixed(3)} ms beside one lane blocked with ${backlog} deliveries`,
   );
   await store.close();
+  // A backlog spread over 1,000 conversations drains in chunks of equal cost.
+  const spread = await setup('spread', 0, 1000);
+  const spreadPlan = planTo([webhookTo(spread.customer)]);
+  await inFlight(backlog, 64, (n) => spread.store.submitActivity(spread.convs[n % 1000]!, spreadPlan));
+  const chunks: string[] = [];
+  let left = backlog;
+  while (left > 0) {
+    const started = performance.now();
+    let done = 0;
+    while (done < backlog / 5) {
+      const claimed = await spread.store.claimDeliveries(
+        claimRequest({ limit: 256, perIntegrationLimit: 256 }),
+      );
+      if (claimed.length === 0) break;
+      await spread.store.recordAttempts(
+        claimed.map((c) => ({
+          deliveryId: c.deliveryId,
+          fence: c.fence,
+          attemptNumber: 1,
+          startedAt: Date.now(),
+          durationMs: 1,
+          statusCode: 200,
+          next: { status: 'delivered' as const },
+        })),
+      );
+      done += claimed.length;
+    }
+    if (done === 0) break;
+    left -= done;
+    chunks.push(String(Math.round(done / ((performance.now() - started) / 1000))));
+  }
+  console.log(`backlog ${backlog} over 1000 lanes drains at ${chunks.join(', ')} deliveries/s per fifth`);
+  await spread.store.close();
 }
 
 const count = Number(process.argv[2] ?? 50_000);
