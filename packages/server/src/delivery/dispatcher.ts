@@ -45,6 +45,9 @@ const OUTCOME_LABEL = {
   failed: { outcome: 'failed' },
 } as const;
 
+/** Tries of one recordAttempts round before its results are left to lease expiry. */
+const RECORD_TRIES = 4;
+
 /** Longest per-integration timeout honoured; it also bounds the lease. */
 const MAX_TIMEOUT_MS = 300_000;
 
@@ -79,6 +82,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Infinity;
   let claimDone: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
   let unsubscribe: (() => void) | undefined;
   let idleWaiters: (() => void)[] = [];
   // The lease must outlast the longest attempt this process may make; it grows with overrides seen.
@@ -132,7 +136,9 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     if (free <= 0) return;
     claiming = true;
     claimAgain = false;
-    claimDone = claimAndSend(free);
+    claimDone = claimAndSend(free).catch((error: unknown) => {
+      logger.error({ err: error }, 'dispatching claimed deliveries failed');
+    });
   }
 
   async function claimAndSend(free: number): Promise<void> {
@@ -167,8 +173,15 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     inFlight.set(claimed.integrationId, (inFlight.get(claimed.integrationId) ?? 0) + 1);
     inFlightTotal++;
     const startedAt = now();
-    const request = buildWebhookRequest(claimed, config.sourceSystem, timeoutOf(claimed), startedAt);
-    void transport.send(request).then((outcome) => complete(claimed, startedAt, outcome));
+    // Whatever goes wrong becomes a failed attempt (a value): the lease is released by recording it.
+    const failed = (error: unknown) =>
+      complete(claimed, startedAt, { error: `internal error: ${String(error)}`, excerpt: '', durationMs: 0 });
+    try {
+      const request = buildWebhookRequest(claimed, config.sourceSystem, timeoutOf(claimed), startedAt);
+      transport.send(request).then((outcome) => complete(claimed, startedAt, outcome), failed);
+    } catch (error) {
+      failed(error);
+    }
   }
 
   function complete(claimed: ClaimedDelivery, startedAt: EpochMs, outcome: TransportOutcome): void {
@@ -210,13 +223,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     while (finished.length > 0) {
       const batch = finished;
       finished = [];
-      let applied: Guid[] = [];
-      try {
-        applied = await store.recordAttempts(batch.map((f) => f.record));
-      } catch (error) {
-        // Not applied: the leases expire and the deliveries are attempted again (at least once).
-        logger.error({ err: error, count: batch.length }, 'recording attempts failed');
-      }
+      const applied = await recordWithRetries(batch.map((f) => f.record));
       if (applied.length < batch.length && applied.length > 0) {
         logger.debug({ stale: batch.length - applied.length }, 'stale attempt results ignored');
       }
@@ -231,6 +238,21 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     }
     recording = undefined;
     if (inFlightTotal === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+  }
+
+  // Why retried: an unrecorded result is sent again once its lease expires (a duplicate), so a
+  // transient store error (busy, failover) is worth a few quick retries inside the lease margin.
+  async function recordWithRetries(records: AttemptRecord[]): Promise<Guid[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.recordAttempts(records);
+      } catch (error) {
+        const giveUp = attempt >= RECORD_TRIES;
+        logger.error({ err: error, count: records.length, attempt }, 'recording attempts failed');
+        if (giveUp) return [];
+        await new Promise((resolve) => setTimeout(resolve, Math.min(leaseMarginMs / RECORD_TRIES, 500)));
+      }
+    }
   }
 
   async function notifyExhausted(batch: Finished[], appliedIds: ReadonlySet<Guid>): Promise<void> {
@@ -289,27 +311,30 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
 
   return {
     start() {
-      if (running) return;
+      if (running || stopped) return;
       running = true;
       unsubscribe = store.onWork(schedulePump);
       logger.info({ owner, concurrency: config.concurrency }, 'webhook dispatcher started');
       schedulePump();
     },
-    async stop() {
-      running = false;
-      unsubscribe?.();
-      unsubscribe = undefined;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
-      await claimDone;
-      // In-flight attempts end within their timeout; their results are recorded before we return.
-      if (inFlightTotal > 0 || recording !== undefined) {
-        await new Promise<void>((resolve) => idleWaiters.push(resolve));
-      }
-      idleWaiters = [];
-      if (ownNotifier) await notifier.close();
-      if (ownTransport) await transport.close();
-      logger.info({ owner }, 'webhook dispatcher stopped');
+    stop() {
+      stopped ??= (async () => {
+        running = false;
+        unsubscribe?.();
+        unsubscribe = undefined;
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+        await claimDone;
+        // In-flight attempts end within their timeout; their results are recorded before we return.
+        if (inFlightTotal > 0 || recording !== undefined) {
+          await new Promise<void>((resolve) => idleWaiters.push(resolve));
+        }
+        idleWaiters = [];
+        if (ownNotifier) await notifier.close();
+        if (ownTransport) await transport.close();
+        logger.info({ owner }, 'webhook dispatcher stopped');
+      })();
+      return stopped;
     },
   };
 }
