@@ -3,7 +3,7 @@
 import type pg from 'pg';
 import { HooksterError } from '../../domain/errors.js';
 import { sequentialGuid } from '../../domain/ids.js';
-import type { Conversation, Guid } from '../../domain/types.js';
+import { HubStatus, IntegrationStatus, type Conversation, type Guid } from '../../domain/types.js';
 import type { ActivityPlan, RoutingContext, SubmitResult } from '../contract.js';
 import type { PgContext } from './context.js';
 import { toConversation, toHub, toIntegration, toTenant, type Row } from './rows.js';
@@ -123,25 +123,29 @@ interface Writes {
 
 async function writeBatch(ctx: PgContext, client: pg.PoolClient, batch: PendingSubmit[]): Promise<Outcome[]> {
   const ids = [...new Set(batch.map((b) => b.conversationId))].sort();
-  const convRows = await client.query(
-    'SELECT * FROM conversations WHERE conversation_id = ANY($1) ORDER BY conversation_id FOR UPDATE',
+  // One round trip: lock the conversations (in id order) and load the routing context with them. The
+  // lock returns each conversation's latest version (after a submit that held it committed); hubs and
+  // integrations come from the statement's snapshot, as if read just before.
+  const { rows } = await client.query(
+    `WITH c AS (
+       SELECT * FROM conversations WHERE conversation_id = ANY($1) ORDER BY conversation_id FOR UPDATE
+     )
+     SELECT (SELECT json_agg(c) FROM c) AS conversations,
+       (SELECT json_agg(h) FROM hubs h WHERE h.hub_id IN (SELECT hub_id FROM c)) AS hubs,
+       (SELECT json_agg(t) FROM tenants t WHERE t.tenant_id IN (SELECT tenant_id FROM c)) AS tenants,
+       (SELECT json_agg(i ORDER BY i.seq) FROM integrations i WHERE i.hub_id IN (SELECT hub_id FROM c))
+         AS integrations`,
     [ids],
   );
+  const loaded = rows[0] as Record<'conversations' | 'hubs' | 'tenants' | 'integrations', Row[] | null>;
   const conversations = new Map<Guid, Conversation>();
-  for (const row of convRows.rows as Row[]) {
+  for (const row of loaded.conversations ?? []) {
     const c = toConversation(row);
     conversations.set(c.conversationId, c);
   }
-  const hubIds = [...new Set([...conversations.values()].map((c) => c.hubId))];
-  const tenantIds = [...new Set([...conversations.values()].map((c) => c.tenantId))];
-  const [hubRows, tenantRows, integrationRows] = [
-    await client.query('SELECT * FROM hubs WHERE hub_id = ANY($1)', [hubIds]),
-    await client.query('SELECT * FROM tenants WHERE tenant_id = ANY($1)', [tenantIds]),
-    await client.query('SELECT * FROM integrations WHERE hub_id = ANY($1) ORDER BY seq', [hubIds]),
-  ];
-  const hubs = new Map((hubRows.rows as Row[]).map((r) => [r['hub_id'] as string, toHub(r)]));
-  const tenants = new Map((tenantRows.rows as Row[]).map((r) => [r['tenant_id'] as string, toTenant(r)]));
-  const integrations = (integrationRows.rows as Row[]).map(toIntegration);
+  const hubs = new Map((loaded.hubs ?? []).map((r) => [r['hub_id'] as string, toHub(r)]));
+  const tenants = new Map((loaded.tenants ?? []).map((r) => [r['tenant_id'] as string, toTenant(r)]));
+  const integrations = (loaded.integrations ?? []).map(toIntegration);
 
   const now = Date.now();
   const writes: Writes = {
@@ -179,7 +183,16 @@ async function writeBatch(ctx: PgContext, client: pg.PoolClient, batch: PendingS
           `eventId ${eventId} is not above the conversation's last ${conversation.lastEventId}`,
         );
       }
-      return { ok: true, result: collect(writes, conversation, plan, now) };
+      const paused = new Set(
+        integrations
+          .filter(
+            (i) =>
+              i.hubId === hub.hubId &&
+              (hub.statusId === HubStatus.Paused || i.statusId === IntegrationStatus.Paused),
+          )
+          .map((i) => i.integrationId),
+      );
+      return { ok: true, result: collect(writes, conversation, plan, now, paused) };
     } catch (error) {
       return { ok: false, error };
     }
@@ -188,7 +201,14 @@ async function writeBatch(ctx: PgContext, client: pg.PoolClient, batch: PendingS
   return outcomes;
 }
 
-function collect(writes: Writes, conversation: Conversation, plan: ActivityPlan, now: number): SubmitResult {
+/** `paused`: integrations whose deliveries are written held (the integration or its hub is paused). */
+function collect(
+  writes: Writes,
+  conversation: Conversation,
+  plan: ActivityPlan,
+  now: number,
+  paused: ReadonlySet<Guid>,
+): SubmitResult {
   const { activity } = plan;
   const a = writes.activities;
   a.conv.push(conversation.conversationId);
@@ -219,7 +239,11 @@ function collect(writes: Writes, conversation: Conversation, plan: ActivityPlan,
   writes.conversations.id.push(conversation.conversationId);
   writes.conversations.event.push(activity.eventId);
   writes.conversations.business.push(plan.businessIntegrationId ?? null);
-  return { plan, conversation: updated, deliveryIds };
+  const result: SubmitResult = { plan, conversation: updated, deliveryIds };
+  if (plan.deliveries.some((d) => paused.has(d.integrationId))) {
+    result.held = plan.deliveries.map((d) => paused.has(d.integrationId));
+  }
+  return result;
 }
 
 /**
