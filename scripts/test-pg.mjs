@@ -1,4 +1,5 @@
-// Runs the engine's end-to-end suite (packages/server/test) a second time on PostgreSQL: every engine a
+// Runs the engine's end-to-end suite (packages/server/test; test/scale is PostgreSQL-only and ran already)
+// a second time on PostgreSQL: every engine a
 // test starts gets a schema of its own in the `test` database. Under CI=true PostgreSQL is mandatory;
 // elsewhere the run is skipped with a visible message when no server answers.
 import { spawnSync } from 'node:child_process';
@@ -33,8 +34,19 @@ if (status !== true) {
   process.exit(0);
 }
 console.log(`\n=== The engine suite on PostgreSQL (${url}) ===\n`);
-const run = spawnSync('npx', ['vitest', 'run', 'packages/server/test', ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env: { ...process.env, HOOKSTER_TEST_DATABASE_URL: url },
-});
+const run = spawnSync(
+  'npx',
+  [
+    'vitest',
+    'run',
+    'packages/server/test',
+    '--exclude',
+    'packages/server/test/scale/**',
+    ...process.argv.slice(2),
+  ],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, HOOKSTER_TEST_DATABASE_URL: url },
+  },
+);
 process.exit(run.status ?? 1);
