@@ -1,4 +1,9 @@
 import { Buffer } from 'node:buffer';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -174,5 +179,48 @@ describe('webhook transport', () => {
     expect(
       (await send.send({ url: 'ftp://127.0.0.1/', headers: {}, body: '', timeoutMs: 100 })).error,
     ).toMatch(/unsupported URL scheme/);
+  });
+
+  it('reports a certificate the receiver cannot prove as a TLS error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-tls-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
+    const server = createHttpsServer(
+      { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) },
+      (_req, res) => res.end('ok'),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanups.push(async () => {
+      server.close();
+      server.closeAllConnections();
+    });
+    const port = (server.address() as AddressInfo).port;
+    const outcome = await transport().send({
+      url: `https://127.0.0.1:${port}/`,
+      headers: {},
+      body: '{}',
+      timeoutMs: 2000,
+    });
+    expect(outcome.error).toMatch(/^TLS error: .*self.signed/i);
+    expect(outcome.statusCode).toBeUndefined();
   });
 });

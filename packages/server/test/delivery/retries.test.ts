@@ -41,8 +41,17 @@ async function failingReceiver(fail: Respond): Promise<TestReceiver> {
   return receiver;
 }
 
+const lateness: number[] = [];
+afterAll(() => {
+  lateness.sort((a, b) => a - b);
+  console.log(
+    `retry offsets: ${lateness.length} gaps, late by ${lateness[0]}..${lateness.at(-1)} ms (tolerance +${LATE_MS})`,
+  );
+});
+
 function expectScheduledOffsets(gaps: number[]): void {
   gaps.forEach((gap, i) => {
+    lateness.push(gap - (SCHEDULE[i] ?? 0));
     const wait = SCHEDULE[i] ?? 0;
     expect(gap, `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(wait - 1);
     expect(gap, `gap before attempt ${i + 2}`).toBeLessThanOrEqual(wait + LATE_MS);

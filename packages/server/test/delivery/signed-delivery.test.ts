@@ -83,6 +83,10 @@ describe('signed webhook delivery', () => {
       statusCode: 200,
       responseExcerpt: 'thanks',
     });
+
+    const metrics = await world.client.raw('/metrics', { method: 'GET', token: world.engine.adminToken });
+    expect(metrics.text).toMatch(/hookster_delivery_attempts_total\{outcome="delivered"\} [1-9]/);
+    expect(metrics.text).toMatch(/hookster_delivery_attempt_seconds_count\{outcome="delivered"\} [1-9]/);
   });
 });
 
