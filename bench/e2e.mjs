@@ -40,6 +40,7 @@ const cfg = {
   engineConcurrency: envInt('ENGINE_CONCURRENCY', 64),
   phaseTimeoutMs: envInt('PHASE_TIMEOUT_MS', 120_000),
   backlogTimeoutMs: envInt('BACKLOG_TIMEOUT_MS', 300_000),
+  rounds: envInt('ROUNDS', 3),
   only: envStr('ONLY', 'ceiling,baseline,engine,backlog').split(','),
   cpuProfDir: envStr('CPU_PROF_DIR', ''),
   deadlineMs: envInt('DEADLINE_MS', 1_200_000),
@@ -56,6 +57,16 @@ function verdict(p) {
     p.loadgen.errors > 0
     ? 'FAIL'
     : 'ok';
+}
+
+// Sums over every round, so nothing lost in a non-median round goes unreported.
+function totals(bursts) {
+  const t = { posts: 0, multiPosts: 0, duplicates: 0, missing: 0, badSignature: 0, maxPerPost: 0 };
+  for (const b of bursts) {
+    for (const k of ['posts', 'multiPosts', 'duplicates', 'missing', 'badSignature']) t[k] += b.receiver[k];
+    t.maxPerPost = Math.max(t.maxPerPost, b.receiver.maxPerPost);
+  }
+  return t;
 }
 
 function summary(p) {
@@ -92,55 +103,6 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
   const out = {};
   const phases = [];
 
-  if (cfg.only.includes('ceiling')) {
-    const run = { ...common, target: 'ceiling', url: receiver.url };
-    await deliveryPhase(receiver, loadgen, { ...run, n: cfg.warmup, phase: 'cwarm' }, phaseOpts({}));
-    const burst = await deliveryPhase(
-      receiver,
-      loadgen,
-      { ...run, n: cfg.n, phase: 'ceiling' },
-      phaseOpts({}),
-    );
-    log(`ceiling: ${summary(burst)}`);
-    out.ceiling = { burst, rss: { loadgen: peakRssMb(loadgen.pid), receiver: peakRssMb(receiver.pid) } };
-    phases.push(burst);
-  }
-
-  if (cfg.only.includes('baseline')) {
-    const redis = await startRedis();
-    cleanup(() => redis.stop());
-    const submit = await startBaselineSubmit();
-    cleanup(() => submit.stop());
-    const worker = await startBaselineWorker(receiver.url, cfg.workerConcurrency);
-    cleanup(() => worker.stop());
-    const pids = { submit: submit.pid, worker: worker.pid, redis: redis.pid };
-    const run = { ...common, target: 'baseline', url: submit.url };
-    await deliveryPhase(receiver, loadgen, { ...run, n: cfg.warmup, phase: 'bwarm' }, phaseOpts(pids));
-    const burst = await deliveryPhase(
-      receiver,
-      loadgen,
-      { ...run, n: cfg.n, phase: 'baseline' },
-      { ...phaseOpts(pids), graceMs: 1000 },
-    );
-    log(`baseline burst: ${summary(burst)}`);
-    const paced = await deliveryPhase(
-      receiver,
-      loadgen,
-      { ...run, n: cfg.pacedN, phase: 'bpaced', rate: cfg.pacedRate },
-      phaseOpts(pids),
-    );
-    log(`baseline paced: ${summary(paced)}`);
-    out.baseline = {
-      burst,
-      paced,
-      rss: { worker: peakRssMb(worker.pid), submit: peakRssMb(submit.pid), redis: peakRssMb(redis.pid) },
-    };
-    phases.push(burst, paced);
-    await worker.stop();
-    await submit.stop();
-    await redis.stop();
-  }
-
   // One engine process (role all) on a fresh SQLite file, provisioned with one System integration.
   async function engineUnder(extraEnv) {
     const engine = await startEngine({
@@ -170,27 +132,94 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
     return { engine, run };
   }
 
+  // Every system under test stays up for the whole comparison and the bursts alternate between them,
+  // round after round, so a change in the machine's load hits all of them alike; each figure is the
+  // median round (by deliveries/s). The idle ones cost next to nothing meanwhile.
+  const systems = [];
+  if (cfg.only.includes('ceiling')) {
+    systems.push({
+      name: 'ceiling',
+      run: { ...common, target: 'ceiling', url: receiver.url },
+      pids: {},
+      rss: () => ({ loadgen: peakRssMb(loadgen.pid), receiver: peakRssMb(receiver.pid) }),
+    });
+  }
+  if (cfg.only.includes('baseline')) {
+    const redis = await startRedis();
+    cleanup(() => redis.stop());
+    const submit = await startBaselineSubmit();
+    cleanup(() => submit.stop());
+    const worker = await startBaselineWorker(receiver.url, cfg.workerConcurrency);
+    cleanup(() => worker.stop());
+    systems.push({
+      name: 'baseline',
+      run: { ...common, target: 'baseline', url: submit.url },
+      pids: { submit: submit.pid, worker: worker.pid, redis: redis.pid },
+      rss: () => ({
+        worker: peakRssMb(worker.pid),
+        submit: peakRssMb(submit.pid),
+        redis: peakRssMb(redis.pid),
+      }),
+      stop: async () => {
+        await worker.stop();
+        await submit.stop();
+        await redis.stop();
+      },
+    });
+  }
   if (cfg.only.includes('engine')) {
     const { engine, run } = await engineUnder({});
-    const pids = { engine: engine.pid };
-    await deliveryPhase(receiver, loadgen, { ...run, n: cfg.warmup, phase: 'ewarm' }, phaseOpts(pids));
-    const burst = await deliveryPhase(
+    systems.push({
+      name: 'engine',
+      run,
+      pids: { engine: engine.pid },
+      rss: () => ({ engine: peakRssMb(engine.pid) }),
+      stop: () => engine.stop(),
+    });
+  }
+  for (const sys of systems) {
+    await deliveryPhase(
       receiver,
       loadgen,
-      { ...run, n: cfg.n, phase: 'engine' },
-      { ...phaseOpts(pids), graceMs: 1000 },
+      { ...sys.run, n: cfg.warmup, phase: `${sys.name}warm` },
+      phaseOpts(sys.pids),
     );
-    log(`engine burst: ${summary(burst)}`);
-    const paced = await deliveryPhase(
+    sys.bursts = [];
+  }
+  for (let round = 1; round <= cfg.rounds; round += 1) {
+    for (const sys of systems) {
+      const burst = await deliveryPhase(
+        receiver,
+        loadgen,
+        { ...sys.run, n: cfg.n, phase: `${sys.name}${round}` },
+        { ...phaseOpts(sys.pids), graceMs: sys.name === 'ceiling' ? 300 : 1000 },
+      );
+      log(`${sys.name} burst ${round}/${cfg.rounds}: ${summary(burst)}`);
+      sys.bursts.push(burst);
+      phases.push(burst);
+    }
+  }
+  for (const sys of systems) {
+    if (sys.name === 'ceiling' || cfg.pacedN <= 0) continue;
+    sys.paced = await deliveryPhase(
       receiver,
       loadgen,
-      { ...run, n: cfg.pacedN, phase: 'epaced', rate: cfg.pacedRate },
-      phaseOpts(pids),
+      { ...sys.run, n: cfg.pacedN, phase: `${sys.name}paced`, rate: cfg.pacedRate },
+      phaseOpts(sys.pids),
     );
-    log(`engine paced: ${summary(paced)}`);
-    out.engine = { burst, paced, rss: { engine: peakRssMb(engine.pid) } };
-    phases.push(burst, paced);
-    await engine.stop();
+    log(`${sys.name} paced: ${summary(sys.paced)}`);
+    phases.push(sys.paced);
+  }
+  for (const sys of systems) {
+    const byRate = [...sys.bursts].sort((a, b) => a.deliveriesPerSec - b.deliveriesPerSec);
+    out[sys.name] = {
+      burst: byRate[Math.floor((byRate.length - 1) / 2)],
+      rounds: sys.bursts.map((b) => b.deliveriesPerSec),
+      totals: totals(sys.bursts),
+      paced: sys.paced,
+      rss: sys.rss(),
+    };
+    await sys.stop?.();
   }
 
   // A fresh engine for the backlog, so its memory figures are its own. BACKLOG_BATCH_MAX=1 (the default)
@@ -223,7 +252,10 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
       JSON.stringify({ cfg, at: new Date().toISOString(), out }, null, 2) + '\n',
     );
   const ok = phases.every((p) => verdict(p) === 'ok') && (out.backlog === undefined || out.backlog.ok);
-  if (!ok) log('FAILED: a phase lost or duplicated activities, saw a bad signature, failed a submission or timed out');
+  if (!ok)
+    log(
+      'FAILED: a phase lost or duplicated activities, saw a bad signature, failed a submission or timed out',
+    );
   return ok ? 0 : 1;
 });
 
@@ -232,6 +264,7 @@ function printReport(out) {
   const ceil = ceiling?.burst.deliveriesPerSec;
   const line = (name, r, rss) => {
     const b = r.burst.receiver;
+    const t = r.totals;
     const p = r.paced?.receiver;
     return [
       name,
@@ -239,8 +272,8 @@ function printReport(out) {
       ratio(r.burst.deliveriesPerSec, ceil),
       `${fixed(b.latencyMs.p50, 1)} / ${fixed(b.latencyMs.p99, 1)}`,
       p ? `${fixed(p.latencyMs.p50, 2)} / ${fixed(p.latencyMs.p99, 2)}` : '—',
-      `${b.posts} / ${b.multiPosts} / ${b.maxPerPost}`,
-      `${b.duplicates + (p?.duplicates ?? 0)} / ${b.missing + (p?.missing ?? 0)} / ${b.badSignature + (p?.badSignature ?? 0)}`,
+      `${t.posts} / ${t.multiPosts} / ${t.maxPerPost}`,
+      `${t.duplicates + (p?.duplicates ?? 0)} / ${t.missing + (p?.missing ?? 0)} / ${t.badSignature + (p?.badSignature ?? 0)}`,
       r === ceiling ? '—' : fixed(r.burst.cpuMsPerActivity, 3),
       rss,
     ];
@@ -269,7 +302,8 @@ function printReport(out) {
   if (rows.length === 0) return printBacklog(backlog);
   console.log('');
   console.log(
-    `End to end, ${cfg.n} activities after ${cfg.warmup} warm-up, ${cfg.concurrency} in flight, ~${cfg.bodyBytes} B bodies; paced ${cfg.pacedN} at ${cfg.pacedRate}/s`,
+    `End to end, bursts of ${cfg.n} activities after ${cfg.warmup} warm-up (median of ${cfg.rounds} alternating rounds), ` +
+      `${cfg.concurrency} in flight, ~${cfg.bodyBytes} B bodies; paced ${cfg.pacedN} at ${cfg.pacedRate}/s`,
   );
   console.log(
     `(${os.cpus().length} cores, ${os.cpus()[0]?.model}; Node ${process.versions.node}${baseline ? `; baseline ${JSON.stringify(baselineVersions())}` : ''})`,
@@ -283,7 +317,7 @@ function printReport(out) {
         '× ceiling',
         'burst p50 / p99 ms',
         'paced p50 / p99 ms',
-        'POSTs / multi / max per POST',
+        'POSTs / multi / max per POST (all rounds)',
         'dup / missing / bad sig',
         'CPU ms / activity',
         'peak RSS MB',
@@ -292,10 +326,15 @@ function printReport(out) {
     ),
   );
   console.log('');
+  for (const [name, r] of Object.entries({ ceiling, baseline, engine })) {
+    if (r) console.log(`deliveries/s by round, ${name}: ${r.rounds.map((v) => int(v)).join(' / ')}`);
+  }
   if (engine && baseline) {
+    const perRound = engine.rounds.map((v, i) => (v / baseline.rounds[i]).toFixed(2)).join(' / ');
+    console.log(`engine / baseline by round: ${perRound}`);
     const x = engine.burst.deliveriesPerSec / baseline.burst.deliveriesPerSec;
     console.log(
-      `engine / baseline deliveries/s: ${x.toFixed(2)} (target ≥ 1.5: ${x >= 1.5 ? 'met' : 'NOT met'})`,
+      `engine / baseline deliveries/s (medians): ${x.toFixed(2)} (target ≥ 1.5: ${x >= 1.5 ? 'met' : 'NOT met'})`,
     );
     const pe = engine.paced.receiver.latencyMs.p99;
     const pb = baseline.paced.receiver.latencyMs.p99;
