@@ -102,19 +102,19 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     return parsed;
   }
 
-  function timeoutOf(claimed: ClaimedDelivery): number {
+  /** The attempt's timeout: the override or the deployment's, never longer than the lease taken for it. */
+  function timeoutOf(claimed: ClaimedDelivery, leasedTimeoutMs: number): number {
     const text = claimed.deliveryTimeout;
-    if (text === undefined) return Math.min(config.deliveryTimeoutMs, leaseTimeoutMs);
+    if (text === undefined) return Math.min(config.deliveryTimeoutMs, leasedTimeoutMs);
     let parsed = timeouts.get(text);
     if (parsed === undefined) {
       const value = parseDuration(text);
       parsed = value === undefined || value <= 0 ? config.deliveryTimeoutMs : Math.min(value, MAX_TIMEOUT_MS);
       timeouts.set(text, parsed);
     }
-    // Never longer than the lease taken for it; later claims take a lease long enough for it.
-    const usable = Math.min(parsed, leaseTimeoutMs);
+    // Later claims take a lease long enough for this override.
     if (parsed > leaseTimeoutMs) leaseTimeoutMs = parsed;
-    return usable;
+    return Math.min(parsed, leasedTimeoutMs);
   }
 
   function schedulePump(): void {
@@ -143,11 +143,12 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
 
   async function claimAndSend(free: number): Promise<void> {
     let claimed: ClaimedDelivery[] = [];
+    const leasedTimeoutMs = leaseTimeoutMs;
     try {
       claimed = await store.claimDeliveries({
         owner,
         now: now(),
-        leaseMs: leaseTimeoutMs + leaseMarginMs,
+        leaseMs: leasedTimeoutMs + leaseMarginMs,
         limit: free,
         perIntegrationLimit: config.perIntegrationConcurrency,
         inFlight,
@@ -161,7 +162,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
       claiming = false;
     }
     // Claimed during stop(): still sent, as their leases would only delay them.
-    for (const delivery of claimed) send(delivery);
+    for (const delivery of claimed) send(delivery, leasedTimeoutMs);
     deps.metrics?.queueDepth.set(inFlightTotal);
     if (claimAgain || claimed.length === free) schedulePump();
     // Nothing due now: sleep until the store's next due time. While deliveries are in flight, their
@@ -169,7 +170,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     else if (claimed.length === 0) await armFromStore();
   }
 
-  function send(claimed: ClaimedDelivery): void {
+  function send(claimed: ClaimedDelivery, leasedTimeoutMs: number): void {
     inFlight.set(claimed.integrationId, (inFlight.get(claimed.integrationId) ?? 0) + 1);
     inFlightTotal++;
     const startedAt = now();
@@ -177,7 +178,12 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     const failed = (error: unknown) =>
       complete(claimed, startedAt, { error: `internal error: ${String(error)}`, excerpt: '', durationMs: 0 });
     try {
-      const request = buildWebhookRequest(claimed, config.sourceSystem, timeoutOf(claimed), startedAt);
+      const request = buildWebhookRequest(
+        claimed,
+        config.sourceSystem,
+        timeoutOf(claimed, leasedTimeoutMs),
+        startedAt,
+      );
       transport.send(request).then((outcome) => complete(claimed, startedAt, outcome), failed);
     } catch (error) {
       failed(error);
