@@ -33,6 +33,7 @@ const cfg = {
     .map(Number)
     .filter((s) => s > 0),
   delivering: envStr('DELIVERING', '1') !== '0',
+  rounds: envInt('ROUNDS', 3),
   engineConcurrency: envInt('ENGINE_CONCURRENCY', 64),
   cpuProfDir: envStr('CPU_PROF_DIR', ''),
   deadlineMs: envInt('DEADLINE_MS', 400_000),
@@ -57,6 +58,11 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
   const common = { n: cfg.n, concurrency: cfg.concurrency, bodyBytes: cfg.bodyBytes };
   const results = [];
 
+  // Each scenario is started, warmed up, then measured in ROUNDS rounds; the submit-only scenarios stay up
+  // together and their rounds alternate, so a change in the machine's load hits them alike. The row is the
+  // median round (by activities/s). The delivering scenarios run one after the other (a round of one would
+  // still be delivering its backlog during the other's).
+
   // The baseline: bare node:http → queue.add() → Redis; answers 202 once Redis accepted the job.
   async function baseline(delivering) {
     const redis = await startRedis();
@@ -67,40 +73,29 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
     if (worker) cleanup(() => worker.stop());
     const pids = { submit: submit.pid, redis: redis.pid, loadgen: loadgen.pid };
     if (worker) pids.worker = worker.pid;
-    const run = { ...common, target: 'baseline', url: submit.url };
-    await submitPhase(loadgen, { ...run, n: cfg.warmup, phase: 'bswarm' }, { pids });
-    const {
-      loadgen: lg,
-      cpu,
-      cpuMsPerActivity,
-    } = await submitPhase(loadgen, { ...run, phase: 'bsubmit' }, { pids });
-    const waiting = delivering ? null : await redisInteger('LLEN', 'bull:webhooks:wait');
-    if (lg.errors > 0) log(`baseline errors: ${lg.errorSample.join(' | ')}`);
-    results.push({
+    return {
       name: `BullMQ baseline, Redis AOF everysec${delivering ? ', worker delivering' : ''}`,
       kind: 'baseline',
       delivering,
-      perSec: lg.requestsPerSec,
-      rtt: lg.rttMs,
-      errors: lg.errors,
-      stored: waiting,
-      expectedStored: cfg.n + cfg.warmup,
-      rss: {
+      systems: 1,
+      run: { ...common, target: 'baseline', url: submit.url },
+      pids,
+      stored: async () => (delivering ? null : await redisInteger('LLEN', 'bull:webhooks:wait')),
+      rss: () => ({
         submit: peakRssMb(submit.pid),
         redis: peakRssMb(redis.pid),
         ...(worker ? { worker: peakRssMb(worker.pid) } : {}),
+      }),
+      stop: async () => {
+        await worker?.stop();
+        await submit.stop();
+        await redis.stop();
       },
-      cpu,
-      cpuMsPerActivity,
-    });
-    log(`${results.at(-1).name}: ${int(lg.requestsPerSec)}/s accepted`);
-    await worker?.stop();
-    await submit.stop();
-    await redis.stop();
+    };
   }
 
-  // Hookster: a fresh engine and SQLite file per scenario, so each peak RSS is its own.
-  async function engineRun(systems, delivering) {
+  // Hookster: its own engine and SQLite file per scenario, so each peak RSS is its own.
+  async function engineScenario(systems, delivering) {
     const engine = await startEngine({
       role: delivering ? 'all' : 'api',
       cpuProfDir: cfg.cpuProfDir || null,
@@ -117,50 +112,73 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
       log,
     });
     if (receiver) await ask(receiver.child, { type: 'keys', keys: prov.keys }, 'keys-ok');
-    const run = {
-      ...common,
-      target: 'engine',
-      url: engine.url,
-      token: prov.token,
-      conversationIds: prov.conversationIds,
-    };
-    const pids = { engine: engine.pid, loadgen: loadgen.pid };
-    await submitPhase(loadgen, { ...run, n: cfg.warmup, phase: `ewarm${systems}` }, { pids });
-    const {
-      loadgen: lg,
-      cpu,
-      cpuMsPerActivity,
-    } = await submitPhase(loadgen, { ...run, phase: `esubmit${systems}` }, { pids });
-    if (lg.errors > 0) log(`engine errors: ${lg.errorSample.join(' | ')}`);
-    let stored = delivering ? null : 0;
-    for (const id of delivering ? [] : prov.systemIds) {
-      const c = await deliveryCount(engine, prov.token, id, 'pending');
-      stored = stored === null || c === null ? null : stored + c;
-    }
-    results.push({
+    return {
       name: `Hookster SQLite, ${systems} System integration${systems > 1 ? 's' : ''}${delivering ? ', delivering' : ''}`,
       kind: 'engine',
       delivering,
-      perSec: lg.requestsPerSec,
-      rtt: lg.rttMs,
-      errors: lg.errors,
-      stored,
-      expectedStored: systems * (cfg.n + cfg.warmup),
-      rss: { engine: peakRssMb(engine.pid) },
-      cpu,
-      cpuMsPerActivity,
-    });
-    log(
-      `${results.at(-1).name}: ${int(lg.requestsPerSec)}/s committed, ${stored ?? '?'} deliveries pending in the store`,
-    );
-    await engine.stop();
+      systems,
+      run: {
+        ...common,
+        target: 'engine',
+        url: engine.url,
+        token: prov.token,
+        conversationIds: prov.conversationIds,
+      },
+      pids: { engine: engine.pid, loadgen: loadgen.pid },
+      stored: async () => {
+        if (delivering) return null;
+        let stored = 0;
+        for (const id of prov.systemIds) {
+          const c = await deliveryCount(engine, prov.token, id, 'pending');
+          stored = stored === null || c === null ? null : stored + c;
+        }
+        return stored;
+      },
+      rss: () => ({ engine: peakRssMb(engine.pid) }),
+      stop: () => engine.stop(),
+    };
   }
 
-  await baseline(false);
-  for (const systems of cfg.systems) await engineRun(systems, false);
+  async function measure(scenarios, rounds) {
+    for (const sc of scenarios) {
+      await submitPhase(loadgen, { ...sc.run, n: cfg.warmup, phase: 'warm' }, { pids: sc.pids });
+      sc.rounds = [];
+    }
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const sc of scenarios) {
+        const r = await submitPhase(loadgen, { ...sc.run, phase: `submit${round}` }, { pids: sc.pids });
+        if (r.loadgen.errors > 0) log(`${sc.name} errors: ${r.loadgen.errorSample.join(' | ')}`);
+        log(`${sc.name}, round ${round}/${rounds}: ${int(r.loadgen.requestsPerSec)}/s`);
+        sc.rounds.push(r);
+      }
+    }
+    for (const sc of scenarios) {
+      const byRate = [...sc.rounds].sort((a, b) => a.loadgen.requestsPerSec - b.loadgen.requestsPerSec);
+      const median = byRate[Math.floor((byRate.length - 1) / 2)];
+      results.push({
+        name: sc.name,
+        kind: sc.kind,
+        delivering: sc.delivering,
+        perSec: median.loadgen.requestsPerSec,
+        rounds: sc.rounds.map((r) => r.loadgen.requestsPerSec),
+        rtt: median.loadgen.rttMs,
+        errors: sc.rounds.reduce((sum, r) => sum + r.loadgen.errors, 0),
+        stored: await sc.stored(),
+        expectedStored: sc.systems * (rounds * cfg.n + cfg.warmup),
+        rss: sc.rss(),
+        cpu: median.cpu,
+        cpuMsPerActivity: median.cpuMsPerActivity,
+      });
+      await sc.stop();
+    }
+  }
+
+  const submitOnly = [await baseline(false)];
+  for (const systems of cfg.systems) submitOnly.push(await engineScenario(systems, false));
+  await measure(submitOnly, cfg.rounds);
   if (cfg.delivering) {
-    await baseline(true);
-    await engineRun(1, true);
+    await measure([await baseline(true)], 1);
+    await measure([await engineScenario(1, true)], 1);
   }
 
   log(
@@ -171,7 +189,8 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
   );
   console.log('');
   console.log(
-    `Submit throughput, ${cfg.n} activities after ${cfg.warmup} warm-up, ${cfg.concurrency} in flight, ~${cfg.bodyBytes} B bodies`,
+    `Submit throughput, ${cfg.n} activities after ${cfg.warmup} warm-up, ${cfg.concurrency} in flight, ~${cfg.bodyBytes} B bodies; ` +
+      `submit-only rows: median of ${cfg.rounds} alternating rounds`,
   );
   console.log(
     `(${os.cpus().length} cores, ${os.cpus()[0]?.model}; Node ${process.versions.node}; baseline ${JSON.stringify(baselineVersions())})`,
@@ -206,6 +225,8 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
     ),
   );
   console.log('');
+  for (const r of results)
+    console.log(`activities/s by round, ${r.name}: ${r.rounds.map((v) => int(v)).join(' / ')}`);
   for (const delivering of [false, true]) {
     const base = results.find((r) => r.kind === 'baseline' && r.delivering === delivering);
     for (const r of results.filter((x) => x.kind === 'engine' && x.delivering === delivering)) {
