@@ -11,7 +11,7 @@ import { exhaustionNotification, type ExhaustedDelivery } from './exhaustion.js'
 import { createMailer } from './mailer.js';
 import { createNotifier } from './notifier.js';
 
-const WINDOW_MS = 1000;
+const WINDOW_MS = 2000;
 const logger = pino({ level: 'silent' });
 
 let dir: string;
