@@ -61,25 +61,26 @@ export async function recordAttempts(ctx: PgContext, records: AttemptRecord[]): 
     const retrying = rows.filter((r) => r['status'] === 'pending');
     const finished = rows.filter((r) => r['status'] !== 'pending');
     // A retried head keeps its lane, due at its next attempt; a finished head hands the lane over.
-    const lanes = await client.query(
+    // Why no NOTIFY here: the recording process claims next (its dispatcher pumps after recording and
+    // has just freed the capacity), so waking every other worker would only make them race for the
+    // same promoted heads — measured to cost more than it brings. An idle worker still finds due work
+    // on its own through nextDueAt.
+    const promoted = await client.query(
       `WITH retried AS (
          UPDATE lanes l SET due_at = u.next_at FROM unnest($1::text[], $2::bigint[]) AS u(id, next_at)
          WHERE l.head_id = u.id
-       ), promoted AS (
-         UPDATE lanes l SET ${PROMOTE_SQL} FROM unnest($3::text[]) AS u(id)
-         WHERE l.head_id = u.id
-         RETURNING l.due_at
        )
-       SELECT pg_notify($5, $6) FROM (SELECT 1) one WHERE EXISTS (SELECT 1 FROM promoted WHERE due_at <= $4)`,
+       UPDATE lanes l SET ${PROMOTE_SQL} FROM unnest($3::text[]) AS u(id)
+       WHERE l.head_id = u.id
+       RETURNING l.due_at`,
       [
         retrying.map((r) => r['delivery_id']),
         retrying.map((r) => r['next_attempt_at']),
         finished.map((r) => r['delivery_id']),
-        now,
-        ...ctx.notifyParams,
       ],
     );
-    return { ids: rows.map((r) => r['delivery_id'] as string), work: (lanes.rowCount ?? 0) > 0 };
+    const work = (promoted.rows as Row[]).some((r) => r['due_at'] !== null && Number(r['due_at']) <= now);
+    return { ids: rows.map((r) => r['delivery_id'] as string), work };
   });
   if (result.work) ctx.fireLocal();
   return result.ids;
