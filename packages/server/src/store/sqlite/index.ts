@@ -17,6 +17,7 @@ import { applyMigrations } from './migrate.js';
 import { createOutcomes } from './outcomes.js';
 import { createActivities } from './activities.js';
 import { createTenancy } from './tenancy.js';
+import { translateError } from './errors.js';
 
 function createParts(ctx: SqliteContext) {
   return {
@@ -88,6 +89,15 @@ export function createSqliteStore(path: string): Store {
   }
 
   const p = () => ready();
+  // Reads run outside the group commit: a driver error there (a closed or busy database) is turned
+  // into a catalogue error too; the store's own usage errors (plain Error) pass through.
+  async function guarded<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw error instanceof Error && error.constructor === Error ? error : translateError(error);
+    }
+  }
   return {
     kind: 'sqlite',
     async migrate() {
@@ -103,39 +113,39 @@ export function createSqliteStore(path: string): Store {
       parts = undefined;
       db.close();
     },
-    createTenant: (t) => p().createTenant(t),
-    getTenant: (id) => p().getTenant(id),
-    createClient: (c) => p().createClient(c),
-    getClient: (id) => p().getClient(id),
-    createToken: (t) => p().createToken(t),
-    getToken: (h) => p().getToken(h),
-    createHub: (h) => p().createHub(h),
-    getHub: (id) => p().getHub(id),
-    listHubs: (tenantId, page) => p().listHubs(tenantId, page),
-    updateHub: (h) => p().updateHub(h),
-    deleteHub: (id) => p().deleteHub(id),
-    createIntegration: (i) => p().createIntegration(i),
-    getIntegration: (id) => p().getIntegration(id),
-    listIntegrations: (filter, page) => p().listIntegrations(filter, page),
-    updateIntegration: (i) => p().updateIntegration(i),
-    deleteIntegration: (id) => p().deleteIntegration(id),
-    establishConversation: (request, create) => p().establishConversation(request, create),
-    getConversation: (id) => p().getConversation(id),
-    submitActivity: (id, plan) => p().submitActivity(id, plan),
-    listActivities: (id, query) => p().listActivities(id, query),
-    claimDeliveries: (request) => p().claimDeliveries(request),
-    recordAttempts: (records) => p().recordAttempts(records),
-    nextDueAt: () => p().nextDueAt(),
+    createTenant: (t) => guarded(() => p().createTenant(t)),
+    getTenant: (id) => guarded(() => p().getTenant(id)),
+    createClient: (c) => guarded(() => p().createClient(c)),
+    getClient: (id) => guarded(() => p().getClient(id)),
+    createToken: (t) => guarded(() => p().createToken(t)),
+    getToken: (h) => guarded(() => p().getToken(h)),
+    createHub: (h) => guarded(() => p().createHub(h)),
+    getHub: (id) => guarded(() => p().getHub(id)),
+    listHubs: (tenantId, page) => guarded(() => p().listHubs(tenantId, page)),
+    updateHub: (h) => guarded(() => p().updateHub(h)),
+    deleteHub: (id) => guarded(() => p().deleteHub(id)),
+    createIntegration: (i) => guarded(() => p().createIntegration(i)),
+    getIntegration: (id) => guarded(() => p().getIntegration(id)),
+    listIntegrations: (filter, page) => guarded(() => p().listIntegrations(filter, page)),
+    updateIntegration: (i) => guarded(() => p().updateIntegration(i)),
+    deleteIntegration: (id) => guarded(() => p().deleteIntegration(id)),
+    establishConversation: (request, create) => guarded(() => p().establishConversation(request, create)),
+    getConversation: (id) => guarded(() => p().getConversation(id)),
+    submitActivity: (id, plan) => guarded(() => p().submitActivity(id, plan)),
+    listActivities: (id, query) => guarded(() => p().listActivities(id, query)),
+    claimDeliveries: (request) => guarded(() => p().claimDeliveries(request)),
+    recordAttempts: (records) => guarded(() => p().recordAttempts(records)),
+    nextDueAt: () => guarded(() => p().nextDueAt()),
     onWork(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    listDeliveries: (id, status, page) => p().listDeliveries(id, status, page),
-    getDelivery: (id) => p().getDelivery(id),
-    retryDelivery: (id, now) => p().retryDelivery(id, now),
-    recoverDeliveries: (id, since, now) => p().recoverDeliveries(id, since, now),
-    recordWebsocketOutcomes: (outcomes) => p().recordWebsocketOutcomes(outcomes),
-    createNotification: (n) => p().createNotification(n),
-    listNotifications: (tenantId, page) => p().listNotifications(tenantId, page),
+    listDeliveries: (id, status, page) => guarded(() => p().listDeliveries(id, status, page)),
+    getDelivery: (id) => guarded(() => p().getDelivery(id)),
+    retryDelivery: (id, now) => guarded(() => p().retryDelivery(id, now)),
+    recoverDeliveries: (id, since, now) => guarded(() => p().recoverDeliveries(id, since, now)),
+    recordWebsocketOutcomes: (outcomes) => guarded(() => p().recordWebsocketOutcomes(outcomes)),
+    createNotification: (n) => guarded(() => p().createNotification(n)),
+    listNotifications: (tenantId, page) => guarded(() => p().listNotifications(tenantId, page)),
   };
 }
