@@ -74,15 +74,14 @@ export function createActivities(ctx: SqliteContext) {
       const rows = Array.from(
         { length: count },
         (_, k) =>
-          `(@r${k}, @cr, @i${k}, @c, @hub, @tenant, @t${k}, @e${k}, @a, 'pending', @h${k},
+          `(@r${k}, @cr, @t${k}, @e${k}, @a, 'pending', @h${k},
             CASE WHEN @t${k} = 'webhook' THEN NOT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_lane
               WHERE conversation_ref = @cr AND integration_ref = @r${k} AND status = 'pending' AND transport = 'webhook')
             ELSE 0 END,
             CASE WHEN @t${k} = 'webhook' THEN @now END, CASE WHEN @t${k} = 'webhook' THEN @now END, @now)`,
       );
       statement = db.prepare(
-        `INSERT INTO deliveries (integration_ref, conversation_ref, integration_id, conversation_id, hub_id, tenant_id,
-           transport, echo, activity_seq,
+        `INSERT INTO deliveries (integration_ref, conversation_ref, transport, echo, activity_seq,
            status, held, is_head, due_at, next_attempt_at, created_at) VALUES ${rows.join(', ')}`,
       );
       insertDeliveries[count] = statement;
@@ -159,9 +158,6 @@ export function createActivities(ctx: SqliteContext) {
     const hubPaused = view.hub.statusId === HubStatus.Paused;
     const params: Record<string, string | number> = {
       cr: row.seq,
-      c: conversationId,
-      hub: row.hub_id,
-      tenant: row.tenant_id,
       a: activitySeq,
       now,
     };
@@ -178,7 +174,6 @@ export function createActivities(ctx: SqliteContext) {
       if (d.transport === 'webhook' && !held) signal = true;
       heldFlags.push(held);
       params[`r${k}`] = view.refById.get(d.integrationId)!;
-      params[`i${k}`] = d.integrationId;
       params[`t${k}`] = d.transport;
       params[`e${k}`] = d.echo ? 1 : 0;
       params[`h${k}`] = held ? 1 : 0;
@@ -191,7 +186,7 @@ export function createActivities(ctx: SqliteContext) {
       // check sees the rows inserted before it.
       planned.forEach((d, k) => {
         const one: Record<string, string | number> = { ...params };
-        for (const key of ['r', 'i', 't', 'e', 'h']) one[`${key}0`] = params[`${key}${k}`]!;
+        for (const key of ['r', 't', 'e', 'h']) one[`${key}0`] = params[`${key}${k}`]!;
         lastSeq = Number(insertDeliveriesOf(1).run(one).lastInsertRowid);
       });
     }

@@ -11,8 +11,6 @@ interface HeadRow {
   seq: number;
   conversation_ref: number;
   conversation_id: string;
-  hub_id: string;
-  tenant_id: string;
   echo: number;
   activity_seq: number;
   activity_count: number;
@@ -32,6 +30,8 @@ interface WaitingRow {
 interface Target {
   ref: number;
   integrationId: string;
+  hubId: string;
+  tenantId: string;
   channelId: string;
   configurationJson: string;
 }
@@ -44,7 +44,8 @@ export function createClaims(ctx: SqliteContext) {
      WHERE is_head = 1 AND held = 0 AND integration_ref > ? ORDER BY integration_ref LIMIT 1`,
   );
   const dueHeads = db.prepare<[number, number, number, number], HeadRow>(
-    `SELECT seq, conversation_ref, conversation_id, hub_id, tenant_id, echo, activity_seq, activity_count, attempt_count,
+    `SELECT seq, conversation_ref, (SELECT conversation_id FROM conversations c WHERE c.seq = d.conversation_ref)
+              AS conversation_id, echo, activity_seq, activity_count, attempt_count,
             budget_base, (SELECT body FROM delivery_bodies b WHERE b.seq = d.seq) AS body, created_at
      FROM deliveries d INDEXED BY deliveries_ready
      WHERE integration_ref = ? AND is_head = 1 AND held = 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ? OFFSET ?`,
@@ -58,9 +59,10 @@ export function createClaims(ctx: SqliteContext) {
        activity_count = ? WHERE seq = ? RETURNING fence`,
   );
   const insertBody = db.prepare('INSERT INTO delivery_bodies (seq, body) VALUES (?, ?)');
-  const target = db.prepare<[number], { integration_id: string; channel_id: string; configuration: string }>(
-    'SELECT integration_id, channel_id, configuration FROM integrations WHERE seq = ?',
-  );
+  const target = db.prepare<
+    [number],
+    { integration_id: string; hub_id: string; tenant_id: string; channel_id: string; configuration: string }
+  >('SELECT integration_id, hub_id, tenant_id, channel_id, configuration FROM integrations WHERE seq = ?');
   const headActivity = db.prepare<[number, number], { json: string; properties: string | null }>(
     `SELECT a.json, (SELECT properties FROM conversations WHERE seq = ?) AS properties
      FROM activities a WHERE a.seq = ?`,
@@ -101,8 +103,8 @@ export function createClaims(ctx: SqliteContext) {
     const shape = t.channelId === 'System' ? 'activities' : 'activity';
     const first = headActivity.get(head.conversation_ref, head.activity_seq)!;
     const envelope: BodyEnvelope = {
-      hubId: head.hub_id,
-      tenantId: head.tenant_id,
+      hubId: t.hubId,
+      tenantId: t.tenantId,
       integrationId,
       conversationId: head.conversation_id,
       conversationPropertiesJson: first.properties ?? '{}',
@@ -159,6 +161,8 @@ export function createClaims(ctx: SqliteContext) {
       const t = {
         ref,
         integrationId: row.integration_id,
+        hubId: row.hub_id,
+        tenantId: row.tenant_id,
         channelId: row.channel_id,
         configurationJson: row.configuration,
       };
@@ -213,8 +217,8 @@ export function createClaims(ctx: SqliteContext) {
         fence,
         attemptNumber: head.attempt_count - head.budget_base + 1,
         integrationId,
-        hubId: head.hub_id,
-        tenantId: head.tenant_id,
+        hubId: t.hubId,
+        tenantId: t.tenantId,
         conversationId: head.conversation_id,
         webhookUrl: config.webhookUrl ?? '',
         publicSigningKey: config.publicSigningKey ?? '',

@@ -8,19 +8,23 @@ import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows
 
 export function createDeliveryLog(ctx: SqliteContext) {
   const { db, lanes } = ctx;
-  const bySeq = db.prepare<[number], DeliveryRow>('SELECT * FROM deliveries WHERE seq = ?');
+  // Delivery rows carry references only; the log names them through integration_refs and conversations.
+  const named = `SELECT d.*, r.integration_id, r.hub_id, r.tenant_id, c.conversation_id
+     FROM deliveries d JOIN integration_refs r ON r.seq = d.integration_ref
+     JOIN conversations c ON c.seq = d.conversation_ref`;
+  const bySeq = db.prepare<[number], DeliveryRow>(`${named} WHERE d.seq = ?`);
   const attemptsOf = db.prepare<[number], AttemptRow>(
     `SELECT attempt_number, started_at, duration_ms, status_code, error, response_excerpt
      FROM attempts WHERE delivery_seq = ? ORDER BY id`,
   );
   const all = db.prepare<[number, number, number], DeliveryRow>(
-    'SELECT * FROM deliveries WHERE integration_ref = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
+    `${named} WHERE d.integration_ref = ? ORDER BY d.seq DESC LIMIT ? OFFSET ?`,
   );
   const countAll = db.prepare<[number], { n: number }>(
     'SELECT COUNT(*) AS n FROM deliveries WHERE integration_ref = ?',
   );
   const byStatus = db.prepare<[number, string, number, number], DeliveryRow>(
-    'SELECT * FROM deliveries WHERE integration_ref = ? AND status = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
+    `${named} WHERE d.integration_ref = ? AND d.status = ? ORDER BY d.seq DESC LIMIT ? OFFSET ?`,
   );
   const countByStatus = db.prepare<[number, string], { n: number }>(
     'SELECT COUNT(*) AS n FROM deliveries WHERE integration_ref = ? AND status = ?',

@@ -44,6 +44,9 @@ export function createHubs(ctx: SqliteContext) {
        configuration = ?, modified = ? WHERE integration_id = ?`,
   );
   const deleteIntegrationRow = db.prepare('DELETE FROM integrations WHERE integration_id = ?');
+  const insertRef = db.prepare(
+    'INSERT INTO integration_refs (seq, integration_id, hub_id, tenant_id) VALUES (?, ?, ?, ?)',
+  );
 
   /** Re-applies holding to every integration of a hub after a status change. */
   function applyHolding(hubId: string, hubPaused: boolean): void {
@@ -134,7 +137,7 @@ export function createHubs(ctx: SqliteContext) {
 
     createIntegration(i: Integration): Promise<void> {
       return writes.enqueue(() => {
-        insertIntegration.run(
+        const ref = insertIntegration.run(
           i.integrationId,
           i.hubId,
           i.tenantId,
@@ -145,7 +148,8 @@ export function createHubs(ctx: SqliteContext) {
           JSON.stringify(i.configuration),
           i.created,
           i.modified,
-        );
+        ).lastInsertRowid;
+        insertRef.run(ref, i.integrationId, i.hubId, i.tenantId);
         bumpHub.run(i.hubId);
       });
     },

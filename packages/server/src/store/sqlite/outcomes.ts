@@ -23,8 +23,9 @@ interface StateRow {
 export function createOutcomes(ctx: SqliteContext) {
   const { db, lanes } = ctx;
   const state = db.prepare<[number], StateRow>(
-    `SELECT seq, integration_ref, conversation_ref, integration_id, transport, status, held, is_head, fence, lease_until, attempt_count
-     FROM deliveries WHERE seq = ?`,
+    `SELECT seq, integration_ref, conversation_ref,
+       (SELECT integration_id FROM integration_refs r WHERE r.seq = d.integration_ref) AS integration_id, transport, status, held, is_head, fence, lease_until, attempt_count
+     FROM deliveries d WHERE seq = ?`,
   );
   const insertAttempt = db.prepare(
     `INSERT INTO attempts (delivery_seq, attempt_number, started_at, duration_ms, status_code, error, response_excerpt)

@@ -65,6 +65,14 @@ CREATE TABLE integrations (
   UNIQUE (hub_id, name)
 );
 CREATE INDEX integrations_tenant ON integrations (tenant_id, seq);
+-- Every integration reference ever issued, kept after the integration is deleted so its cancelled
+-- deliveries still name their integration, hub and tenant (delivery rows carry only the references).
+CREATE TABLE integration_refs (
+  seq INTEGER PRIMARY KEY,
+  integration_id TEXT NOT NULL,
+  hub_id TEXT NOT NULL,
+  tenant_id TEXT NOT NULL
+);
 
 CREATE TABLE conversations (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -107,10 +115,6 @@ CREATE TABLE deliveries (
   seq INTEGER PRIMARY KEY,
   integration_ref INTEGER NOT NULL,
   conversation_ref INTEGER NOT NULL,
-  integration_id TEXT NOT NULL,
-  conversation_id TEXT NOT NULL,
-  hub_id TEXT NOT NULL,
-  tenant_id TEXT NOT NULL,
   transport TEXT NOT NULL,
   echo INTEGER NOT NULL,
   activity_seq INTEGER NOT NULL,
