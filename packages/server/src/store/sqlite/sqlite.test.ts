@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { claimRequest, makeWorld, planTo, record, webhookTo } from '../conformance/fixtures.js';
 import { describeStoreConformance } from '../conformance/suite.js';
 import type { Store } from '../contract.js';
 import { openStore } from '../open.js';
@@ -55,6 +56,30 @@ describe('SQLite store', () => {
     expect(await again.retryDelivery('00000000-0000-4000-8000-000000000001', Date.now())).toBe(false);
     expect(await again.recordAttempts([])).toEqual([]);
     await again.close();
+  });
+
+  it('shares one file between two stores, as an API process and a worker process do', async () => {
+    const path = join(root, 'shared', 'hookster.db');
+    const api = createSqliteStore(path);
+    const worker = createSqliteStore(path);
+    await api.migrate();
+    await worker.migrate();
+    try {
+      const w = await makeWorld(api);
+      const first = await api.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]));
+      const [claimed] = await worker.claimDeliveries(claimRequest());
+      expect(claimed?.deliveryId).toBe(first.deliveryIds[0]);
+      await worker.recordAttempts([record(claimed!, { status: 'delivered' })]);
+      expect((await api.getDelivery(first.deliveryIds[0]!))?.status).toBe('delivered');
+      // A pause made through one store is seen by the other's cached routing view.
+      await worker.updateIntegration({ ...w.customer, statusId: 3002 });
+      const held = await api.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]));
+      expect(held.held).toEqual([true]);
+      expect(await worker.claimDeliveries(claimRequest())).toEqual([]);
+    } finally {
+      await api.close();
+      await worker.close();
+    }
   });
 
   it('refuses to work before migrate() with a clear error', async () => {
