@@ -32,8 +32,6 @@ export async function runServe(argv: string[]): Promise<number> {
   }
   config.adminToken = resolveAdminToken(config);
   const engine = await createEngine(config);
-  const url = await engine.start();
-  process.stdout.write(JSON.stringify({ msg: 'listening', url, role: config.role }) + '\n');
 
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals): void => {
@@ -51,7 +49,10 @@ export async function runServe(argv: string[]): Promise<number> {
       },
     );
   };
+  // Installed before listening, so a signal that arrives as soon as the URL is printed is handled.
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  const url = await engine.start();
+  process.stdout.write(JSON.stringify({ msg: 'listening', url, role: config.role }) + '\n');
   return -1;
 }
