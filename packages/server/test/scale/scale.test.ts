@@ -39,6 +39,8 @@ describe.runIf(available)('1 API and 3 workers on one PostgreSQL', () => {
     await waitForDistinct(receiver, CONVERSATIONS * PER_CONVERSATION, 240_000);
     const done = Date.now();
     const result = tally(receiver, CONVERSATIONS, PER_CONVERSATION);
+    // A re-send is only legitimate after an attempt that failed (at-least-once): none may fail here.
+    expect(await cluster.failedAttempts()).toEqual({});
     console.log(
       `scale: ${CONVERSATIONS * PER_CONVERSATION} activities submitted in ${submitted - started} ms, ` +
         `all delivered after ${done - started} ms (${Math.round((CONVERSATIONS * PER_CONVERSATION * 1000) / (done - started))}/s)`,
@@ -56,24 +58,28 @@ const CRASH_CONVERSATIONS = Number(process.env['HOOKSTER_SCALE_CRASH_CONVERSATIO
 const CRASH_PER_CONVERSATION = Number(process.env['HOOKSTER_SCALE_CRASH_PER_CONVERSATION'] ?? 40);
 const CRASH_TOTAL = CRASH_CONVERSATIONS * CRASH_PER_CONVERSATION;
 
-/** Resolves once a quarter of the run arrived: "mid-run". */
-function quarterDelivered(r: Receiver): Promise<void> {
-  return waitForDistinct(r, Math.floor(CRASH_TOTAL / 4), 120_000);
+/** Resolves once a quarter of the run arrived ("mid-run"), with how many had arrived then. */
+async function quarterDelivered(r: Receiver): Promise<number> {
+  await waitForDistinct(r, Math.floor(CRASH_TOTAL / 4), 120_000);
+  return tally(r, CRASH_CONVERSATIONS, CRASH_PER_CONVERSATION).distinct;
 }
 
 describe.runIf(available)('crashes during a run on PostgreSQL', () => {
   it('loses nothing and keeps order when one of 3 workers is killed with SIGKILL mid-run', async () => {
     receiver = await startReceiver(200);
-    cluster = await startCluster(3);
+    // A short attempt timeout, so the killed worker's leases (timeout + 5 s) expire soon.
+    cluster = await startCluster(3, { HOOKSTER_DELIVERY_TIMEOUT: '2s' });
     const load = await prepareLoad(cluster, receiver, CRASH_CONVERSATIONS);
     const submitting = load.submitAll(CRASH_PER_CONVERSATION);
-    await quarterDelivered(receiver);
+    const atCrash = await quarterDelivered(receiver);
     await cluster.workers[0]!.kill('SIGKILL');
+    expect(atCrash).toBeLessThan(CRASH_TOTAL);
     await submitting;
     await waitForDistinct(receiver, CRASH_TOTAL, 180_000);
     const result = tally(receiver, CRASH_CONVERSATIONS, CRASH_PER_CONVERSATION);
     console.log(
-      `kill -9: ${result.duplicates} re-sent (in flight at the crash), ${receiver.requests.length} requests`,
+      `kill -9 after ${atCrash} of ${CRASH_TOTAL}: ${result.duplicates} re-sent (in flight at the crash), ` +
+        `${receiver.requests.length} requests, failed attempts ${JSON.stringify(await cluster.failedAttempts())}`,
     );
     expect(result.missing).toBe(0);
     expect(result.outOfOrder).toEqual([]);
@@ -86,12 +92,16 @@ describe.runIf(available)('crashes during a run on PostgreSQL', () => {
     cluster = await startCluster(3);
     const load = await prepareLoad(cluster, receiver, CRASH_CONVERSATIONS);
     const submitting = load.submitAll(CRASH_PER_CONVERSATION, { tolerant: true });
-    await quarterDelivered(receiver);
+    const atRestart = await quarterDelivered(receiver);
     await restartPostgres();
+    expect(atRestart).toBeLessThan(CRASH_TOTAL);
     await submitting;
     await waitForDistinct(receiver, CRASH_TOTAL, 180_000);
     const result = tally(receiver, CRASH_CONVERSATIONS, CRASH_PER_CONVERSATION);
-    console.log(`postgres restart: ${result.duplicates} re-sent, ${receiver.requests.length} requests`);
+    console.log(
+      `postgres restart after ${atRestart} of ${CRASH_TOTAL}: ${result.duplicates} re-sent, ` +
+        `${receiver.requests.length} requests, failed attempts ${JSON.stringify(await cluster.failedAttempts())}`,
+    );
     expect(result.missing).toBe(0);
     expect(result.outOfOrder).toEqual([]);
     for (const engine of [cluster.api, ...cluster.workers]) {

@@ -19,8 +19,22 @@ import { SubmitBatcher } from './submit.js';
 export { parsePostgresUrl } from './connection.js';
 
 export interface PostgresStoreOptions {
-  /** Where connection errors go (they never throw out of the pool); default: ignored. */
+  /** Where connection errors go (they never throw out of the pool); default: stderr, rate-limited. */
   onError?: ErrorSink;
+}
+
+/** One JSON line on stderr per kind of problem at most every 5 s, so a database restart is visible, not a flood. */
+function stderrSink(): ErrorSink {
+  const last = new Map<string, number>();
+  return (message, error) => {
+    const now = Date.now();
+    if (now - (last.get(message) ?? 0) < 5_000) return;
+    last.set(message, now);
+    const detail = error instanceof Error ? error.message : String(error);
+    process.stderr.write(
+      JSON.stringify({ level: 40, time: now, msg: `postgres: ${message}`, err: detail }) + '\n',
+    );
+  };
 }
 
 /**
@@ -29,7 +43,7 @@ export interface PostgresStoreOptions {
  */
 export function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
   const settings = parsePostgresUrl(url);
-  const onError: ErrorSink = options.onError ?? (() => undefined);
+  const onError: ErrorSink = options.onError ?? stderrSink();
   const pool = createPool(settings, onError);
   // Each store instance tags its NOTIFYs, so its own listener skips what it already signalled locally.
   const instanceId = randomUUID();
