@@ -21,7 +21,7 @@ export async function recordAttempts(ctx: PgContext, records: AttemptRecord[]): 
       `SELECT 1 FROM lanes l
        WHERE (l.integration_id, l.conversation_id) IN (
          SELECT integration_id, conversation_id FROM deliveries WHERE delivery_id = ANY($1))
-       ORDER BY l.integration_id, l.conversation_id
+       ORDER BY l.integration_id COLLATE "C", l.conversation_id COLLATE "C"
        FOR UPDATE OF l`,
       [ids],
     );

@@ -67,8 +67,8 @@ async function resend(ctx: PgContext, where: string, params: unknown[], now: Epo
   const count = await inTransaction(ctx.pool, async (client) => {
     await client.query(
       `INSERT INTO lanes (integration_id, conversation_id)
-       SELECT DISTINCT d.integration_id, d.conversation_id ${candidates}
-       ORDER BY 1, 2
+       SELECT x.i, x.c FROM (SELECT DISTINCT d.integration_id AS i, d.conversation_id AS c ${candidates}) x
+       ORDER BY x.i COLLATE "C", x.c COLLATE "C"
        ON CONFLICT (integration_id, conversation_id) DO UPDATE SET head_id = lanes.head_id`,
       params,
     );

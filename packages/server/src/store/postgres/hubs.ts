@@ -84,7 +84,10 @@ export async function updateHub(ctx: PgContext, hub: Hub): Promise<void> {
 export async function deleteHub(ctx: PgContext, hubId: Guid): Promise<void> {
   await inTransaction(ctx.pool, async (client) => {
     await client.query(
-      `DELETE FROM lanes WHERE integration_id IN (SELECT integration_id FROM integrations WHERE hub_id = $1)`,
+      `DELETE FROM lanes WHERE (integration_id, conversation_id) IN (
+         SELECT integration_id, conversation_id FROM lanes
+         WHERE integration_id IN (SELECT integration_id FROM integrations WHERE hub_id = $1)
+         ORDER BY integration_id COLLATE "C", conversation_id COLLATE "C" FOR UPDATE)`,
       [hubId],
     );
     await client.query(

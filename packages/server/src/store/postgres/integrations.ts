@@ -95,7 +95,12 @@ export async function updateIntegration(ctx: PgContext, i: Integration): Promise
 /** Lanes first, then deliveries: the lock order every lane writer follows (see hubs.ts deleteHub). */
 export async function deleteIntegration(ctx: PgContext, integrationId: Guid): Promise<void> {
   await inTransaction(ctx.pool, async (client) => {
-    await client.query('DELETE FROM lanes WHERE integration_id = $1', [integrationId]);
+    await client.query(
+      `DELETE FROM lanes WHERE (integration_id, conversation_id) IN (
+         SELECT integration_id, conversation_id FROM lanes WHERE integration_id = $1
+         ORDER BY conversation_id COLLATE "C" FOR UPDATE)`,
+      [integrationId],
+    );
     await client.query(
       `UPDATE deliveries SET status = 'cancelled', fence = fence + 1, lease_owner = NULL, lease_until = NULL
        WHERE integration_id = $1 AND status = 'pending'`,
