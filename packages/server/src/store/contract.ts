@@ -132,6 +132,17 @@ export interface EstablishRequest {
   properties?: Conversation['properties'];
 }
 
+/** A websocket delivery written held (paused integration or hub), taken for its push after a resume. */
+export interface HeldWebsocketDelivery {
+  deliveryId: Guid;
+  integrationId: Guid;
+  conversationId: Guid;
+  eventId: number;
+  echo: boolean;
+  /** The activity as submitted (isEcho false). */
+  activityJson: string;
+}
+
 export interface ListActivitiesQuery {
   fromEventId: number;
   /** Only activities whose sender or recipient has this integration type. */
@@ -225,6 +236,16 @@ export interface Store {
   recordWebsocketOutcomes(
     outcomes: { deliveryId: Guid; delivered: boolean; error?: string }[],
   ): Promise<void>;
+
+  /**
+   * Takes the held websocket deliveries of these integrations (or of every integration of the hub)
+   * whose integration and hub are both active now, oldest first (eventId order in a conversation).
+   * Each is taken once: it stays pending, no longer held, until recordWebsocketOutcomes. Deliveries
+   * of an integration or hub still paused are left held.
+   */
+  takeHeldWebsocketDeliveries(
+    scope: { integrationIds: Guid[] } | { hubId: Guid },
+  ): Promise<HeldWebsocketDelivery[]>;
 
   // notifications
   createNotification(notification: Notification): Promise<void>;

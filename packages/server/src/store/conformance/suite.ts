@@ -6,6 +6,7 @@ import { describe } from 'vitest';
 import { catalogueTests } from './catalogue-tests.js';
 import { claimTests } from './claim-tests.js';
 import { useStores } from './harness.js';
+import { heldPushTests } from './held-push-tests.js';
 import { lifecycleTests } from './lifecycle-tests.js';
 import { submitTests } from './submit-tests.js';
 import type { Store } from '../contract.js';
@@ -22,5 +23,6 @@ export function describeStoreConformance(
     describe('submission', () => submitTests(stores, canRestart));
     describe('claims', () => claimTests(stores));
     describe('lifecycle', () => lifecycleTests(stores, canRestart));
+    describe('held websocket deliveries', () => heldPushTests(stores));
   });
 }

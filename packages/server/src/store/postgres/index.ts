@@ -8,6 +8,7 @@ import { createPool, parsePostgresUrl, type ErrorSink } from './connection.js';
 import type { PgContext } from './context.js';
 import * as conversations from './conversations.js';
 import * as deliveries from './deliveries.js';
+import { takeHeldWebsocketDeliveries } from './held-pushes.js';
 import * as hubs from './hubs.js';
 import * as integrations from './integrations.js';
 import { WorkListener, workChannel } from './listener.js';
@@ -112,6 +113,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       deliveries.recoverDeliveries(ctx, integrationId, since, now),
 
     recordWebsocketOutcomes: (outcomes) => recordWebsocketOutcomes(ctx, outcomes),
+    takeHeldWebsocketDeliveries: (scope) => takeHeldWebsocketDeliveries(ctx, scope),
 
     createNotification: (notification) => notifications.createNotification(ctx, notification),
     listNotifications: (tenantId, page) => notifications.listNotifications(ctx, tenantId, page),

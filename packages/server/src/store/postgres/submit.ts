@@ -6,6 +6,7 @@ import { sequentialGuid } from '../../domain/ids.js';
 import { HubStatus, IntegrationStatus, type Conversation, type Guid } from '../../domain/types.js';
 import type { ActivityPlan, RoutingContext, SubmitResult } from '../contract.js';
 import type { PgContext } from './context.js';
+import { markHeldPushes } from './held-pushes.js';
 import { toConversation, toHub, toIntegration, toTenant, type Row } from './rows.js';
 import { inTransaction } from './tx.js';
 
@@ -198,6 +199,16 @@ async function writeBatch(ctx: PgContext, client: pg.PoolClient, batch: PendingS
     }
   });
   if (writes.conversations.id.length > 0) await flushWrites(ctx, client, writes, now);
+  // Rare (a paused integration or hub): mark the websocket deliveries written held, in the same
+  // transaction, so a resume releases exactly those.
+  const heldPushes = outcomes.flatMap((o) =>
+    o.ok
+      ? o.result.deliveryIds.filter(
+          (_, k) => o.result.held?.[k] === true && o.result.plan.deliveries[k]?.transport === 'websocket',
+        )
+      : [],
+  );
+  if (heldPushes.length > 0) await markHeldPushes(client, heldPushes);
   return outcomes;
 }
 

@@ -11,6 +11,7 @@ import type { SqliteContext } from './context.js';
 import { createDeliveryLog } from './delivery-log.js';
 import { newDeliveryIdPrefix } from './delivery-id.js';
 import { GroupCommit } from './group-commit.js';
+import { createHeldPushes } from './held-pushes.js';
 import { createHubs } from './hubs.js';
 import { Lanes } from './lanes.js';
 import { applyMigrations } from './migrate.js';
@@ -27,6 +28,7 @@ function createParts(ctx: SqliteContext) {
     ...createClaims(ctx),
     ...createOutcomes(ctx),
     ...createDeliveryLog(ctx),
+    ...createHeldPushes(ctx),
   };
 }
 
@@ -145,6 +147,7 @@ export function createSqliteStore(path: string): Store {
     retryDelivery: (id, now) => guarded(() => p().retryDelivery(id, now)),
     recoverDeliveries: (id, since, now) => guarded(() => p().recoverDeliveries(id, since, now)),
     recordWebsocketOutcomes: (outcomes) => guarded(() => p().recordWebsocketOutcomes(outcomes)),
+    takeHeldWebsocketDeliveries: (scope) => guarded(() => p().takeHeldWebsocketDeliveries(scope)),
     createNotification: (n) => guarded(() => p().createNotification(n)),
     listNotifications: (tenantId, page) => guarded(() => p().listNotifications(tenantId, page)),
   };

@@ -1,6 +1,7 @@
 // The ordered list of PostgreSQL migrations; append only, never edit a released one.
 
 import { migration0001 } from './0001_init.js';
+import { migration0002 } from './0002_held_pushes.js';
 
 export interface Migration {
   version: number;
@@ -8,4 +9,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [migration0001];
+export const migrations: readonly Migration[] = [migration0001, migration0002];
