@@ -83,6 +83,8 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
   let timerAt = Infinity;
   let claimDone: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
+  // Totals for the stop log: how well claims and records batch.
+  const totals = { claims: 0, claimed: 0, recordRounds: 0, recorded: 0 };
   let unsubscribe: (() => void) | undefined;
   let idleWaiters: (() => void)[] = [];
   // The lease must outlast the longest attempt this process may make; it grows with overrides seen.
@@ -161,6 +163,8 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     } finally {
       claiming = false;
     }
+    totals.claims++;
+    totals.claimed += claimed.length;
     // Claimed during stop(): still sent, as their leases would only delay them.
     for (const delivery of claimed) send(delivery, leasedTimeoutMs);
     deps.metrics?.queueDepth.set(inFlightTotal);
@@ -230,6 +234,8 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
       const batch = finished;
       finished = [];
       const applied = await recordWithRetries(batch.map((f) => f.record));
+      totals.recordRounds++;
+      totals.recorded += batch.length;
       if (applied.length < batch.length && applied.length > 0) {
         logger.debug({ stale: batch.length - applied.length }, 'stale attempt results ignored');
       }
@@ -338,7 +344,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
         idleWaiters = [];
         if (ownNotifier) await notifier.close();
         if (ownTransport) await transport.close();
-        logger.info({ owner }, 'webhook dispatcher stopped');
+        logger.info({ owner, ...totals }, 'webhook dispatcher stopped');
       })();
       return stopped;
     },
