@@ -263,7 +263,11 @@ function collect(
  * so the later activity waits behind the head (FIFO per conversation).
  */
 async function flushWrites(ctx: PgContext, client: pg.PoolClient, w: Writes, now: number): Promise<void> {
-  const lanes = [...w.lanes.values()].sort((x, y) => (x[0] + x[1] < y[0] + y[1] ? -1 : 1));
+  // Lanes are locked in (integration, conversation) code-unit order, the order (COLLATE "C") every
+  // other multi-lane writer uses, so two writers never wait on each other in a cycle.
+  const lanes = [...w.lanes.values()].sort(
+    (x, y) => compareCodeUnits(x[0], y[0]) || compareCodeUnits(x[1], y[1]),
+  );
   await client.query(
     `WITH a AS (
        INSERT INTO activities (conversation_id, event_id, sender_type, recipient_type, activity_json)
@@ -313,4 +317,8 @@ async function flushWrites(ctx: PgContext, client: pg.PoolClient, w: Writes, now
       lanes.map((l) => l[2]),
     ],
   );
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
