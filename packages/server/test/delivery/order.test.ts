@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeliveryWorld, type WebhookBody, addSystem, startWorld, submitText } from './harness.js';
+import {
+  type DeliveryWorld,
+  type WebhookBody,
+  addSystem,
+  listDeliveries,
+  startWorld,
+  submitText,
+} from './harness.js';
 import { type ReceivedRequest, type TestReceiver, startTestReceiver } from './receiver.js';
 
 const CONVERSATIONS = 10;
@@ -91,5 +98,34 @@ describe('per-conversation order', () => {
     console.log(
       `order: ${CONVERSATIONS * PER_CONVERSATION} activities arrived in ${batches} accepted requests`,
     );
+  });
+
+  it('lets the next activity of a conversation go once its head is exhausted (skip and notify)', async () => {
+    const poisonHook = await startTestReceiver((req, res) => {
+      const failing = req.body.toString('utf8').includes('poison');
+      res.writeHead(failing ? 500 : 200).end(failing ? 'cannot take this one' : 'ok');
+    });
+    try {
+      const system = await addSystem(world, poisonHook.url, {
+        retrySchedule: '50ms,50ms',
+        deliveryTimeout: '1s',
+      });
+      const { conversationId } = await world.hub.openConversation();
+      await submitText(world.client, conversationId, 'poison');
+      // Submitted after the head's first attempt, so it is not batched with it and waits behind it.
+      await poisonHook.waitFor(1);
+      const next = await submitText(world.client, conversationId, 'fine');
+      const requests = await poisonHook.waitFor(4);
+      const texts = requests.map((r) =>
+        (JSON.parse(r.body.toString('utf8')) as WebhookBody).activities.map((a) => a.message?.text ?? ''),
+      );
+      expect(texts).toEqual([['poison'], ['poison'], ['poison'], ['fine']]);
+      const last = JSON.parse(requests[3]?.body.toString('utf8') ?? '{}') as WebhookBody;
+      expect(last.activities[0]?.eventId).toBe(next);
+      const failed = await listDeliveries(world, system.integrationId, 'failed');
+      expect(failed.total).toBe(1);
+    } finally {
+      await poisonHook.close();
+    }
   });
 });
