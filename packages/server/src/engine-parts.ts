@@ -28,5 +28,10 @@ export interface Gateway {
   attach(server: Server): void;
   /** Pushes a committed submission's websocket deliveries (in-process; cross-process via the store). */
   publish(result: SubmitResult): void;
+  /**
+   * After a resume (integration 3002→3000, hub 2002→2000): pushes the held websocket deliveries of the
+   * resumed integrations (or of the hub's) in order and records their outcomes; resolves with how many.
+   */
+  release?(scope: { integrationIds: string[] } | { hubId: string }): Promise<number>;
   close(): Promise<void>;
 }

@@ -4,11 +4,12 @@
 import type { FastifyInstance } from 'fastify';
 import { HooksterError } from '../domain/errors.js';
 import { parseHubCreate, parseHubUpdate } from '../domain/inputs.js';
-import type { Hub } from '../domain/types.js';
+import { HubStatus, type Hub } from '../domain/types.js';
 import type { Principal } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
 import type { RouteDeps } from './app.js';
 import { canSee, tenantScope } from './auth.js';
+import { releaseHeld } from './release.js';
 import { guidParam, pageRequest, valueOf } from './params.js';
 
 /** The hub if it exists and the principal may see it; otherwise 404 (a foreign hub looks unknown). */
@@ -41,6 +42,9 @@ export function registerHubRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const hub = await visibleHub(store, request.principal, guidParam(request.params, 'hubId'));
     const updated = valueOf(parseHubUpdate(hub, request.body, deps.now()));
     await store.updateHub(updated);
+    if (hub.statusId === HubStatus.Paused && updated.statusId !== HubStatus.Paused) {
+      await releaseHeld(deps, { hubId: hub.hubId });
+    }
     return updated;
   });
 

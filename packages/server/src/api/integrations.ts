@@ -5,11 +5,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HooksterError, errorItem } from '../domain/errors.js';
 import { isGuid, normalizeGuid } from '../domain/ids.js';
 import { parseIntegrationCreate, parseIntegrationUpdate } from '../domain/integration-config.js';
-import type { Hub, Integration } from '../domain/types.js';
+import { IntegrationStatus, type Hub, type Integration } from '../domain/types.js';
 import type { Principal } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
 import type { RouteDeps } from './app.js';
 import { canSee, tenantScope } from './auth.js';
+import { releaseHeld } from './release.js';
 import { visibleHub } from './hubs.js';
 import { guidParam, pageRequest, queryValue } from './params.js';
 
@@ -53,6 +54,12 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps)
     const parsed = parseIntegrationUpdate(existing, body, deps.now());
     if (!parsed.ok) throw HooksterError.invalid(parsed.errors);
     await store.updateIntegration(parsed.value);
+    if (
+      existing.statusId === IntegrationStatus.Paused &&
+      parsed.value.statusId !== IntegrationStatus.Paused
+    ) {
+      await releaseHeld(deps, { integrationIds: [existing.integrationId] });
+    }
     return integrationView(parsed.value);
   }
 

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { Registry } from 'prom-client';
 import { WebSocketServer } from 'ws';
 import { errorItem } from '../domain/errors.js';
+import type { Guid } from '../domain/types.js';
 import type { Authenticate, Gateway, PartDeps } from '../engine-parts.js';
 import { resolveHubTarget, type AccessResult, type HubTarget } from './access.js';
 import type { GatewayBus } from './bus.js';
@@ -58,6 +59,7 @@ export interface HubGateway extends Gateway {
   connectionCount(): number;
   /** Resolves once pushes from other processes are heard (at once without a bus). */
   ready(): Promise<void>;
+  release(scope: { integrationIds: Guid[] } | { hubId: Guid }): Promise<number>;
 }
 
 function connectionToken(): string {
@@ -259,6 +261,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
   return {
     attach,
     publish: (result) => pusher.publish(result),
+    release: (scope) => (closed ? Promise.resolve(0) : pusher.release(scope)),
     close,
     connectionCount: () => registry.size,
     ready: () => bus?.ready() ?? Promise.resolve(),

@@ -4,8 +4,8 @@
 import type { Logger } from 'pino';
 import { serializeActivity } from '../domain/routing.js';
 import type { Guid } from '../domain/types.js';
-import type { Store, SubmitResult } from '../store/contract.js';
-import type { GatewayBus, PushAnnouncement } from './bus.js';
+import type { HeldWebsocketDelivery, Store, SubmitResult } from '../store/contract.js';
+import type { GatewayBus, PushAnnouncement, PushedDelivery } from './bus.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { OutcomeWriter, WebsocketOutcome } from './outcomes.js';
 import { echoActivityJson, invocationFrame } from './protocol.js';
@@ -44,6 +44,7 @@ export class Pusher {
   // Announcements from other processes are handled one after another, so a conversation's pushes keep
   // their order even when one of them has to load its activity from the store.
   private remoteChain: Promise<void> = Promise.resolve();
+  private releaseChain: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: PusherDeps) {
     deps.bus?.subscribe((announcement) => {
@@ -55,24 +56,92 @@ export class Pusher {
 
   /** Pushes a committed submission's websocket deliveries; records or defers their outcomes. */
   publish(result: SubmitResult): void {
-    const { registry, outcomes, metrics, bus } = this.deps;
     const { plan, conversation, deliveryIds } = result;
-    const conversationId = conversation.conversationId;
-    const frames = new Frames(plan.activityJson);
-    const delivered: WebsocketOutcome[] = [];
-    const unheard: WebsocketOutcome[] = [];
-    const announced: PushAnnouncement['deliveries'] = [];
+    const targets: PushedDelivery[] = [];
+    let held = false;
     plan.deliveries.forEach((delivery, index) => {
       const deliveryId = deliveryIds[index];
       if (delivery.transport !== 'websocket' || deliveryId === undefined) return;
-      // A paused integration or hub receives nothing; its held delivery is left to the store.
-      if (result.held?.[index] === true) return;
-      announced.push({ deliveryId, integrationId: delivery.integrationId, echo: delivery.echo });
-      const sent = registry.fanOut(delivery.integrationId, conversationId, frames.of(delivery.echo));
+      // A paused integration or hub receives nothing now: the store keeps the delivery held until a
+      // resume releases it (release()).
+      if (result.held?.[index] === true) {
+        held = true;
+        return;
+      }
+      targets.push({ deliveryId, integrationId: delivery.integrationId, echo: delivery.echo });
+    });
+    this.push(conversation.conversationId, plan.activity.eventId, plan.activityJson, targets);
+    if (held) {
+      // The resume may have committed between this submit's read of the statuses and its commit, and
+      // its release ran before this delivery existed: take again now (a no-op while still paused).
+      const integrationIds = [
+        ...new Set(
+          plan.deliveries
+            .filter((d, index) => d.transport === 'websocket' && result.held?.[index] === true)
+            .map((d) => d.integrationId),
+        ),
+      ];
+      this.release({ integrationIds }).catch((error: unknown) =>
+        this.deps.logger.error({ err: error }, 'releasing held websocket deliveries failed'),
+      );
+    }
+  }
+
+  /**
+   * Takes the held websocket deliveries of resumed integrations (or of a resumed hub) from the store
+   * and pushes them in order, like fresh commits. Releases run one after another, so two releases of
+   * one process never interleave their pushes.
+   */
+  release(scope: { integrationIds: Guid[] } | { hubId: Guid }): Promise<number> {
+    const run = this.releaseChain.then(async () => {
+      const taken = await this.deps.store.takeHeldWebsocketDeliveries(scope);
+      // Group the deliveries of one activity (one frame, one announcement), keeping the store's order.
+      let group: HeldWebsocketDelivery[] = [];
+      const flush = (): void => {
+        const first = group[0];
+        if (first === undefined) return;
+        this.push(
+          first.conversationId,
+          first.eventId,
+          first.activityJson,
+          group.map((d) => ({ deliveryId: d.deliveryId, integrationId: d.integrationId, echo: d.echo })),
+        );
+        group = [];
+      };
+      for (const delivery of taken) {
+        const first = group[0];
+        if (
+          first &&
+          (first.conversationId !== delivery.conversationId || first.eventId !== delivery.eventId)
+        ) {
+          flush();
+        }
+        group.push(delivery);
+      }
+      flush();
+      if (taken.length > 0)
+        this.deps.logger.info({ count: taken.length }, 'released held websocket deliveries');
+      return taken.length;
+    });
+    this.releaseChain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** Pushes one committed activity to this process's connections, announces it, records outcomes. */
+  private push(conversationId: Guid, eventId: number, activityJson: string, targets: PushedDelivery[]): void {
+    if (targets.length === 0) return;
+    const { registry, outcomes, metrics, bus } = this.deps;
+    const frames = new Frames(activityJson);
+    const delivered: WebsocketOutcome[] = [];
+    const unheard: WebsocketOutcome[] = [];
+    for (const { deliveryId, integrationId, echo } of targets) {
+      const sent = registry.fanOut(integrationId, conversationId, frames.of(echo));
       if (sent > 0) delivered.push({ deliveryId, delivered: true });
       else unheard.push({ deliveryId, delivered: false, error: NO_CONNECTION });
-    });
-    if (announced.length === 0) return;
+    }
     if (delivered.length > 0) metrics.pushes.inc({ outcome: 'delivered' }, delivered.length);
     if (unheard.length > 0) metrics.pushes.inc({ outcome: 'no_connection' }, unheard.length);
     outcomes.add(delivered);
@@ -82,17 +151,12 @@ export class Pusher {
     }
     // Another process may still push it: its "delivered" lands first, this late failure is then ignored.
     outcomes.addLater(unheard, this.deps.remoteGraceMs);
-    bus.publish({
-      origin: this.deps.origin,
-      conversationId,
-      eventId: plan.activity.eventId,
-      deliveries: announced,
-      activityJson: plan.activityJson,
-    });
+    bus.publish({ origin: this.deps.origin, conversationId, eventId, deliveries: targets, activityJson });
   }
 
   /** Resolves once every announcement received so far is handled. */
   async settle(): Promise<void> {
+    await this.releaseChain;
     await this.remoteChain;
   }
 
