@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../support/client.js';
+import { eventually, setupHub } from '../support/client.js';
 import {
   type DeliveryWorld,
   type WebhookBody,
@@ -99,5 +99,36 @@ describe('pause and resume', () => {
     );
     expect(paused.accepted.flatMap(eventIdsOf)).toEqual(all);
     expect(paused.receiver.requests.length).toBe(paused.accepted.length);
+  });
+
+  it('holds every integration of a paused hub until the hub is resumed', async () => {
+    const receiver = await switchableReceiver(() => false);
+    const hub = await setupHub(world.client);
+    const paused = { ...world, hub };
+    await addSystem(paused, receiver.receiver.url, EXTENSIONS);
+    const current = (await world.client.get<Record<string, unknown>>(`/api/v1/hubs/${hub.hubId}`)).body;
+    const put = (statusId: number) =>
+      world.client.put(`/api/v1/hubs/${hub.hubId}`, {
+        name: current.name,
+        description: current.description,
+        statusId,
+      });
+    expect((await put(2002)).status).toBe(200);
+    const { conversationId } = await hub.openConversation();
+    const submitted: number[] = [];
+    for (let n = 0; n < 5; n++)
+      submitted.push(await submitText(world.client, conversationId, `hub held #${n}`));
+    // The same activity's copy to the active hub's control integration shows the dispatcher ran.
+    const control = await switchableReceiver(() => false);
+    await addSystem(world, control.receiver.url, EXTENSIONS);
+    const { conversationId: other } = await world.hub.openConversation();
+    await submitText(world.client, other, 'control');
+    await control.receiver.waitFor(1);
+    expect(receiver.receiver.requests).toHaveLength(0);
+    expect((await put(2000)).status).toBe(200);
+    await eventually(async () =>
+      receiver.accepted.flatMap(eventIdsOf).length >= submitted.length ? true : undefined,
+    );
+    expect(receiver.accepted.flatMap(eventIdsOf)).toEqual(submitted);
   });
 });
