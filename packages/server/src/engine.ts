@@ -68,7 +68,19 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
   const runWorker = config.role === 'worker' || config.role === 'all';
 
   let gateway: HubGateway | undefined;
-  if (serveApi) gateway = createGateway({ ...parts, authenticate, registry: metrics.registry });
+  if (serveApi) {
+    gateway = createGateway({
+      ...parts,
+      authenticate,
+      registry: metrics.registry,
+      options: {
+        pingIntervalMs: config.wsPingIntervalMs,
+        clientTimeoutMs: config.wsClientTimeoutMs,
+        maxBufferedBytes: config.wsSendBufferBytes,
+        remoteGraceMs: config.wsOutcomeWaitMs,
+      },
+    });
+  }
   const app = await buildApp({
     config,
     store,

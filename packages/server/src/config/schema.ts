@@ -265,6 +265,47 @@ export const settings: Setting[] = [
       'Largest System webhook body built by batching (a single larger activity is still sent alone).',
     parse: parseBytes,
   },
+  {
+    key: 'wsPingIntervalMs',
+    env: 'HOOKSTER_WS_PING_INTERVAL',
+    flag: 'ws-ping-interval',
+    default: '15s',
+    description:
+      'Websocket gateway: period of the keep-alive ping sent to every connection. Keep it well below the ' +
+      "clients' server time-out (30 s in the SignalR clients).",
+    parse: parsePositiveDuration,
+  },
+  {
+    key: 'wsClientTimeoutMs',
+    env: 'HOOKSTER_WS_CLIENT_TIMEOUT',
+    flag: 'ws-client-timeout',
+    default: '30s',
+    description:
+      'Websocket gateway: a connection from which nothing arrives for this long is closed as timed out ' +
+      '(SignalR clients ping every 15 s).',
+    parse: parsePositiveDuration,
+  },
+  {
+    key: 'wsSendBufferBytes',
+    env: 'HOOKSTER_WS_SEND_BUFFER',
+    flag: 'ws-send-buffer',
+    default: '1MiB',
+    description:
+      'Websocket gateway: unsent bytes one connection may queue; a client that stops reading is ' +
+      'disconnected once its queue passes this bound (the others are not delayed).',
+    parse: parseBytes,
+  },
+  {
+    key: 'wsOutcomeWaitMs',
+    env: 'HOOKSTER_WS_OUTCOME_WAIT',
+    flag: 'ws-outcome-wait',
+    default: '1s',
+    description:
+      'Websocket gateway with several engine processes (PostgreSQL): how long a process that had no ' +
+      'connection for an activity waits for another process to report it delivered before recording ' +
+      '`no connection`.',
+    parse: parsePositiveDuration,
+  },
 ];
 
 /** JSON shape of a `--config` file: the settings' keys, each as text, number, boolean or list. */

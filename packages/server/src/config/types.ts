@@ -30,4 +30,12 @@ export interface HooksterConfig {
   batchMaxActivities: number;
   batchMaxBytes: number;
   logLevel: string;
+  /** Websocket gateway: keep-alive ping period (ms). */
+  wsPingIntervalMs: number;
+  /** Websocket gateway: a connection silent this long (ms) is closed as timed out. */
+  wsClientTimeoutMs: number;
+  /** Websocket gateway: unsent bytes one connection may queue before it is dropped as a slow consumer. */
+  wsSendBufferBytes: number;
+  /** Websocket gateway (several processes): how long (ms) "no connection" waits for another process's "delivered". */
+  wsOutcomeWaitMs: number;
 }
