@@ -25,6 +25,12 @@ const paging = [
   query('pageNumber', { type: 'integer', minimum: 0 }),
   query('pageSize', { type: 'integer', minimum: 1, maximum: 100 }),
 ];
+/** The websocket hub's query: the receiving integration, an optional conversation, the token for browsers. */
+const hubParameters = [
+  { name: 'iId', in: 'query', required: true, schema: { type: 'string', format: 'uuid' } },
+  query('cId', { type: 'string', format: 'uuid' }),
+  query('access_token', { type: 'string' }),
+];
 const body = (schema: unknown = { type: 'object' }) => ({ required: true, ...json(schema) });
 const op = (tag: string, summary: string, extra: Op = {}): Op => ({
   tags: [tag],
@@ -77,6 +83,24 @@ export const openApiDocument = {
           conversationId: { type: 'string' },
           integrationId: { type: 'string' },
           interactionId: { type: 'string' },
+        },
+      },
+      Negotiate: {
+        type: 'object',
+        properties: {
+          negotiateVersion: { type: 'integer' },
+          connectionId: { type: 'string' },
+          connectionToken: { type: 'string', description: 'negotiateVersion 1 only' },
+          availableTransports: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                transport: { const: 'WebSockets' },
+                transferFormats: { type: 'array', items: { const: 'Text' } },
+              },
+            },
+          },
         },
       },
       Token: {
@@ -201,6 +225,49 @@ export const openApiDocument = {
         parameters: paging,
         responses: ok('Notifications', ref('Page')),
       }),
+    },
+    '/engine-chat-hub/negotiate': {
+      post: {
+        tags: ['websocket'],
+        summary: 'SignalR negotiate for the websocket hub (docs/websocket.md)',
+        description:
+          'Stateless: the websocket upgrade is authorised again on its own. The token may also be sent as ' +
+          '`access_token` in the query (browsers).',
+        parameters: [...hubParameters, query('negotiateVersion', { type: 'integer', enum: [0, 1] })],
+        responses: {
+          '200': {
+            description: 'The only transport is WebSockets with the Text format',
+            ...json(ref('Negotiate')),
+          },
+          '400': errors['400'],
+          '401': errors['401'],
+          '404': errors['404'],
+          '503': { description: 'The engine is shutting down', ...json(ref('Error')) },
+        },
+      },
+    },
+    '/engine-chat-hub': {
+      get: {
+        tags: ['websocket'],
+        summary:
+          'Websocket hub (SignalR JSON hub protocol): live activities of a Direct integration without webhookUrl',
+        description:
+          'Send `Upgrade: websocket`. After the handshake `{"protocol":"json","version":1}\u001e` the server ' +
+          'invokes `ReceiveDirectActivities` with each activity (fire-and-forget, in eventId order per ' +
+          'conversation); it pings every HOOKSTER_WS_PING_INTERVAL and closes a connection silent for ' +
+          'HOOKSTER_WS_CLIENT_TIMEOUT. Refusals are plain HTTP answers to the upgrade request.',
+        parameters: [
+          ...hubParameters,
+          query('id', { type: 'string', description: 'connectionToken from negotiate (optional)' }),
+        ],
+        responses: {
+          '101': { description: 'Switching Protocols: the websocket is open' },
+          '400': errors['400'],
+          '401': errors['401'],
+          '404': errors['404'],
+          '503': { description: 'The engine is shutting down', ...json(ref('Error')) },
+        },
+      },
     },
     '/healthz': {
       get: {

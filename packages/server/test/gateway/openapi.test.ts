@@ -1,0 +1,63 @@
+// The OpenAPI document describes the websocket hub as the engine serves it: the documented negotiate
+// answers and fields are the ones the gateway gives.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  apiClient,
+  createTenantWithToken,
+  setupHub,
+  type Json,
+  type TenantFixture,
+} from '../support/client.js';
+import { startInProcessEngine, type InProcessEngine } from './harness.js';
+
+let engine: InProcessEngine;
+let tenant: TenantFixture;
+let agent: Json;
+let document: Json;
+
+beforeAll(async () => {
+  engine = await startInProcessEngine();
+  tenant = await createTenantWithToken(engine);
+  const hub = await setupHub(tenant.client);
+  agent = await hub.addIntegration({ channelId: 'Direct', configuration: { integrationType: 'Agent' } });
+  document = (await apiClient(engine.url, null).get('/docs/openapi.json')).body;
+});
+
+afterAll(async () => {
+  await engine?.stop();
+});
+
+describe('the websocket hub in the OpenAPI document', () => {
+  it('documents negotiate with the fields and refusals the gateway answers with', async () => {
+    const negotiate = document.paths['/engine-chat-hub/negotiate']?.post;
+    expect(negotiate).toBeDefined();
+    const documented = Object.keys(
+      document.components.schemas[
+        negotiate.responses['200'].content['application/json'].schema.$ref.split('/').pop()
+      ].properties,
+    );
+    const answer = await tenant.client.post(
+      `/engine-chat-hub/negotiate?iId=${agent.integrationId}&negotiateVersion=1`,
+    );
+    expect(answer.status, answer.text).toBe(200);
+    expect(Object.keys(answer.body).sort()).toEqual([...documented].sort());
+    const anonymous = await apiClient(engine.url, null).post(
+      `/engine-chat-hub/negotiate?iId=${agent.integrationId}`,
+    );
+    expect(anonymous.status).toBe(401);
+    expect(Object.keys(negotiate.responses)).toContain('401');
+    const unknown = await tenant.client.post(`/engine-chat-hub/negotiate?iId=${crypto.randomUUID()}`);
+    expect(unknown.status).toBe(404);
+    expect(Object.keys(negotiate.responses)).toContain('404');
+    const names = negotiate.parameters.map((p: Json) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['iId', 'cId', 'access_token', 'negotiateVersion']));
+  });
+
+  it('documents the websocket endpoint with its query and the 101 upgrade', () => {
+    const hub = document.paths['/engine-chat-hub']?.get;
+    expect(hub).toBeDefined();
+    expect(Object.keys(hub.responses)).toEqual(expect.arrayContaining(['101', '400', '401', '404', '503']));
+    expect(hub.parameters.find((p: Json) => p.name === 'iId')?.required).toBe(true);
+  });
+});
