@@ -12,7 +12,8 @@ export async function markHeldPushes(client: pg.PoolClient, deliveryIds: Guid[])
 }
 
 /**
- * One statement takes and returns them. Two concurrent takes (two processes releasing after one
+ * One statement takes and returns them. The active integrations are found first, so a check made while
+ * still paused (every held submit makes one, see gateway/push.ts) touches no delivery row. Two concurrent takes (two processes releasing after one
  * resume) cannot both take a row: the second UPDATE waits for the first's row lock, re-checks
  * `held_push` on the committed version and skips it.
  */
@@ -31,13 +32,15 @@ export async function takeHeldWebsocketDeliveries(
     echo: boolean;
     activity_json: string;
   }>(
-    `WITH t AS (
-       UPDATE deliveries d SET held_push = false
-       FROM integrations i JOIN hubs h ON h.hub_id = i.hub_id
-       WHERE d.held_push AND d.status = 'pending' AND d.transport = 'websocket'
-         AND d.integration_id = i.integration_id
+    `WITH active AS MATERIALIZED (
+       SELECT i.integration_id FROM integrations i JOIN hubs h ON h.hub_id = i.hub_id
+       WHERE (i.integration_id = ANY($1::text[]) OR i.hub_id = $2)
          AND i.status_id <> 3002 AND h.status_id <> 2002
-         AND (i.integration_id = ANY($1::text[]) OR i.hub_id = $2)
+     ), t AS (
+       UPDATE deliveries d SET held_push = false
+       FROM active a
+       WHERE d.integration_id = a.integration_id AND d.held_push AND d.status = 'pending'
+         AND d.transport = 'websocket'
        RETURNING d.seq, d.delivery_id, d.integration_id, d.conversation_id, d.event_id, d.echo
      )
      SELECT t.delivery_id, t.integration_id, t.conversation_id, t.event_id, t.echo, a.activity_json
