@@ -1,6 +1,6 @@
-// Runs the engine's end-to-end suite (packages/server/test; test/scale is PostgreSQL-only and ran already)
-// a second time on PostgreSQL: every engine a
-// test starts gets a schema of its own in the `test` database. Under CI=true PostgreSQL is mandatory;
+// The PostgreSQL part of `npm test`: the scale-out tests (alone, as they restart PostgreSQL), then the
+// engine's end-to-end suite (packages/server/test) a second time on PostgreSQL, every engine a test
+// starts in a schema of its own in the `test` database. Under CI=true PostgreSQL is mandatory;
 // elsewhere the run is skipped with a visible message when no server answers.
 import { spawnSync } from 'node:child_process';
 import pg from 'pg';
@@ -33,20 +33,23 @@ if (status !== true) {
   console.warn(`\n*** SKIPPED the PostgreSQL run of the engine suite: ${message} ***\n`);
   process.exit(0);
 }
-console.log(`\n=== The engine suite on PostgreSQL (${url}) ===\n`);
-const run = spawnSync(
-  'npx',
-  [
-    'vitest',
-    'run',
-    'packages/server/test',
-    '--exclude',
-    'packages/server/test/scale/**',
-    ...process.argv.slice(2),
-  ],
-  {
+function vitest(title, args, env) {
+  console.log(`\n=== ${title} ===\n`);
+  const run = spawnSync('npx', ['vitest', 'run', ...args], {
     stdio: 'inherit',
-    env: { ...process.env, HOOKSTER_TEST_DATABASE_URL: url },
+    env: { ...process.env, ...env },
+  });
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
+
+// Alone first: these tests kill workers and restart PostgreSQL itself.
+vitest(
+  'Scale-out on PostgreSQL: 1 API + 3 workers, kill -9, PostgreSQL restart',
+  ['packages/server/test/scale'],
+  {
+    HOOKSTER_TEST_SCALE: '1',
   },
 );
-process.exit(run.status ?? 1);
+vitest(`The engine suite on PostgreSQL (${url})`, ['packages/server/test', ...process.argv.slice(2)], {
+  HOOKSTER_TEST_DATABASE_URL: url,
+});
