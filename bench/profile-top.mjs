@@ -40,10 +40,16 @@ const BUCKETS = [
   ['domain', /server\/(dist|src)\/domain\//],
   ['gateway', /server\/(dist|src)\/gateway\//],
   ['sdk', /packages\/sdk\//],
-  ['fastify and its deps', /node_modules\/(fastify|find-my-way|secure-json-parse|light-my-request|avvio|@fastify|fast-json|pino|abstract-logging|ajv)/],
+  [
+    'fastify and its deps',
+    /node_modules\/(fastify|find-my-way|secure-json-parse|light-my-request|avvio|@fastify|fast-json|pino|abstract-logging|ajv)/,
+  ],
   ['undici', /node_modules\/undici\//],
   ['other node_modules', /node_modules\//],
-  ['node: http / net / streams', /^node:(_http|net|internal\/streams|internal\/http|stream|internal\/stream_base)/],
+  [
+    'node: http / net / streams',
+    /^node:(_http|net|internal\/streams|internal\/http|stream|internal\/stream_base)/,
+  ],
   ['node: other', /^node:/],
   ['native (writev, crypto, …)', /.*/],
 ];
