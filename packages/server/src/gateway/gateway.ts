@@ -103,6 +103,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     bus,
     origin,
     remoteGraceMs: options.remoteGraceMs,
+    maxBufferedBytes: options.maxBufferedBytes,
   });
 
   const resolve = (req: IncomingMessage, query: URLSearchParams): Promise<AccessResult> =>

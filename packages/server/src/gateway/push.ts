@@ -12,6 +12,11 @@ import { echoActivityJson, invocationFrame } from './protocol.js';
 import type { SessionRegistry } from './registry.js';
 
 const NO_CONNECTION = 'no connection';
+/** Held deliveries taken from the store per round trip when a resume releases them. */
+const RELEASE_CHUNK = 500;
+/** Longest a release waits, in total, for connections to drain their send buffers. */
+const RELEASE_DRAIN_WAIT_MS = 10_000;
+const DRAIN_POLL_MS = 5;
 
 export interface PusherDeps {
   store: Store;
@@ -23,6 +28,8 @@ export interface PusherDeps {
   /** This process's id on the bus. */
   origin: string;
   remoteGraceMs: number;
+  /** A connection's send-buffer limit (releases are paced to stay below half of it). */
+  maxBufferedBytes: number;
 }
 
 /** One frame per activity (and one for its echo copy), built on first use and shared by every connection. */
@@ -94,40 +101,72 @@ export class Pusher {
    */
   release(scope: { integrationIds: Guid[] } | { hubId: Guid }): Promise<number> {
     const run = this.releaseChain.then(async () => {
-      const taken = await this.deps.store.takeHeldWebsocketDeliveries(scope);
-      // Group the deliveries of one activity (one frame, one announcement), keeping the store's order.
-      let group: HeldWebsocketDelivery[] = [];
-      const flush = (): void => {
-        const first = group[0];
-        if (first === undefined) return;
-        this.push(
-          first.conversationId,
-          first.eventId,
-          first.activityJson,
-          group.map((d) => ({ deliveryId: d.deliveryId, integrationId: d.integrationId, echo: d.echo })),
-        );
-        group = [];
-      };
-      for (const delivery of taken) {
-        const first = group[0];
-        if (
-          first &&
-          (first.conversationId !== delivery.conversationId || first.eventId !== delivery.eventId)
-        ) {
-          flush();
+      // A long pause may have held more than a connection's send buffer: the backlog is taken in
+      // chunks and pushed at the pace the receiving connections drain (bounded, see waitForDrain), so
+      // a client that reads normally is not dropped as a slow consumer by its own backlog.
+      const drainDeadline = Date.now() + RELEASE_DRAIN_WAIT_MS;
+      let total = 0;
+      for (;;) {
+        const taken = await this.deps.store.takeHeldWebsocketDeliveries(scope, RELEASE_CHUNK);
+        total += taken.length;
+        // Group the deliveries of one activity (one frame, one announcement), keeping the store's order.
+        let group: HeldWebsocketDelivery[] = [];
+        const flush = async (): Promise<void> => {
+          const first = group[0];
+          if (first === undefined) return;
+          const targets = group.map((d) => ({
+            deliveryId: d.deliveryId,
+            integrationId: d.integrationId,
+            echo: d.echo,
+          }));
+          group = [];
+          await this.waitForDrain(first.conversationId, targets, drainDeadline);
+          this.push(first.conversationId, first.eventId, first.activityJson, targets);
+        };
+        for (const delivery of taken) {
+          const first = group[0];
+          if (
+            first &&
+            (first.conversationId !== delivery.conversationId || first.eventId !== delivery.eventId)
+          ) {
+            await flush();
+          }
+          group.push(delivery);
         }
-        group.push(delivery);
+        await flush();
+        if (taken.length < RELEASE_CHUNK) break;
       }
-      flush();
-      if (taken.length > 0)
-        this.deps.logger.info({ count: taken.length }, 'released held websocket deliveries');
-      return taken.length;
+      if (total > 0) this.deps.logger.info({ count: total }, 'released held websocket deliveries');
+      return total;
     });
     this.releaseChain = run.then(
       () => undefined,
       () => undefined,
     );
     return run;
+  }
+
+  /**
+   * Waits while a receiving connection has more than half its send buffer queued, until `deadline`
+   * (shared by one release, so a consumer that does not read delays a release by that much at most;
+   * after it, the normal slow-consumer rule applies).
+   */
+  private async waitForDrain(
+    conversationId: Guid,
+    targets: PushedDelivery[],
+    deadline: number,
+  ): Promise<void> {
+    const threshold = this.deps.maxBufferedBytes / 2;
+    const congested = (): boolean =>
+      targets.some((t) => {
+        for (const session of this.deps.registry.receivers(t.integrationId, conversationId)) {
+          if (session.bufferedBytes > threshold) return true;
+        }
+        return false;
+      });
+    while (Date.now() < deadline && congested()) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
   }
 
   /** Pushes one committed activity to this process's connections, announces it, records outcomes. */

@@ -66,6 +66,11 @@ export class HubSession {
     ws.on('error', (error) => this.logger.debug({ err: error, connectionId }, 'hub connection error'));
   }
 
+  /** Bytes queued on the socket and not yet sent. */
+  get bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
+
   /** True once the handshake succeeded and until the connection starts closing. */
   get receiving(): boolean {
     return this.handshaken && !this.closing && this.ws.readyState === this.ws.OPEN;

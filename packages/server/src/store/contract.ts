@@ -241,10 +241,12 @@ export interface Store {
    * Takes the held websocket deliveries of these integrations (or of every integration of the hub)
    * whose integration and hub are both active now, oldest first (eventId order in a conversation).
    * Each is taken once: it stays pending, no longer held, until recordWebsocketOutcomes. Deliveries
-   * of an integration or hub still paused are left held.
+   * of an integration or hub still paused are left held. `limit`: take at most this many (the oldest);
+   * default all.
    */
   takeHeldWebsocketDeliveries(
     scope: { integrationIds: Guid[] } | { hubId: Guid },
+    limit?: number,
   ): Promise<HeldWebsocketDelivery[]>;
 
   // notifications

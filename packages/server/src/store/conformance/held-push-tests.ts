@@ -24,7 +24,11 @@ export function heldPushTests(stores: Stores): void {
     // Still paused: nothing is taken.
     expect(await store.takeHeldWebsocketDeliveries({ integrationIds: [w.agent.integrationId] })).toEqual([]);
     await store.updateIntegration({ ...w.agent, statusId: 3000 });
-    const taken = await store.takeHeldWebsocketDeliveries({ integrationIds: [w.agent.integrationId] });
+    // In chunks: the oldest first, then the rest.
+    const chunk = await store.takeHeldWebsocketDeliveries({ integrationIds: [w.agent.integrationId] }, 2);
+    expect(chunk).toHaveLength(2);
+    const rest = await store.takeHeldWebsocketDeliveries({ integrationIds: [w.agent.integrationId] });
+    const taken = [...chunk, ...rest];
     expect(taken.map((d) => d.deliveryId)).toEqual(held.map((r) => r.deliveryIds[0]));
     expect(taken.map((d) => d.eventId)).toEqual(held.map((r) => r.plan.activity.eventId));
     expect(taken.map((d) => d.activityJson)).toEqual(held.map((r) => r.plan.activityJson));

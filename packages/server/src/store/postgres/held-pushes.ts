@@ -20,6 +20,7 @@ export async function markHeldPushes(client: pg.PoolClient, deliveryIds: Guid[])
 export async function takeHeldWebsocketDeliveries(
   ctx: PgContext,
   scope: { integrationIds: Guid[] } | { hubId: Guid },
+  limit?: number,
 ): Promise<HeldWebsocketDelivery[]> {
   const integrationIds = 'hubId' in scope ? [] : scope.integrationIds;
   const hubId = 'hubId' in scope ? scope.hubId : null;
@@ -38,15 +39,17 @@ export async function takeHeldWebsocketDeliveries(
          AND i.status_id <> 3002 AND h.status_id <> 2002
      ), t AS (
        UPDATE deliveries d SET held_push = false
-       FROM active a
-       WHERE d.integration_id = a.integration_id AND d.held_push AND d.status = 'pending'
-         AND d.transport = 'websocket'
+       WHERE d.delivery_id IN (
+         SELECT h.delivery_id FROM deliveries h JOIN active a ON h.integration_id = a.integration_id
+         WHERE h.held_push AND h.status = 'pending' AND h.transport = 'websocket'
+         ORDER BY h.seq LIMIT $3)
+         AND d.held_push AND d.status = 'pending'
        RETURNING d.seq, d.delivery_id, d.integration_id, d.conversation_id, d.event_id, d.echo
      )
      SELECT t.delivery_id, t.integration_id, t.conversation_id, t.event_id, t.echo, a.activity_json
      FROM t JOIN activities a ON a.conversation_id = t.conversation_id AND a.event_id = t.event_id
      ORDER BY t.seq`,
-    [integrationIds, hubId],
+    [integrationIds, hubId, limit ?? null],
   );
   return rows.map((row) => ({
     deliveryId: row.delivery_id,

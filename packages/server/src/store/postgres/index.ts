@@ -113,7 +113,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       deliveries.recoverDeliveries(ctx, integrationId, since, now),
 
     recordWebsocketOutcomes: (outcomes) => recordWebsocketOutcomes(ctx, outcomes),
-    takeHeldWebsocketDeliveries: (scope) => takeHeldWebsocketDeliveries(ctx, scope),
+    takeHeldWebsocketDeliveries: (scope, limit) => takeHeldWebsocketDeliveries(ctx, scope, limit),
 
     createNotification: (notification) => notifications.createNotification(ctx, notification),
     listNotifications: (tenantId, page) => notifications.listNotifications(ctx, tenantId, page),

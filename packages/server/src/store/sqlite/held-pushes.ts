@@ -28,9 +28,11 @@ export function createHeldPushes(ctx: SqliteContext) {
   );
   // Walks the integration's log (deliveries_integration): a resume is rare, and a dedicated index
   // would cost every websocket insert on the submit path.
-  const take = db.prepare<[number], { seq: number }>(
-    `UPDATE deliveries INDEXED BY deliveries_integration SET held = 0
-     WHERE integration_ref = ? AND transport = 'websocket' AND status = 'pending' AND held = 1
+  const take = db.prepare<[number, number], { seq: number }>(
+    `UPDATE deliveries SET held = 0
+     WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_integration
+       WHERE integration_ref = ? AND transport = 'websocket' AND status = 'pending' AND held = 1
+       ORDER BY seq LIMIT ?)
      RETURNING seq`,
   );
   const details = db.prepare<[number], TakenRow>(
@@ -42,6 +44,7 @@ export function createHeldPushes(ctx: SqliteContext) {
   return {
     takeHeldWebsocketDeliveries(
       scope: { integrationIds: Guid[] } | { hubId: Guid },
+      limit = Number.MAX_SAFE_INTEGER,
     ): Promise<HeldWebsocketDelivery[]> {
       return ctx.writes.enqueue(() => {
         const integrations =
@@ -51,7 +54,8 @@ export function createHeldPushes(ctx: SqliteContext) {
         const taken: HeldWebsocketDelivery[] = [];
         const seqs: { seq: number; integrationId: Guid }[] = [];
         for (const integration of integrations) {
-          for (const { seq } of take.all(integration.seq)) {
+          if (seqs.length >= limit) break;
+          for (const { seq } of take.all(integration.seq, limit - seqs.length)) {
             seqs.push({ seq, integrationId: integration.integration_id });
           }
         }

@@ -147,7 +147,8 @@ export function createSqliteStore(path: string): Store {
     retryDelivery: (id, now) => guarded(() => p().retryDelivery(id, now)),
     recoverDeliveries: (id, since, now) => guarded(() => p().recoverDeliveries(id, since, now)),
     recordWebsocketOutcomes: (outcomes) => guarded(() => p().recordWebsocketOutcomes(outcomes)),
-    takeHeldWebsocketDeliveries: (scope) => guarded(() => p().takeHeldWebsocketDeliveries(scope)),
+    takeHeldWebsocketDeliveries: (scope, limit) =>
+      guarded(() => p().takeHeldWebsocketDeliveries(scope, limit)),
     createNotification: (n) => guarded(() => p().createNotification(n)),
     listNotifications: (tenantId, page) => guarded(() => p().listNotifications(tenantId, page)),
   };

@@ -1,0 +1,71 @@
+// A backlog held during a long pause can be far larger than a connection's send buffer: the release
+// is paced by the connection's draining, so a client that reads normally receives all of it, in order,
+// and is not dropped as a slow consumer.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTenantWithToken, eventually, setupHub, type TenantFixture } from '../support/client.js';
+import { isolatedTestDatabaseUrl } from '../support/engine.js';
+import { startInProcessEngine, type InProcessEngine } from './harness.js';
+import { connectRawHub } from './raw-hub-client.js';
+
+const SEND_BUFFER = 64 * 1024;
+const HELD = 600;
+const PADDING = 'p'.repeat(30_000);
+
+let engine: InProcessEngine;
+let tenant: TenantFixture;
+
+beforeAll(async () => {
+  engine = await startInProcessEngine({
+    databaseUrl: isolatedTestDatabaseUrl(),
+    gateway: { maxBufferedBytes: SEND_BUFFER },
+  });
+  tenant = await createTenantWithToken(engine);
+});
+
+afterAll(async () => {
+  await engine?.stop();
+});
+
+describe('releasing a held backlog larger than the send buffer', () => {
+  it('delivers every held activity in order to a client that reads normally', async () => {
+    const hub = await setupHub(tenant.client);
+    const agent = await hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    });
+    const { conversationId } = await hub.openConversation();
+    const client = await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId });
+    try {
+      expect((await tenant.client.put(`/api/v1/hubs/${hub.hubId}`, { statusId: 2002 })).status).toBe(200);
+      const held: number[] = [];
+      for (let i = 0; i < HELD; i += 50) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(50, HELD - i) }, (_, k) =>
+            tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+              type: 'message',
+              message: { type: 'text', text: `${i + k} ${PADDING}` },
+            }),
+          ),
+        );
+        for (const response of batch) held.push(response.body.eventId as number);
+      }
+      held.sort((a, b) => a - b);
+      // ~18 MB of frames against a 64 KiB send buffer.
+      expect((await tenant.client.put(`/api/v1/hubs/${hub.hubId}`, { statusId: 2000 })).status).toBe(200);
+      await client.waitFor(() => client.activities.length === HELD, 30_000, 'every held activity');
+      expect(client.activities.map((a) => a.eventId)).toEqual(held);
+      expect(client.ws.readyState).toBe(client.ws.OPEN);
+      await eventually(async () => {
+        const d = await engine.store.listDeliveries(agent.integrationId, 'delivered', {
+          pageNumber: 0,
+          pageSize: 1,
+        });
+        return d.total === HELD ? true : undefined;
+      }, 15_000);
+    } finally {
+      client.close();
+      await client.closed;
+    }
+  });
+});
