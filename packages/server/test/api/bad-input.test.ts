@@ -120,6 +120,28 @@ describe('bad input', () => {
     expect(response.body.errors.map((e: Json) => e.code)).toContain(5024);
   });
 
+  it('never answers 500 to NUL characters in text (PostgreSQL text cannot hold them)', async () => {
+    const nul = 'a\u0000b';
+    const responses = [
+      await client.put(`/api/v1/hubs/${hubId}`, { name: `hub ${nul}`, description: nul }),
+      await client.post('/api/v1/hubs', { name: nul, description: nul }),
+      await client.post(`/api/v1/integrations/hubs/${hubId}`, {
+        channelId: 'Direct',
+        name: nul,
+        configuration: { integrationType: 'Agent' },
+      }),
+      await client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+        type: 'message',
+        externalId: nul,
+        message: { type: 'text', text: nul },
+      }),
+    ];
+    for (const response of responses) {
+      expect(response.status, JSON.stringify(response.body)).toBeLessThan(500);
+      if (response.status >= 400) expectErrorShape(response.status, response.body);
+    }
+  });
+
   it('answers malformed JSON with 400 MalformedJson', async () => {
     for (const body of ['{"type":', '{"a":1}}', 'nul', '[1,2', '{"__proto__":{"x":1}}']) {
       const response = await client.raw(`/inbound/customer/v1/direct/activity/${conversationId}`, {

@@ -12,6 +12,7 @@ import { takeHeldWebsocketDeliveries } from './held-pushes.js';
 import * as hubs from './hubs.js';
 import * as integrations from './integrations.js';
 import { WorkListener, workChannel } from './listener.js';
+import { refusingBadText } from './tx.js';
 import { migrate } from './migrate.js';
 import * as notifications from './notifications.js';
 import { recordAttempts, recordWebsocketOutcomes } from './attempts.js';
@@ -75,29 +76,30 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       return closing;
     },
 
-    createTenant: (tenant) => accounts.createTenant(ctx, tenant),
+    createTenant: (tenant) => refusingBadText(accounts.createTenant(ctx, tenant)),
     getTenant: (tenantId) => accounts.getTenant(ctx, tenantId),
-    createClient: (client) => accounts.createClient(ctx, client),
+    createClient: (client) => refusingBadText(accounts.createClient(ctx, client)),
     getClient: (clientId) => accounts.getClient(ctx, clientId),
     createToken: (token) => accounts.createToken(ctx, token),
     getToken: (tokenHash) => accounts.getToken(ctx, tokenHash),
 
-    createHub: (hub) => hubs.createHub(ctx, hub),
+    createHub: (hub) => refusingBadText(hubs.createHub(ctx, hub)),
     getHub: (hubId) => hubs.getHub(ctx, hubId),
     listHubs: (tenantId, page) => hubs.listHubs(ctx, tenantId, page),
-    updateHub: (hub) => hubs.updateHub(ctx, hub),
+    updateHub: (hub) => refusingBadText(hubs.updateHub(ctx, hub)),
     deleteHub: (hubId) => hubs.deleteHub(ctx, hubId),
 
-    createIntegration: (integration) => integrations.createIntegration(ctx, integration),
+    createIntegration: (integration) => refusingBadText(integrations.createIntegration(ctx, integration)),
     getIntegration: (integrationId) => integrations.getIntegration(ctx, integrationId),
     listIntegrations: (filter, page) => integrations.listIntegrations(ctx, filter, page),
-    updateIntegration: (integration) => integrations.updateIntegration(ctx, integration),
+    updateIntegration: (integration) => refusingBadText(integrations.updateIntegration(ctx, integration)),
     deleteIntegration: (integrationId) => integrations.deleteIntegration(ctx, integrationId),
 
-    establishConversation: (request, create) => conversations.establishConversation(ctx, request, create),
+    establishConversation: (request, create) =>
+      refusingBadText(conversations.establishConversation(ctx, request, create)),
     getConversation: (conversationId) => conversations.getConversation(ctx, conversationId),
 
-    submitActivity: (conversationId, plan) => batcher.submit(conversationId, plan),
+    submitActivity: (conversationId, plan) => refusingBadText(batcher.submit(conversationId, plan)),
     listActivities: (conversationId, query) => conversations.listActivities(ctx, conversationId, query),
 
     claimDeliveries: (request) => claimDeliveries(ctx, request),

@@ -1,6 +1,7 @@
 // Transactions on a pooled connection: BEGIN … COMMIT, ROLLBACK on any error, the client always released.
 
 import type pg from 'pg';
+import { errorItem, HooksterError } from '../../domain/errors.js';
 
 export type Queryable = pg.Pool | pg.PoolClient;
 
@@ -32,4 +33,22 @@ export async function inTransaction<T>(
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const e = error as { code?: string; constraint?: string };
   return e?.code === '23505' && (constraint === undefined || e.constraint === constraint);
+}
+
+/**
+ * PostgreSQL text cannot hold NUL characters (SQLSTATE 22021 / 22P05): such input is the client's
+ * error, so it becomes a 400 listing the problem instead of escaping as a driver error.
+ */
+export async function refusingBadText<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const code = (error as { code?: string })?.code;
+    if (code === '22021' || code === '22P05') {
+      throw HooksterError.invalid([
+        errorItem('InvalidValue', 'Text values must not contain NUL characters.'),
+      ]);
+    }
+    throw error;
+  }
 }
