@@ -20,6 +20,8 @@ export interface Dispatcher {
   start(): void;
   /** Stops claiming, waits for in-flight attempts (bounded), records their results. */
   stop(): Promise<void>;
+  /** Signals that work may have appeared (e.g. another connection or thread committed some). */
+  wake?(): void;
 }
 
 /** The websocket gateway (role api/all): attaches to the HTTP server and pushes activities. */

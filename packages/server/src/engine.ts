@@ -8,6 +8,7 @@ import { buildApp } from './api/app.js';
 import { createAuthenticate } from './api/auth.js';
 import { createMetrics } from './api/metrics.js';
 import type { HooksterConfig } from './config/types.js';
+import { canDispatchOnThread, createThreadDispatcher } from './delivery/dispatch-thread.js';
 import { createDispatcher } from './delivery/dispatcher.js';
 import type { PartDeps } from './engine-parts.js';
 import { createGateway, type HubGateway } from './gateway/gateway.js';
@@ -90,7 +91,13 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
     metrics,
     healthOnly: !serveApi,
   });
-  const dispatcher = runWorker ? createDispatcher({ ...parts, metrics }) : undefined;
+  // On a thread by default: sending and recording then run on the second core (see dispatch-thread.ts).
+  const onThread = config.dispatchThread !== false && canDispatchOnThread(config.databaseUrl);
+  const dispatcher = !runWorker
+    ? undefined
+    : onThread
+      ? createThreadDispatcher({ ...parts, metrics })
+      : createDispatcher({ ...parts, metrics });
 
   let stopping: Promise<void> | undefined;
   const engine: Engine = {

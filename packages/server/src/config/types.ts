@@ -27,6 +27,8 @@ export interface HooksterConfig {
   /** Deliveries in flight per process, overall and per integration. */
   concurrency: number;
   perIntegrationConcurrency: number;
+  /** Run the webhook dispatcher on a worker thread with its own store connection (default false). */
+  dispatchThread?: boolean;
   batchMaxActivities: number;
   batchMaxBytes: number;
   logLevel: string;

@@ -322,6 +322,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
   }
 
   return {
+    wake: schedulePump,
     start() {
       if (running || stopped) return;
       running = true;

@@ -11,6 +11,7 @@ import { fdatasync, openSync, closeSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import { HooksterError } from '../../domain/errors.js';
 import { translateError } from './errors.js';
+import { lockBlocking, unlock } from './write-lock.js';
 
 /**
  * Overlapping WAL syncs allowed. Measured here (perf.ts, 64 submits in flight): 2 gave smaller groups
@@ -56,6 +57,8 @@ export class GroupCommit {
     private readonly walPath: string | undefined,
     /** Called after each successful commit (listeners decide whether work appeared). */
     private readonly afterCommit: () => void,
+    /** Shared with the other threads of this process that write the same file (write-lock.ts). */
+    private readonly lock?: Int32Array,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -83,13 +86,25 @@ export class GroupCommit {
   /** Runs everything queued now, synchronously (the WAL sync of durable writes follows asynchronously). */
   flush(): void {
     this.scheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    if (batch.length === 0) return;
+    if (this.queue.length === 0) return;
     if (!this.db.open) {
+      const batch = this.queue;
+      this.queue = [];
       for (const write of batch) write.reject(new Error('The SQLite store is closed.'));
       return;
     }
+    // Another thread of this process may be mid-transaction: wait for it (one synchronous transaction).
+    if (this.lock !== undefined) lockBlocking(this.lock);
+    try {
+      this.flushLocked();
+    } finally {
+      if (this.lock !== undefined) unlock(this.lock);
+    }
+  }
+
+  private flushLocked(): void {
+    const batch = this.queue;
+    this.queue = [];
     const settled: Settled[] = [];
     try {
       this.begin.run();

@@ -19,6 +19,7 @@ import { createOutcomes } from './outcomes.js';
 import { createActivities } from './activities.js';
 import { createTenancy } from './tenancy.js';
 import { translateError } from './errors.js';
+import { writeLockOf } from './write-lock.js';
 
 function createParts(ctx: SqliteContext) {
   return {
@@ -53,17 +54,24 @@ export function createSqliteStore(path: string): Store {
   let closed = false;
   let parts: Parts | undefined;
   const inMemory = path === ':memory:' || path === '';
-  const writes = new GroupCommit(db, inMemory ? undefined : `${db.name}-wal`, () => {
-    if (!work) return;
-    work = false;
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch {
-        // a listener's failure must not affect the writers that were already answered
+  // Shared with a dispatch thread of this process, if one opens the same file (write-lock.ts).
+  const lock = inMemory ? undefined : new Int32Array(writeLockOf(path));
+  const writes = new GroupCommit(
+    db,
+    inMemory ? undefined : `${db.name}-wal`,
+    () => {
+      if (!work) return;
+      work = false;
+      for (const listener of listeners) {
+        try {
+          listener();
+        } catch {
+          // a listener's failure must not affect the writers that were already answered
+        }
       }
-    }
-  });
+    },
+    lock,
+  );
 
   function ready(): Parts {
     if (parts !== undefined) return parts;

@@ -1,0 +1,115 @@
+// Runs the webhook dispatcher on a worker thread (HOOKSTER_DISPATCH_THREAD), so the second core sends
+// and records deliveries while the main thread serves submissions. The thread opens its own store
+// connection; the main thread wakes it after each commit of its own (the thread's store only sees its own
+// commits — and, on PostgreSQL, other processes' NOTIFYs) and receives its metrics by message.
+
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { HooksterConfig } from '../config/types.js';
+import type { Dispatcher, PartDeps } from '../engine-parts.js';
+import { sqlitePathOf, writeLockOf } from '../store/sqlite/write-lock.js';
+import type { DeliveryMetrics } from './dispatcher.js';
+
+/** Metric updates accumulated in the thread during one event-loop turn. */
+export interface MetricsDelta {
+  deliveries: Record<string, number>;
+  durations: Record<string, number[]>;
+  queueDepth?: number;
+}
+
+export interface ThreadData {
+  config: HooksterConfig;
+  writeLock: SharedArrayBuffer | undefined;
+}
+
+export type ToThread = { type: 'wake' } | { type: 'stop' };
+type FromThread = { type: 'started' } | { type: 'stopped' } | { type: 'metrics'; delta: MetricsDelta };
+
+/** Wait before starting a thread again after it died unexpectedly. */
+const RESTART_DELAY_MS = 1_000;
+
+export interface ThreadDispatcherOptions extends PartDeps {
+  metrics?: DeliveryMetrics;
+}
+
+/** True when the database can be opened by a second connection (not an in-memory SQLite database). */
+export function canDispatchOnThread(databaseUrl: string): boolean {
+  return !/^sqlite:(:memory:)?$/.test(databaseUrl);
+}
+
+export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatcher {
+  const { config, store, logger, metrics } = deps;
+  // Same extension as this module: .js from dist/, .ts from source under tsx (whose loader the thread
+  // inherits through execArgv).
+  const extension = extname(fileURLToPath(import.meta.url));
+  const entry = new URL(`./dispatch-worker${extension}`, import.meta.url);
+  // Why a bootstrap from source: on Node 20 the `--import tsx` of execArgv does not reach a worker's module
+  // loader, so the thread registers tsx itself before importing the TypeScript entry.
+  const bootstrap =
+    extension === '.ts'
+      ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
+        `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`
+      : undefined;
+  let worker: Worker | undefined;
+  let unsubscribe: (() => void) | undefined;
+  let stopping: Promise<void> | undefined;
+  let restartTimer: NodeJS.Timeout | undefined;
+  // SQLite: both connections of this process take turns on one lock instead of SQLite's sleeping busy wait.
+  const sqlitePath = sqlitePathOf(config.databaseUrl);
+  const writeLock = sqlitePath === undefined ? undefined : writeLockOf(sqlitePath);
+
+  function apply(delta: MetricsDelta): void {
+    if (metrics === undefined) return;
+    for (const [outcome, count] of Object.entries(delta.deliveries))
+      metrics.deliveries.inc({ outcome }, count);
+    for (const [outcome, seconds] of Object.entries(delta.durations)) {
+      for (const value of seconds) metrics.attemptDuration.observe({ outcome }, value);
+    }
+    if (delta.queueDepth !== undefined) metrics.queueDepth.set(delta.queueDepth);
+  }
+
+  function spawn(): void {
+    const thread = new Worker(bootstrap ?? entry, {
+      eval: bootstrap !== undefined,
+      workerData: { config, writeLock } satisfies ThreadData,
+      execArgv: process.execArgv,
+      env: process.env,
+    });
+    worker = thread;
+    thread.on('message', (message: FromThread) => {
+      if (message.type === 'metrics') apply(message.delta);
+    });
+    thread.on('error', (error) => logger.error({ err: error }, 'dispatch thread failed'));
+    thread.on('exit', (code) => {
+      if (worker === thread) worker = undefined;
+      if (stopping !== undefined) return;
+      logger.error({ code }, `dispatch thread exited; starting it again in ${RESTART_DELAY_MS} ms`);
+      restartTimer = setTimeout(spawn, RESTART_DELAY_MS);
+    });
+  }
+
+  return {
+    start() {
+      if (worker !== undefined || stopping !== undefined) return;
+      spawn();
+      unsubscribe = store.onWork(() => worker?.postMessage({ type: 'wake' } satisfies ToThread));
+    },
+    wake() {
+      worker?.postMessage({ type: 'wake' } satisfies ToThread);
+    },
+    stop() {
+      stopping ??= (async () => {
+        unsubscribe?.();
+        if (restartTimer !== undefined) clearTimeout(restartTimer);
+        const thread = worker;
+        if (thread === undefined) return;
+        // The thread records its in-flight attempts and closes its store, then exits.
+        const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
+        thread.postMessage({ type: 'stop' } satisfies ToThread);
+        await exited;
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// The dispatcher's thread (HOOKSTER_DISPATCH_THREAD): runs a dispatcher on its own store connection,
+// woken by the main thread after each of its commits, and forwards its metrics to the main registry.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { openStore } from '../store/open.js';
+import { adoptWriteLock, sqlitePathOf } from '../store/sqlite/write-lock.js';
+import type { DeliveryMetrics } from './dispatcher.js';
+import { createDispatcher } from './dispatcher.js';
+import type { MetricsDelta, ThreadData, ToThread } from './dispatch-thread.js';
+
+/** Accumulates metric updates and posts them once per event-loop turn. */
+function forwardingMetrics(post: (delta: MetricsDelta) => void): DeliveryMetrics & { flush(): void } {
+  let delta: MetricsDelta | undefined;
+  let scheduled = false;
+  const pending = (): MetricsDelta => {
+    delta ??= { deliveries: {}, durations: {} };
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+    return delta;
+  };
+  function flush(): void {
+    scheduled = false;
+    if (delta === undefined) return;
+    const sent = delta;
+    delta = undefined;
+    post(sent);
+  }
+  return {
+    deliveries: {
+      inc(labels, value = 1) {
+        const d = pending();
+        d.deliveries[labels.outcome] = (d.deliveries[labels.outcome] ?? 0) + value;
+      },
+    },
+    attemptDuration: {
+      observe(labels, seconds) {
+        (pending().durations[labels.outcome] ??= []).push(seconds);
+      },
+    },
+    queueDepth: {
+      set(value) {
+        pending().queueDepth = value;
+      },
+    },
+    flush,
+  };
+}
+
+async function run(): Promise<void> {
+  const port = parentPort;
+  if (port === null) throw new Error('dispatch-worker runs only as a worker thread.');
+  const { config, writeLock } = workerData as ThreadData;
+  const sqlitePath = sqlitePathOf(config.databaseUrl);
+  if (sqlitePath !== undefined && writeLock !== undefined) adoptWriteLock(sqlitePath, writeLock);
+  const logger = pino({ level: config.logLevel, base: { role: config.role, thread: 'dispatch' } });
+  // The main thread migrated the database before starting this thread.
+  const store = await openStore(config.databaseUrl);
+  const metrics = forwardingMetrics((delta) => port.postMessage({ type: 'metrics', delta }));
+  const dispatcher = createDispatcher({ config, store, logger, metrics });
+  let stopping = false;
+  port.on('message', (message: ToThread) => {
+    if (message.type === 'wake') dispatcher.wake?.();
+    else if (message.type === 'stop' && !stopping) {
+      stopping = true;
+      void (async () => {
+        try {
+          await dispatcher.stop();
+          await store.close();
+        } catch (error) {
+          logger.error({ err: error }, 'stopping the dispatch thread failed');
+        }
+        metrics.flush();
+        port.postMessage({ type: 'stopped' });
+        port.close();
+      })();
+    }
+  });
+  dispatcher.start();
+  port.postMessage({ type: 'started' });
+}
+
+await run();
