@@ -1,26 +1,9 @@
-// Loads the shared Hubster signature vectors (../shared/spec/vectors beside the repository root).
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// The shared Hubster signature vectors (through the SDK's loader) and their split into stored parts.
+import { hubsterVectors as hubsterVectorFile, type HubsterVector } from '../../../sdk/test/vectors.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+export type { HubsterVector };
 
-export interface HubsterVector {
-  id: string;
-  kind: 'System' | 'Direct';
-  publicSigningKey: string;
-  privateSigningKey: string;
-  headers: Record<string, string>;
-  body: string;
-  bodyByteLength: number;
-  expectedSignature: string;
-}
-
-export const hubsterVectors = (
-  JSON.parse(
-    readFileSync(path.join(repoRoot, '..', 'shared', 'spec', 'vectors', 'hubster-signature.json'), 'utf8'),
-  ) as { vectors: HubsterVector[] }
-).vectors;
+export const hubsterVectors = hubsterVectorFile.vectors;
 
 /** Splits a vector body into the envelope and each activity's compact JSON, as the store keeps them. */
 export function splitVectorBody(vector: HubsterVector) {
