@@ -1,3 +1,4 @@
+// The dispatcher loop on real SQLite and a receiver: woken by commits, retries by its timer, stops cleanly.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

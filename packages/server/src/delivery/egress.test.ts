@@ -1,3 +1,4 @@
+// The egress guard through the real transport: private and metadata destinations refused unless listed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type TestReceiver, startTestReceiver } from '../../test/delivery/receiver.js';
 import { createEgressGuard } from './egress.js';

@@ -1,3 +1,4 @@
+// Address classification (every non-public IPv4/IPv6 range) and CIDR matching for the egress guard.
 import { describe, expect, it } from 'vitest';
 import { cidrContains, classifyAddress, parseAddress, parseCidr } from './ip-ranges.js';
 

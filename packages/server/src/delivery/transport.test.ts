@@ -1,3 +1,4 @@
+// The webhook transport against real loopback receivers: vector bytes, statuses, redirects, time-outs.
 import { Buffer } from 'node:buffer';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// Parsing inbound activities: envelope, message and event sections, error codes listed all at once.
 import { describe, expect, it } from 'vitest';
 import { parseInboundActivity, withoutNulls } from './activity-input.js';
 import type { ErrorItem } from './errors.js';

@@ -1,3 +1,4 @@
+// Webhook bodies rebuilt from stored parts, byte for byte against the shared signature vectors.
 import { Buffer } from 'node:buffer';
 import { describe, expect, it } from 'vitest';
 import { hubsterVectors, splitVectorBody } from '../../test/delivery/vectors.js';

@@ -1,3 +1,4 @@
+// New conversations (ids, tokenId, profile, fun names) and which integration may establish one.
 import { describe, expect, it } from 'vitest';
 import { establishingIntegration, funName, newConversation } from './conversation.js';
 import { HooksterError } from './errors.js';

@@ -1,3 +1,4 @@
+// Parsing tenant, hub and other resource bodies for create and update, every problem listed.
 import { describe, expect, it } from 'vitest';
 import { isGuid } from './ids.js';
 import {

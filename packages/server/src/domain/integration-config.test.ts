@@ -1,3 +1,4 @@
+// Parsing integration bodies: System and Direct configuration, key generation, event filters.
 import { describe, expect, it } from 'vitest';
 import type { ErrorItem } from './errors.js';
 import { isGuid } from './ids.js';

@@ -1,3 +1,4 @@
+// The retry maths: delivered, retry at the scheduled offset, failed; Retry-After and the attempt budget.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_SCHEDULE_MS, decideOutcome, maxAttempts, parseRetryAfter } from './retry.js';
 

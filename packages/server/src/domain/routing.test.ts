@@ -1,3 +1,4 @@
+// Who receives an activity: System filters, the Direct recipient rule, paused and canceled integrations.
 import { describe, expect, it } from 'vitest';
 import type { RoutingContext } from '../store/contract.js';
 import { HooksterError } from './errors.js';

@@ -1,3 +1,4 @@
+// The TypeBox validator wrapper: dotted paths, every problem listed, expected types named.
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import {

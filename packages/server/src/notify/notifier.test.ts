@@ -1,3 +1,4 @@
+// The exhaustion notifier on real SQLite and SMTP: one notification each, e-mails once per window.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

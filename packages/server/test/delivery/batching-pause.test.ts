@@ -1,3 +1,4 @@
+// Engine e2e: System batching of a backlog, and deliveries held while an integration or hub is paused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, setupHub } from '../support/client.js';
 import {

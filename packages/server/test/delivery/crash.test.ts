@@ -1,3 +1,4 @@
+// Engine e2e: kill -9 during deliveries loses nothing committed; duplicates bounded by what was in flight.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/client.js';
 import {

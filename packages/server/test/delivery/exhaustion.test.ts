@@ -1,3 +1,4 @@
+// Engine e2e: a delivery exhausts its attempts, is notified once and e-mailed, then a digest follows.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/client.js';
 import {

@@ -1,3 +1,4 @@
+// Engine e2e: a hanging endpoint does not starve a healthy one; a graceful stop records what is in flight.
 import { afterAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/client.js';
 import { type DeliveryWorld, addSystem, listDeliveries, startWorld, submitText } from './harness.js';

@@ -1,3 +1,4 @@
+// Engine e2e: per-conversation delivery order, and the next activity going once a head is exhausted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DeliveryWorld,

@@ -1,3 +1,4 @@
+// Engine e2e: resending one failed delivery and recovering failed deliveries since a time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../support/client.js';
 import {

@@ -1,3 +1,4 @@
+// Engine e2e: retries at the scheduled offsets for each failure mode, Retry-After on 429, 410 stops at once.
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';

@@ -1,3 +1,4 @@
+// Engine e2e: signed webhook deliveries that verify with the SDK (Hubster, Standard Webhooks), Direct echo.
 import { Buffer } from 'node:buffer';
 import { verifyHubsterSignature } from '@hookster/sdk';
 import { Webhook } from 'standardwebhooks';

@@ -1,3 +1,4 @@
+// Engine e2e: a worker-only process delivers what an API-only process committed to the same database.
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RunningEngine, startEngine } from '../support/engine.js';
 import { createTenantWithToken, setupHub } from '../support/client.js';
