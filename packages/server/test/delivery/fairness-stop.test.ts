@@ -32,15 +32,16 @@ describe('fairness between integrations', () => {
     const w = await world({ HOOKSTER_CONCURRENCY: '8', HOOKSTER_PER_INTEGRATION_CONCURRENCY: '4' });
     const hanging = await receiver(() => undefined);
     const healthy = await receiver((_req, res) => res.end('ok'));
-    // Each activity goes to both System integrations; the hanging one holds its 4 slots for 10 s each.
-    await addSystem(w, hanging.url, { deliveryTimeout: '10s', retrySchedule: '10s' });
+    // Each activity goes to both System integrations; the hanging one holds its 4 slots for 30 s each
+    // (long, so a loaded CI machine has room: a healthy run takes a few seconds).
+    await addSystem(w, hanging.url, { deliveryTimeout: '30s', retrySchedule: '10s' });
     await addSystem(w, healthy.url);
     const ids = await conversations(w, 20);
     const started = Date.now();
     for (const id of ids) await submitText(w.client, id, 'hello');
-    await healthy.waitFor(ids.length, 8000);
+    await healthy.waitFor(ids.length, 25_000);
     // All 20 arrived before the hanging endpoint's first attempts could even time out.
-    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(Date.now() - started).toBeLessThan(30_000);
     expect(hanging.requests.length).toBeLessThanOrEqual(4);
   });
 });
