@@ -1,22 +1,9 @@
 // The typed API client against a running engine: every method of DESIGN §5 once, and the error shape.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HooksterApiError, HooksterClient } from '../src/client.js';
+import { eventually } from '../../server/test/support/client.js';
 import { startEngine, type RunningEngine } from '../../server/test/support/engine.js';
 import { startReceiver, type Receiver } from '../../server/test/support/receiver.js';
-
-function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      probe().then((value) => {
-        if (value !== undefined) return resolve(value);
-        if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-        setTimeout(attempt, 50);
-      }, reject);
-    };
-    attempt();
-  });
-}
 
 describe('HooksterClient', () => {
   let engine: RunningEngine;
@@ -102,16 +89,24 @@ describe('HooksterClient', () => {
     expect(activities.map((a) => a.eventTrigger)).toEqual(['message:customer', 'message:agent']);
 
     // Both deliveries to the System endpoint fail (500 twice each) and are exhausted.
-    const failed = await waitFor('two failed deliveries', async () => {
-      const page = await api.listDeliveries(system.integrationId, { status: 'failed' });
-      return page.total >= 2 ? page : undefined;
-    });
+    const failed = await eventually(
+      async () => {
+        const page = await api.listDeliveries(system.integrationId, { status: 'failed' });
+        return page.total >= 2 ? page : undefined;
+      },
+      20_000,
+      'two failed deliveries',
+    );
     const delivery = await api.getDelivery(failed.results[0]!.deliveryId);
     expect(delivery.attempts?.map((a) => a.statusCode)).toEqual([500, 500]);
-    const notifications = await waitFor('a notification', async () => {
-      const page = await api.listNotifications();
-      return page.total >= 1 ? page : undefined;
-    });
+    const notifications = await eventually(
+      async () => {
+        const page = await api.listNotifications();
+        return page.total >= 1 ? page : undefined;
+      },
+      20_000,
+      'a notification',
+    );
     expect(notifications.results[0]).toMatchObject({ integrationId: system.integrationId });
 
     endpoint.respond(200);
@@ -119,10 +114,14 @@ describe('HooksterClient', () => {
     expect(['pending', 'delivered']).toContain(resent.status);
     const recovered = await api.recoverIntegration(system.integrationId, 0);
     expect(recovered.status).toBe(200);
-    await waitFor('every delivery delivered', async () => {
-      const page = await api.listDeliveries(system.integrationId, { status: 'delivered' });
-      return page.total >= 2 ? page : undefined;
-    });
+    await eventually(
+      async () => {
+        const page = await api.listDeliveries(system.integrationId, { status: 'delivered' });
+        return page.total >= 2 ? page : undefined;
+      },
+      20_000,
+      'every delivery delivered',
+    );
 
     expect(await api.deleteIntegration(agent.integrationId)).toMatchObject({
       integrationId: agent.integrationId,

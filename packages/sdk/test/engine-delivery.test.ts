@@ -12,6 +12,7 @@ import { createReceiver as createWebReceiver } from '../src/webcrypto.js';
 import { hooksterNodeHandler } from '../src/node.js';
 import { hooksterFastify } from '../src/fastify.js';
 import { hooksterWebHandler } from '../src/web.js';
+import { until } from '../../server/test/support/client.js';
 import { startEngine, type RunningEngine } from '../../server/test/support/engine.js';
 
 /** What an adapter saw: each verified delivery with the request headers, and every answer it gave. */
@@ -42,18 +43,6 @@ function plainHeaders(headers: HeaderSource | http.IncomingHttpHeaders | Headers
     if (typeof value === 'string') out[key.toLowerCase()] = value;
   }
   return out;
-}
-
-function waitUntil(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const check = () => {
-      if (condition()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(check, 20);
-    };
-    check();
-  });
 }
 
 function listen(server: http.Server): Promise<string> {
@@ -218,7 +207,7 @@ describe('engine → adapters', () => {
       type: 'message',
       message: { type: 'text', text: 'Bonjour ☕ from the engine' },
     });
-    await waitUntil('a delivery at every adapter', () => targets.every((t) => t.seen.deliveries.length >= 1));
+    await until('a delivery at every adapter', () => targets.every((t) => t.seen.deliveries.length >= 1));
     for (const target of targets) {
       const [{ delivery }] = target.seen.deliveries as [Seen['deliveries'][number]];
       expect(delivery.payload.integrationId, target.name).toBe(integrationOf.get(target.name));
@@ -238,7 +227,7 @@ describe('engine → adapters', () => {
   });
 
   it('delivers the same message to the Direct agent as a Direct payload with one activity', async () => {
-    await waitUntil('the Direct delivery', () => agent.seen.deliveries.length >= 1);
+    await until('the Direct delivery', () => agent.seen.deliveries.length >= 1);
     const { delivery } = agent.seen.deliveries[0]!;
     expect('activity' in delivery.payload).toBe(true);
     expect(delivery.payload.integrationId).toBe(agentIntegrationId);
@@ -292,7 +281,7 @@ describe('engine → adapters', () => {
       type: 'message',
       message: { type: 'text', text: 'after rotation' },
     });
-    await waitUntil(
+    await until(
       'a 403 for the rotated key',
       () => target.seen.statuses.filter((s) => s === 403).length > before,
     );
@@ -301,7 +290,7 @@ describe('engine → adapters', () => {
     const rotated = await api.getIntegration(integrationId);
     expect(rotated.configuration.publicSigningKey).not.toBe(current.configuration.publicSigningKey);
     knownKeys.set(rotated.configuration.publicSigningKey!, rotated.configuration.privateSigningKey!);
-    await waitUntil('the retried delivery to verify', () => target.seen.deliveries.length >= 2);
+    await until('the retried delivery to verify', () => target.seen.deliveries.length >= 2);
     const retried = target.seen.deliveries[1]!.delivery.activities[0]!;
     expect(retried.type === 'message' && retried.message.type === 'text' && retried.message.text).toBe(
       'after rotation',

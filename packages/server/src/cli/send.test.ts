@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HooksterClient } from '@hookster/sdk/client';
+import { until } from '../../test/support/client.js';
 import { startEngine, type RunningEngine } from '../../test/support/engine.js';
 import { startListener, type RunningListener } from './listen.js';
 import { parseSendArgs, sendActivity } from './send.js';
@@ -12,18 +13,6 @@ import { parseSendArgs, sendActivity } from './send.js';
 const run = promisify(execFile);
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-
-function waitFor(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const check = () => {
-      if (condition()) return resolve();
-      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(check, 20);
-    };
-    check();
-  });
-}
 
 describe('hookster send → engine → hookster listen', () => {
   let engine: RunningEngine;
@@ -82,7 +71,7 @@ describe('hookster send → engine → hookster listen', () => {
       ]),
     );
     expect(response).toMatchObject({ status: 200, conversationId });
-    await waitFor('the printed delivery', () => printed.includes('text: hello from send'));
+    await until('the printed delivery', () => printed.includes('text: hello from send'));
     expect(printed).toContain('✔ 200 System delivery');
     expect(printed).toContain(`message:customer #${response.eventId}`);
   });
@@ -109,7 +98,7 @@ describe('hookster send → engine → hookster listen', () => {
       { cwd: REPO_ROOT, timeout: 30_000 },
     );
     expect(JSON.parse(stdout)).toMatchObject({ status: 200, conversationId, externalId: 'ext-1' });
-    await waitFor('the second printed delivery', () => printed.includes('text: via the CLI'));
+    await until('the second printed delivery', () => printed.includes('text: via the CLI'));
     expect(printed).toContain('externalId ext-1');
   });
 

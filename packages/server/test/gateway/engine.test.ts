@@ -5,7 +5,7 @@ import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection 
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchemas, freshSchemaUrl, postgresAvailable } from '../../src/store/postgres/test-database.js';
-import { createTenantWithToken, setupHub, type Json, type TenantFixture } from '../support/client.js';
+import { createTenantWithToken, setupHub, until, type Json, type TenantFixture } from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
 import { connectRawHub } from './raw-hub-client.js';
 
@@ -47,18 +47,6 @@ async function customerSays(text: string): Promise<number> {
   return response.body.eventId as number;
 }
 
-function waitForCount(list: unknown[], count: number, what: string, timeoutMs = 15_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const check = (): void => {
-      if (list.length >= count) resolve();
-      else if (Date.now() - started > timeoutMs) reject(new Error(`${what}: ${list.length} of ${count}`));
-      else setTimeout(check, 10);
-    };
-    check();
-  });
-}
-
 /** Resolves on the next `onreconnected` (bounded). */
 function nextReconnect(connection: HubConnection, timeoutMs = 60_000): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -94,20 +82,20 @@ describe('the engine process with the official SignalR client', () => {
 
     const sent: number[] = [];
     for (let i = 0; i < 10; i++) sent.push(await customerSays(`before ${i}`));
-    await waitForCount(received, 10, 'activities before the restart');
+    await until('activities before the restart', () => received.length >= 10, 15_000);
 
     let reconnected = nextReconnect(connection);
     await engine.restart();
     await reconnected;
     sent.push(await customerSays('after the graceful restart'));
-    await waitForCount(received, 11, 'the activity after the restart');
+    await until('the activity after the restart', () => received.length >= 11, 15_000);
 
     reconnected = nextReconnect(connection);
     await engine.kill('SIGKILL');
     await engine.restart();
     await reconnected;
     sent.push(await customerSays('after the crash'));
-    await waitForCount(received, 12, 'the activity after the crash');
+    await until('the activity after the crash', () => received.length >= 12, 15_000);
 
     expect(received.map((a: Json) => a.eventId)).toEqual(sent);
     expect(connection.state).toBe(HubConnectionState.Connected);

@@ -199,13 +199,22 @@ export async function setupHub(client: ApiClient, tenantId?: string): Promise<Hu
   };
 }
 
-/** Polls `check` until it returns a value (not undefined) or the bound passes. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+/** Polls `check` until it returns a value (not undefined) or the bound passes; `what` names it in the error. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Polls a synchronous `condition` (e.g. on what a test server recorded) until it holds or the bound passes. */
+export async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  await eventually(async () => (condition() ? true : undefined), timeoutMs, what);
 }
