@@ -9,6 +9,9 @@ import {
   setupHub,
 } from '../support/client.js';
 
+// Submitting is shared with the API and gateway tests.
+export { submitText } from '../support/client.js';
+
 export interface DeliveryWorld {
   engine: RunningEngine;
   client: ApiClient;
@@ -56,19 +59,6 @@ export async function addSystem(
     publicSigningKey: String(configuration.publicSigningKey),
     privateSigningKey: String(configuration.privateSigningKey),
   };
-}
-
-/** Submits a customer text message; resolves with its eventId once committed (200). */
-export async function submitText(client: ApiClient, conversationId: string, text: string): Promise<number> {
-  const response = await client.post<{ eventId: number }>(
-    `/inbound/customer/v1/direct/activity/${conversationId}`,
-    {
-      type: 'message',
-      message: { type: 'text', text },
-    },
-  );
-  if (response.status !== 200) throw new Error(`submit: ${response.status} ${response.text}`);
-  return response.body.eventId;
 }
 
 export interface WebhookBody {

@@ -7,6 +7,7 @@ import {
   apiClient,
   createTenantWithToken,
   setupHub,
+  submitText,
   type HubFixture,
   type Json,
   type TenantFixture,
@@ -45,13 +46,8 @@ describe.runIf(available)('websocket pushes across engine processes (PostgreSQL)
     await dropSchemas([schema]);
   });
 
-  async function customerSays(text: string): Promise<number> {
-    const response = await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
-      type: 'message',
-      message: { type: 'text', text },
-    });
-    expect(response.status, response.text).toBe(200);
-    return response.body.eventId as number;
+  function customerSays(text: string): Promise<number> {
+    return submitText(tenant.client, conversationId, text);
   }
 
   async function deliveries(): Promise<Json[]> {

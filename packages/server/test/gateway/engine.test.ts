@@ -5,7 +5,14 @@ import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection 
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchemas, freshSchemaUrl, postgresAvailable } from '../../src/store/postgres/test-database.js';
-import { createTenantWithToken, setupHub, until, type Json, type TenantFixture } from '../support/client.js';
+import {
+  createTenantWithToken,
+  setupHub,
+  submitText,
+  until,
+  type Json,
+  type TenantFixture,
+} from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
 import { connectRawHub } from './raw-hub-client.js';
 
@@ -38,13 +45,8 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-async function customerSays(text: string): Promise<number> {
-  const response = await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
-    type: 'message',
-    message: { type: 'text', text },
-  });
-  expect(response.status, response.text).toBe(200);
-  return response.body.eventId as number;
+function customerSays(text: string): Promise<number> {
+  return submitText(tenant.client, conversationId, text);
 }
 
 /** Resolves on the next `onreconnected` (bounded). */

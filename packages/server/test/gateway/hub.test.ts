@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTenantWithToken,
   setupHub,
+  submitText,
   type HubFixture,
   type Json,
   type TenantFixture,
@@ -35,23 +36,12 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-async function customerSays(conversation: string, text: string): Promise<number> {
-  const response = await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversation}`, {
-    type: 'message',
-    message: { type: 'text', text },
-  });
-  expect(response.status, response.text).toBe(200);
-  return response.body.eventId as number;
+function customerSays(conversation: string, text: string): Promise<number> {
+  return submitText(tenant.client, conversation, text);
 }
 
-async function agentSays(conversation: string, text: string): Promise<number> {
-  const response = await tenant.client.post(`/inbound/business/v1/direct/activity/${conversation}`, {
-    type: 'message',
-    sender: { integrationId: agent.integrationId },
-    message: { type: 'text', text },
-  });
-  expect(response.status, response.text).toBe(200);
-  return response.body.eventId as number;
+function agentSays(conversation: string, text: string): Promise<number> {
+  return submitText(tenant.client, conversation, text, agent.integrationId as string);
 }
 
 /** Polls the delivery log (bounded) until the integration's newest delivery leaves `pending`. */

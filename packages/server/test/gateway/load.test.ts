@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTenantWithToken,
   setupHub,
+  submitText,
   type HubFixture,
   type Json,
   type TenantFixture,
@@ -49,14 +50,8 @@ async function inBatches<T, R>(
   return results;
 }
 
-async function agentSays(conversationId: string, text: string): Promise<number> {
-  const response = await tenant.client.post(`/inbound/business/v1/direct/activity/${conversationId}`, {
-    type: 'message',
-    sender: { integrationId: agent.integrationId },
-    message: { type: 'text', text },
-  });
-  expect(response.status, response.text).toBe(200);
-  return response.body.eventId as number;
+function agentSays(conversationId: string, text: string): Promise<number> {
+  return submitText(tenant.client, conversationId, text, agent.integrationId as string);
 }
 
 /** Resolves once every frame queued before it on this connection has been read by the client. */

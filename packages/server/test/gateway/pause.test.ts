@@ -8,6 +8,7 @@ import {
   createTenantWithToken,
   eventually,
   setupHub,
+  submitText,
   type HubFixture,
   type Json,
   type TenantFixture,
@@ -51,13 +52,8 @@ async function scene(): Promise<Scene> {
   return { hub, agent, conversationId };
 }
 
-async function customerSays(s: Scene, text: string): Promise<number> {
-  const response = await tenant.client.post(`/inbound/customer/v1/direct/activity/${s.conversationId}`, {
-    type: 'message',
-    message: { type: 'text', text },
-  });
-  expect(response.status, response.text).toBe(200);
-  return response.body.eventId as number;
+function customerSays(s: Scene, text: string): Promise<number> {
+  return submitText(tenant.client, s.conversationId, text);
 }
 
 async function deliveries(integrationId: string, status?: string): Promise<Json[]> {

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTenantWithToken,
   setupHub,
+  submitText,
   type HubFixture,
   type Json,
   type TenantFixture,
@@ -82,13 +83,8 @@ function collect(connection: HubConnection): {
   };
 }
 
-async function customerSays(text: string): Promise<number> {
-  const response = await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
-    type: 'message',
-    message: { type: 'text', text },
-  });
-  expect(response.status, response.text).toBe(200);
-  return response.body.eventId as number;
+function customerSays(text: string): Promise<number> {
+  return submitText(tenant.client, conversationId, text);
 }
 
 describe('the official SignalR client', () => {

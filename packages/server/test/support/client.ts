@@ -199,6 +199,29 @@ export async function setupHub(client: ApiClient, tenantId?: string): Promise<Hu
   };
 }
 
+/**
+ * Submits a text message to a Direct conversation, as the customer or (with `agentId`) as that business
+ * integration; resolves with its eventId once committed (200).
+ */
+export async function submitText(
+  client: ApiClient,
+  conversationId: string,
+  text: string,
+  agentId?: string,
+): Promise<number> {
+  const side = agentId === undefined ? 'customer' : 'business';
+  const response = await client.post<{ eventId: number }>(
+    `/inbound/${side}/v1/direct/activity/${conversationId}`,
+    {
+      type: 'message',
+      ...(agentId === undefined ? {} : { sender: { integrationId: agentId } }),
+      message: { type: 'text', text },
+    },
+  );
+  if (response.status !== 200) throw new Error(`submit: ${response.status} ${response.text}`);
+  return response.body.eventId;
+}
+
 /** Polls `check` until it returns a value (not undefined) or the bound passes; `what` names it in the error. */
 export async function eventually<T>(
   check: () => Promise<T | undefined>,
