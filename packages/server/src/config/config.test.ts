@@ -1,13 +1,25 @@
 // Configuration: precedence, validation errors, the generated admin token and the generated docs.
 
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { resolveAdminToken } from './admin-token.js';
 import { renderConfigurationMarkdown, renderServeHelp } from './describe.js';
 import { ConfigError, loadConfig } from './load.js';
 import { settings } from './schema.js';
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed after this file's tests. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
 
 describe('loadConfig', () => {
   it('resolves the documented defaults', () => {
@@ -29,7 +41,7 @@ describe('loadConfig', () => {
   });
 
   it('applies file < env < flags', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hookster-config-'));
+    const dir = tempDir('hookster-config-');
     const file = join(dir, 'config.json');
     writeFileSync(
       file,
@@ -48,7 +60,7 @@ describe('loadConfig', () => {
   });
 
   it('reports every invalid value with the name of its variable, flag or key', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hookster-config-'));
+    const dir = tempDir('hookster-config-');
     const file = join(dir, 'config.json');
     writeFileSync(file, JSON.stringify({ nonsense: 1 }));
     const attempt = (): unknown =>
@@ -77,7 +89,7 @@ describe('loadConfig', () => {
 
 describe('resolveAdminToken', () => {
   it('generates the token once, keeps it in the data folder and reuses it', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hookster-token-'));
+    const dir = tempDir('hookster-token-');
     const config = loadConfig({ env: { HOOKSTER_DATA_DIR: dir } });
     const lines: string[] = [];
     const first = resolveAdminToken(config, (line) => lines.push(line));

@@ -2,17 +2,29 @@
 // clear error, the generated admin token is printed once and reused, migrate, --version, SIGTERM.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { settings } from '../../src/config/schema.js';
 import { apiClient } from '../support/client.js';
 import { startEngine } from '../support/engine.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+const tempDirs: string[] = [];
+afterAll(() => {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temporary folder, removed after this file's tests. */
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
 
 function run(
   args: string[],
@@ -51,7 +63,7 @@ describe('hookster CLI', () => {
   });
 
   it('stops at start with an error naming each invalid variable', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hookster-cli-'));
+    const dir = tempDir('hookster-cli-');
     const result = await run(['serve', '--port', '99999'], {
       HOOKSTER_DATABASE_URL: `sqlite:${join(dir, 'h.db')}`,
       HOOKSTER_RETRY_SCHEDULE: '2m,later',
@@ -66,7 +78,7 @@ describe('hookster CLI', () => {
   });
 
   it('reads settings from a --config file and names its invalid keys', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hookster-cli-'));
+    const dir = tempDir('hookster-cli-');
     const file = join(dir, 'hookster.json');
     writeFileSync(
       file,
@@ -78,7 +90,7 @@ describe('hookster CLI', () => {
   });
 
   it('generates the admin token at first start, prints it once and reuses it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hookster-cli-'));
+    const dir = tempDir('hookster-cli-');
     const env = { HOOKSTER_ADMIN_TOKEN: '', HOOKSTER_DATA_DIR: '' };
     // startEngine always sets a token; run serve directly on a database in `dir` without one.
     const first = await startEngine({
@@ -101,7 +113,7 @@ describe('hookster CLI', () => {
   });
 
   it('migrates a new database and prints the version', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'hookster-cli-'));
+    const dir = tempDir('hookster-cli-');
     const migrated = await run(['migrate', '--database-url', `sqlite:${join(dir, 'm.db')}`]);
     expect(migrated.code).toBe(0);
     expect(JSON.parse(migrated.stdout.trim())).toMatchObject({ msg: 'migrated', store: 'sqlite' });
