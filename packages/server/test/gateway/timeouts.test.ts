@@ -10,8 +10,10 @@ let tenant: TenantFixture;
 let agent: Json;
 
 beforeAll(async () => {
+  // Time-outs with room for a stalled event loop on a loaded CI machine (client and engine share this
+  // process): a connecting client's handshake is in time, and a pinging client (20 pings) stays open.
   engine = await startInProcessEngine({
-    gateway: { pingIntervalMs: 100, handshakeTimeoutMs: 300, clientTimeoutMs: 600 },
+    gateway: { pingIntervalMs: 100, handshakeTimeoutMs: 1_000, clientTimeoutMs: 2_000 },
   });
   tenant = await createTenantWithToken(engine);
   const hub = await setupHub(tenant.client);
