@@ -256,7 +256,8 @@ export const settings: Setting[] = [
     description:
       'Run the webhook dispatcher (roles worker and all) on a worker thread with its own database ' +
       'connection, so sending and recording deliveries can use a second CPU core: true or false. Off by ' +
-      'default: on a busy 2-core host it measured no faster (two write streams each syncing the WAL). ' +
+      'default: on a shared 2-core host it measured no faster (the load generator and receiver took the ' +
+      'second core; the thread adds a second connection and its WAL syncs). ' +
       'An in-memory SQLite database always dispatches on the main thread.',
     parse: (text: string): boolean => oneOf(['true', 'false'])(text) === 'true',
   },
