@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTenantWithToken, eventually, setupHub, type TenantFixture } from '../support/client.js';
-import { isolatedTestDatabaseUrl } from '../support/engine.js';
+import { dropIsolatedSchema, isolatedTestDatabaseUrl } from '../support/engine.js';
 import { startInProcessEngine, type InProcessEngine } from './harness.js';
 import { connectRawHub } from './raw-hub-client.js';
 
@@ -12,12 +12,13 @@ const SEND_BUFFER = 64 * 1024;
 const HELD = 600;
 const PADDING = 'p'.repeat(30_000);
 
+const databaseUrl = isolatedTestDatabaseUrl();
 let engine: InProcessEngine;
 let tenant: TenantFixture;
 
 beforeAll(async () => {
   engine = await startInProcessEngine({
-    databaseUrl: isolatedTestDatabaseUrl(),
+    databaseUrl,
     gateway: { maxBufferedBytes: SEND_BUFFER },
   });
   tenant = await createTenantWithToken(engine);
@@ -25,6 +26,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await engine?.stop();
+  if (databaseUrl !== undefined) await dropIsolatedSchema(databaseUrl);
 });
 
 describe('releasing a held backlog larger than the send buffer', () => {

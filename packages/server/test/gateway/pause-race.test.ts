@@ -11,21 +11,23 @@ import {
   type Json,
   type TenantFixture,
 } from '../support/client.js';
-import { isolatedTestDatabaseUrl } from '../support/engine.js';
+import { dropIsolatedSchema, isolatedTestDatabaseUrl } from '../support/engine.js';
 import { startInProcessEngine, type InProcessEngine } from './harness.js';
 import { connectRawHub } from './raw-hub-client.js';
 
+const databaseUrl = isolatedTestDatabaseUrl();
 let engine: InProcessEngine;
 let tenant: TenantFixture;
 
 beforeAll(async () => {
   // SQLite, or a schema of its own with HOOKSTER_TEST_DATABASE_URL (the suite's PostgreSQL run).
-  engine = await startInProcessEngine({ databaseUrl: isolatedTestDatabaseUrl() });
+  engine = await startInProcessEngine({ databaseUrl });
   tenant = await createTenantWithToken(engine);
 });
 
 afterAll(async () => {
   await engine?.stop();
+  if (databaseUrl !== undefined) await dropIsolatedSchema(databaseUrl);
 });
 
 describe('a held commit that lands after the resume', () => {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -152,10 +153,30 @@ export function isolatedTestDatabaseUrl(): string | undefined {
   return url.toString();
 }
 
+/** Drops the schema an isolatedTestDatabaseUrl() named (best effort: a leftover never affects a test). */
+export async function dropIsolatedSchema(isolatedUrl: string): Promise<void> {
+  const url = new URL(isolatedUrl);
+  const schema = url.searchParams.get('schema');
+  if (schema === null || !schema.startsWith('hk_e2e_')) return;
+  url.searchParams.delete('schema');
+  const client = new pg.Client({ connectionString: url.toString() });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } catch (error) {
+    process.stderr.write(`[could not drop test schema ${schema}: ${String(error)}]\n`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 /** Starts `hookster serve` on 127.0.0.1:0 and resolves once it printed its URL. */
 export async function startEngine(options: StartEngineOptions = {}): Promise<RunningEngine> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookster-engine-'));
-  const sharedUrl = options.databaseUrl ?? isolatedTestDatabaseUrl();
+  // A schema this engine made for itself is dropped by stop(); a given databaseUrl belongs to the caller.
+  const ownUrl = options.databaseUrl === undefined ? isolatedTestDatabaseUrl() : undefined;
+  const sharedUrl = options.databaseUrl ?? ownUrl;
   const dbPath = sharedUrl ? undefined : (options.dbPath ?? join(dataDir, 'hookster.db'));
   const databaseUrl = sharedUrl ?? `sqlite:${dbPath}`;
   const adminToken = options.adminToken ?? `admin-${randomBytes(16).toString('hex')}`;
@@ -194,6 +215,7 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Run
     async stop() {
       await terminate(child, 'SIGTERM');
       rmSync(dataDir, { recursive: true, force: true });
+      if (ownUrl !== undefined) await dropIsolatedSchema(ownUrl);
     },
   };
   return engine;
