@@ -1,5 +1,7 @@
 // Entity shapes shared by every layer. Names are Hubster's wire names (DESIGN §2).
 
+import type { ChannelType, IntegrationType } from '@hookster/sdk';
+
 export type Guid = string;
 /** Epoch milliseconds. */
 export type EpochMs = number;
@@ -8,19 +10,8 @@ export const TenantStatus = { Active: 1000, Canceled: 1001, Disabled: 1002 } as 
 export const HubStatus = { Active: 2000, Canceled: 2001, Paused: 2002 } as const;
 export const IntegrationStatus = { Active: 3000, Canceled: 3001, Paused: 3002 } as const;
 
-export type IntegrationType = 'None' | 'Hubster' | 'Customer' | 'Agent' | 'Bot' | 'System';
-export type ChannelType =
-  | 'Hubster'
-  | 'Direct'
-  | 'Bot'
-  | 'System'
-  | 'Messenger'
-  | 'TwilioSMS'
-  | 'Line'
-  | 'Telegram'
-  | 'Kik'
-  | 'WebChat'
-  | 'Slack';
+// The wire's own unions have one definition, in the SDK (a type-only import: nothing at run time).
+export type { ChannelType, IntegrationType };
 
 export interface Tenant {
   tenantId: Guid;
