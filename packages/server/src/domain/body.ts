@@ -2,13 +2,14 @@
 
 import type { Guid } from './types.js';
 
-/** Envelope fields of a delivery body; mirrors store/contract.ts BodyEnvelope (domain imports no store). */
+/** Envelope fields of a delivery body (the store contract's BodyEnvelope is this type). */
 export interface BodyEnvelopeFields {
   hubId: Guid;
   tenantId: Guid;
   integrationId: Guid;
   conversationId: Guid;
   conversationPropertiesJson: string;
+  /** System integrations get `activities: [...]`, Direct/BYOI a single `activity`. */
   shape: 'activities' | 'activity';
   echo: boolean;
 }

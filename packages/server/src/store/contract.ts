@@ -17,6 +17,7 @@ import type {
   Tenant,
   TokenRecord,
 } from '../domain/types.js';
+import type { BodyEnvelopeFields } from '../domain/body.js';
 
 /** What the pure routing function sees, loaded by the store inside the submit transaction. */
 export interface RoutingContext {
@@ -59,16 +60,7 @@ export interface SubmitResult {
 }
 
 /** Envelope fields of a delivery body (DESIGN §3), handed to the body builder at first dispatch. */
-export interface BodyEnvelope {
-  hubId: Guid;
-  tenantId: Guid;
-  integrationId: Guid;
-  conversationId: Guid;
-  conversationPropertiesJson: string;
-  /** System integrations get `activities: [...]`, Direct/BYOI a single `activity`. */
-  shape: 'activities' | 'activity';
-  echo: boolean;
-}
+export type BodyEnvelope = BodyEnvelopeFields;
 
 export interface ClaimRequest {
   /** Identifies the claiming process (for leases and diagnostics). */
