@@ -60,7 +60,8 @@ async function closeHttp(app: FastifyInstance): Promise<void> {
 
 export async function createEngine(config: HooksterConfig, options: EngineOptions = {}): Promise<Engine> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { role: config.role } });
-  const store = await openStore(config.databaseUrl);
+  // A worker-only process on SQLite is woken by the API process's commits through the file itself.
+  const store = await openStore(config.databaseUrl, { watchForeignCommits: config.role === 'worker' });
   await store.migrate();
   const authenticate = createAuthenticate(store, config.adminToken);
   const metrics = createMetrics();
@@ -91,7 +92,7 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
     metrics,
     healthOnly: !serveApi,
   });
-  // On a thread by default: sending and recording then run on the second core (see dispatch-thread.ts).
+  // On a thread with HOOKSTER_DISPATCH_THREAD=true: sending and recording run on a second core (dispatch-thread.ts).
   const onThread = config.dispatchThread !== false && canDispatchOnThread(config.databaseUrl);
   const dispatcher = !runWorker
     ? undefined

@@ -2,17 +2,18 @@
 // The caller runs migrate() afterwards (the CLI's `migrate` and `serve` both do).
 
 import type { Store } from './contract.js';
-import { createSqliteStore } from './sqlite/index.js';
+import { createSqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 
 interface PostgresModule {
   createPostgresStore(url: string): Store | Promise<Store>;
 }
 
-export async function openStore(databaseUrl: string): Promise<Store> {
+/** `watchForeignCommits` applies to SQLite (PostgreSQL always signals across processes). */
+export async function openStore(databaseUrl: string, options: SqliteStoreOptions = {}): Promise<Store> {
   if (databaseUrl.startsWith('sqlite:')) {
     const path = databaseUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (path === '') throw new Error(`HOOKSTER_DATABASE_URL "${databaseUrl}" names no SQLite file.`);
-    return createSqliteStore(path);
+    return createSqliteStore(path, options);
   }
   if (databaseUrl.startsWith('postgres://') || databaseUrl.startsWith('postgresql://')) {
     // Loaded only when asked for, so a SQLite deployment never loads the PostgreSQL driver.

@@ -1,6 +1,7 @@
 // The SQLite backend of the Store contract: one better-sqlite3 connection in WAL mode, writes
 // group-committed per event-loop turn and answered once the WAL is fsynced (group-commit.ts), so a
-// resolved write is on disk exactly as with synchronous=FULL. onWork listeners fire in-process only.
+// resolved write is on disk exactly as with synchronous=FULL. onWork listeners fire in-process, and with
+// `watchForeignCommits` also for other processes' commits (foreign-commits.ts).
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -10,6 +11,7 @@ import { createClaims } from './claim.js';
 import type { SqliteContext } from './context.js';
 import { createDeliveryLog } from './delivery-log.js';
 import { newDeliveryIdPrefix } from './delivery-id.js';
+import { watchForeignCommits } from './foreign-commits.js';
 import { GroupCommit } from './group-commit.js';
 import { createHeldPushes } from './held-pushes.js';
 import { createHubs } from './hubs.js';
@@ -35,8 +37,13 @@ function createParts(ctx: SqliteContext) {
 
 type Parts = ReturnType<typeof createParts>;
 
+export interface SqliteStoreOptions {
+  /** Fire onWork for commits of other processes too (a `--role worker` beside an API process). */
+  watchForeignCommits?: boolean;
+}
+
 /** Opens (creating if needed) the SQLite database at `path`; call migrate() before anything else. */
-export function createSqliteStore(path: string): Store {
+export function createSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
@@ -50,6 +57,7 @@ export function createSqliteStore(path: string): Store {
   db.pragma('foreign_keys = OFF');
 
   const listeners = new Set<() => void>();
+  let unwatch: (() => void) | undefined;
   let work = false;
   let closed = false;
   let parts: Parts | undefined;
@@ -118,6 +126,7 @@ export function createSqliteStore(path: string): Store {
     async close() {
       if (closed) return;
       closed = true;
+      unwatch?.();
       await writes.whenIdle();
       writes.close();
       parts = undefined;
@@ -148,6 +157,11 @@ export function createSqliteStore(path: string): Store {
     nextDueAt: () => guarded(() => p().nextDueAt()),
     onWork(listener) {
       listeners.add(listener);
+      if (options.watchForeignCommits === true && !inMemory && unwatch === undefined) {
+        unwatch = watchForeignCommits(db, path, () => {
+          for (const each of listeners) each();
+        });
+      }
       return () => listeners.delete(listener);
     },
     listDeliveries: (id, status, page) => guarded(() => p().listDeliveries(id, status, page)),
