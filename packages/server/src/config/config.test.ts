@@ -1,25 +1,15 @@
 // Configuration: precedence, validation errors, the generated admin token and the generated docs.
 
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveAdminToken } from './admin-token.js';
 import { renderConfigurationMarkdown, renderServeHelp } from './describe.js';
 import { ConfigError, loadConfig } from './load.js';
 import { settings } from './schema.js';
+import { useTempDirs } from '../../test/support/temp-dirs.js';
 
-const tempDirs: string[] = [];
-afterAll(() => {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-/** A fresh temporary folder, removed after this file's tests. */
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
+const tempDir = useTempDirs();
 
 describe('loadConfig', () => {
   it('resolves the documented defaults', () => {
