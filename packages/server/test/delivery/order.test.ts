@@ -14,8 +14,12 @@ const CONVERSATIONS = 10;
 const PER_CONVERSATION = 20;
 // Every conversation's first requests fail, then it recovers; the stuck one fails until released.
 const FAILURES_PER_CONVERSATION = 3;
-// Enough attempts that the stuck conversation is never exhausted while the others drain.
-const EXTENSIONS = { retrySchedule: Array(40).fill('50ms').join(','), deliveryTimeout: '1s' };
+// Enough attempts that the stuck conversation is never exhausted while the others drain: quick retries
+// first, then half-second ones, 20 s in all (room for a loaded CI machine; at most 50 steps).
+const EXTENSIONS = {
+  retrySchedule: [...Array<string>(10).fill('50ms'), ...Array<string>(40).fill('500ms')].join(','),
+  deliveryTimeout: '1s',
+};
 
 let world: DeliveryWorld;
 let hook: TestReceiver;
