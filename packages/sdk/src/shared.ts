@@ -24,5 +24,6 @@ export {
 } from './payload/parse.js';
 export type { ParseResult, PayloadIssue } from './payload/parse.js';
 export type * from './payload/types.js';
+export * from './payload/vocabulary.js';
 export { HooksterClient, HooksterApiError } from './client/client.js';
 export type { HooksterClientOptions } from './client/client.js';

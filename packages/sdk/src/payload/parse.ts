@@ -2,6 +2,15 @@
 import { bodyBytes, type WebhookBody } from '../core/body.js';
 import { Checker, type Json, type PayloadIssue } from './check.js';
 import type { Activity, InboundActivity, Message, WebhookPayload } from './types.js';
+import {
+  ACTION_TYPES,
+  CHANNEL_TYPES,
+  EVENT_TYPES,
+  FLOW_PROCESSES,
+  INTEGRATION_TYPES,
+  MESSAGE_TYPES,
+  URL_TYPES,
+} from './vocabulary.js';
 
 export type { PayloadIssue } from './check.js';
 
@@ -18,39 +27,6 @@ export class PayloadError extends Error {
     this.errors = errors;
   }
 }
-
-const INTEGRATION_TYPES = ['None', 'Hubster', 'Customer', 'Agent', 'Bot', 'System'] as const;
-const CHANNEL_TYPES = [
-  'Hubster',
-  'Direct',
-  'Bot',
-  'System',
-  'Messenger',
-  'TwilioSMS',
-  'Line',
-  'Telegram',
-  'Kik',
-  'WebChat',
-  'Slack',
-] as const;
-const FLOW_PROCESSES = ['Default', 'AutoReplay', 'Ignore', 'LogOnly'] as const;
-const URL_TYPES = ['image', 'youtube', 'vimeo', 'video', 'audio'] as const;
-const EVENT_TYPES = ['seen', 'typing_on', 'typing_off', 'payload'] as const;
-const MESSAGE_TYPES = [
-  'text',
-  'youtube',
-  'vimeo',
-  'video',
-  'audio',
-  'image',
-  'attachment',
-  'location',
-  'contact',
-  'card',
-  'carousel',
-  'list',
-  'command',
-] as const;
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -230,7 +206,7 @@ function checkMessage(c: Checker, value: unknown, path: string): void {
 
 function checkAction(c: Checker, value: unknown, path: string): void {
   if (!c.object(value, path)) return;
-  c.oneOf(value, 'type', path, ['postback', 'reply', 'link'], true);
+  c.oneOf(value, 'type', path, ACTION_TYPES, true);
   c.string(value, 'title', path, true);
   for (const key of ['urlIcon', 'urlImage']) c.string(value, key, path, false);
   c.boolean(value, 'isDefault', path, false);

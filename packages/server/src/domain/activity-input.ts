@@ -1,6 +1,7 @@
 // Validation of a submitted (inbound) activity (hubster-wire §2.2–2.5): envelope, message xor event,
 // every message and event type. Schemas compile once at load: this runs for every submitted activity.
 
+import { EVENT_TYPES } from '@hookster/sdk';
 import { Type } from '@sinclair/typebox';
 import { errorItem, type ErrorItem } from './errors.js';
 import { normalizeGuid } from './ids.js';
@@ -8,7 +9,7 @@ import { parseMessage } from './message-input.js';
 import type { InboundActivity } from './types.js';
 import { ActivityCodes, compileValidator, isObject, type ParseResult } from './validation.js';
 
-export const EVENT_TYPES = ['seen', 'typing_on', 'typing_off', 'payload'] as const;
+export { EVENT_TYPES };
 
 const Envelope = compileValidator(
   Type.Object({

@@ -1,6 +1,7 @@
 // Validation and normalisation of message objects (hubster-wire §2.3–2.4): every message type with its
 // required fields, actions and list items. Used by activities and by Direct `start` messages.
 
+import { ACTION_TYPES, MESSAGE_TYPES, URL_TYPES } from '@hookster/sdk';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { errorItem, type ErrorItem } from './errors.js';
 import {
@@ -12,21 +13,7 @@ import {
   type Validator,
 } from './validation.js';
 
-export const MESSAGE_TYPES = [
-  'text',
-  'youtube',
-  'vimeo',
-  'video',
-  'audio',
-  'image',
-  'attachment',
-  'location',
-  'contact',
-  'card',
-  'carousel',
-  'list',
-  'command',
-] as const;
+export { MESSAGE_TYPES, URL_TYPES, ACTION_TYPES };
 export type MessageType = (typeof MESSAGE_TYPES)[number];
 
 /** What a `text` message's `items` may hold (hubster-wire §2.4). */
@@ -41,8 +28,6 @@ export const ITEM_MESSAGE_TYPES: readonly string[] = [
   'contact',
   'card',
 ];
-export const URL_TYPES = ['image', 'youtube', 'vimeo', 'video', 'audio'] as const;
-export const ACTION_TYPES = ['postback', 'reply', 'link'] as const;
 
 const OptStr = Type.Optional(Type.String());
 const Url = Type.String({ minLength: 1 });
