@@ -11,7 +11,7 @@ import { fdatasync, openSync, closeSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import { HooksterError } from '../../domain/errors.js';
 import { translateError } from './errors.js';
-import { lockBlocking, unlock } from './write-lock.js';
+import { lockBlocking, tryLock, unlock, whenUnlocked } from './write-lock.js';
 
 /**
  * Overlapping WAL syncs allowed. Measured here (perf.ts, 64 submits in flight): 2 gave smaller groups
@@ -93,10 +93,32 @@ export class GroupCommit {
       for (const write of batch) write.reject(new Error('The SQLite store is closed.'));
       return;
     }
-    // Another thread of this process may be mid-transaction: wait for it (one synchronous transaction).
-    if (this.lock !== undefined) lockBlocking(this.lock);
+    if (this.lock === undefined) {
+      this.flushLocked();
+      return;
+    }
+    // Another thread of this process may be mid-transaction: try again once it unlocks, without
+    // blocking this thread (writes queued meanwhile join this transaction).
+    if (!tryLock(this.lock)) {
+      this.scheduled = true;
+      whenUnlocked(this.lock, () => this.flush());
+      return;
+    }
     try {
       this.flushLocked();
+    } finally {
+      unlock(this.lock);
+    }
+  }
+
+  /** Runs everything queued now, waiting for the other thread's transaction if need be (migrations). */
+  flushBlocking(): void {
+    if (this.lock !== undefined) lockBlocking(this.lock);
+    try {
+      this.scheduled = false;
+      if (this.queue.length === 0) return;
+      if (this.db.open) this.flushLocked();
+      else for (const write of this.queue.splice(0)) write.reject(new Error('The SQLite store is closed.'));
     } finally {
       if (this.lock !== undefined) unlock(this.lock);
     }
@@ -143,7 +165,7 @@ export class GroupCommit {
 
   /** Resolves once every write committed so far is answered (used by close()). */
   whenIdle(): Promise<void> {
-    this.flush();
+    this.flushBlocking();
     if (this.syncsInFlight === 0 && this.waiting.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }

@@ -119,7 +119,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   return {
     kind: 'sqlite',
     async migrate() {
-      writes.flush();
+      writes.flushBlocking();
       applyMigrations(db, newDeliveryIdPrefix());
       ready();
     },
