@@ -134,16 +134,40 @@ export class GroupCommit {
       for (const write of batch) write.reject(translateError(error));
       return;
     }
+    // Optimistically without savepoints (two statements less per write); if a write fails, the whole
+    // transaction is rolled back and the batch runs again with one savepoint per write, so the failing
+    // write changes nothing and the others are kept. (Writes are plain functions of the database and
+    // their arguments, so running one again after a rollback is safe.)
+    let clean = true;
     for (const write of batch) {
-      this.savepoint.run();
       try {
-        const value = write.run();
-        this.release.run();
-        settled.push({ write, ok: true, value });
+        settled.push({ write, ok: true, value: write.run() });
+      } catch {
+        clean = false;
+        break;
+      }
+    }
+    if (!clean) {
+      settled.length = 0;
+      try {
+        this.rollback.run();
+        this.begin.run();
       } catch (error) {
-        this.rollbackTo.run();
-        this.release.run();
-        settled.push({ write, ok: false, value: translateError(error) });
+        if (this.db.inTransaction) this.rollback.run();
+        for (const write of batch) write.reject(translateError(error));
+        return;
+      }
+      for (const write of batch) {
+        this.savepoint.run();
+        try {
+          const value = write.run();
+          this.release.run();
+          settled.push({ write, ok: true, value });
+        } catch (error) {
+          this.rollbackTo.run();
+          this.release.run();
+          settled.push({ write, ok: false, value: translateError(error) });
+        }
       }
     }
     try {
