@@ -35,9 +35,18 @@ export function createOutcomes(ctx: SqliteContext) {
     `UPDATE deliveries SET status = ?, is_head = 0, due_at = NULL, next_attempt_at = NULL, lease_owner = NULL,
        lease_until = NULL, attempt_count = attempt_count + 1 WHERE seq = ?`,
   );
-  const reschedule = db.prepare(
+  const leased = `seq = ? AND fence = ? AND lease_until IS NOT NULL AND status = 'pending'`;
+  const finishLeased = db.prepare<
+    [string, number, number],
+    { conversation_ref: number; integration_ref: number; held: number }
+  >(
+    `UPDATE deliveries SET status = ?, is_head = 0, due_at = NULL, next_attempt_at = NULL, lease_owner = NULL,
+       lease_until = NULL, attempt_count = attempt_count + 1 WHERE ${leased}
+     RETURNING conversation_ref, integration_ref, held`,
+  );
+  const rescheduleLeased = db.prepare<[number, number, number, number], { seq: number }>(
     `UPDATE deliveries SET next_attempt_at = ?, due_at = ?, lease_owner = NULL, lease_until = NULL,
-       attempt_count = attempt_count + 1 WHERE seq = ?`,
+       attempt_count = attempt_count + 1 WHERE ${leased} RETURNING seq`,
   );
   const reopen = db.prepare(
     `UPDATE deliveries SET status = 'pending', budget_base = attempt_count, next_attempt_at = ?, due_at = ?,
@@ -58,14 +67,25 @@ export function createOutcomes(ctx: SqliteContext) {
 
   function applyAttempt(r: AttemptRecord): boolean {
     const seq = seqOf(r.deliveryId);
-    const row = seq === undefined ? undefined : state.get(seq);
+    if (seq === undefined) return false;
     // Only the current lease may report: an older fence, an unleased row (already reported) or a
-    // delivery that left pending (cancelled, retried by hand) means this result is stale.
-    if (row === undefined || row.fence !== r.fence || row.lease_until === null || row.status !== 'pending') {
-      return false;
+    // delivery that left pending (cancelled, retried by hand) means this result is stale — the
+    // guarded UPDATE then changes nothing. A leased pending row is always its lane's head.
+    if (r.next.status === 'pending') {
+      if (rescheduleLeased.get(r.next.nextAttemptAt, r.next.nextAttemptAt, seq, r.fence) === undefined)
+        return false;
+    } else {
+      const lane = finishLeased.get(r.next.status, seq, r.fence);
+      if (lane === undefined) return false;
+      if (
+        lanes.promoteNext(lane.conversation_ref, lane.integration_ref, lane.held === 1) &&
+        lane.held === 0
+      ) {
+        ctx.signalWork();
+      }
     }
     insertAttempt.run(
-      row.seq,
+      seq,
       r.attemptNumber,
       r.startedAt,
       Math.round(r.durationMs),
@@ -73,14 +93,6 @@ export function createOutcomes(ctx: SqliteContext) {
       r.error ?? null,
       r.responseExcerpt ?? null,
     );
-    if (r.next.status === 'pending') {
-      reschedule.run(r.next.nextAttemptAt, r.next.nextAttemptAt, row.seq);
-      return true;
-    }
-    finish.run(r.next.status, row.seq);
-    if (row.is_head === 1 && lanes.promoteNext(row.conversation_ref, row.integration_ref, row.held === 1)) {
-      if (row.held === 0) ctx.signalWork();
-    }
     return true;
   }
 
