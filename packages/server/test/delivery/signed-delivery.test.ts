@@ -85,9 +85,20 @@ describe('signed webhook delivery', () => {
       responseExcerpt: 'thanks',
     });
 
-    const metrics = await world.client.raw('/metrics', { method: 'GET', token: world.engine.adminToken });
-    expect(metrics.text).toMatch(/hookster_delivery_attempts_total\{outcome="delivered"\} [1-9]/);
-    expect(metrics.text).toMatch(/hookster_delivery_attempt_seconds_count\{outcome="delivered"\} [1-9]/);
+    // The dispatch thread forwards its metrics to the main registry every 100 ms: wait for them.
+    const delivered = /hookster_delivery_attempts_total\{outcome="delivered"\} [1-9]/;
+    const metrics = await eventually(
+      async () => {
+        const response = await world.client.raw('/metrics', {
+          method: 'GET',
+          token: world.engine.adminToken,
+        });
+        return delivered.test(response.text) ? response.text : undefined;
+      },
+      10_000,
+      'the delivered attempt in /metrics',
+    );
+    expect(metrics).toMatch(/hookster_delivery_attempt_seconds_count\{outcome="delivered"\} [1-9]/);
   });
 });
 
