@@ -22,6 +22,11 @@ interface HeadRow {
   fence: number;
   body: string | null;
   created_at: number;
+  /** The head's activity JSON and its conversation's properties (read with the head: one statement). */
+  activity_json: string;
+  properties: string;
+  /** 1 when the lane holds more pending deliveries after the head (a System batch may take them). */
+  more: number;
 }
 
 interface WaitingRow {
@@ -48,11 +53,17 @@ export function createClaims(ctx: SqliteContext) {
      WHERE is_head = 1 AND held = 0 AND integration_ref > ? ORDER BY integration_ref LIMIT 1`,
   );
   const dueHeads = db.prepare<[number, number, number, number], HeadRow>(
-    `SELECT seq, conversation_ref, (SELECT conversation_id FROM conversations c WHERE c.seq = d.conversation_ref)
-              AS conversation_id, echo, activity_seq, activity_count, attempt_count,
-            budget_base, fence, (SELECT body FROM delivery_bodies b WHERE b.seq = d.seq) AS body, created_at
+    `SELECT d.seq, d.conversation_ref, c.conversation_id, d.echo, d.activity_seq, d.activity_count,
+            d.attempt_count, d.budget_base, d.fence, (SELECT body FROM delivery_bodies b WHERE b.seq = d.seq) AS body,
+            d.created_at, a.json AS activity_json, c.properties,
+            EXISTS (SELECT 1 FROM deliveries w INDEXED BY deliveries_lane
+              WHERE w.conversation_ref = d.conversation_ref AND w.integration_ref = d.integration_ref
+                AND w.status = 'pending' AND w.transport = 'webhook' AND w.seq > d.seq) AS more
      FROM deliveries d INDEXED BY deliveries_ready
-     WHERE integration_ref = ? AND is_head = 1 AND held = 0 AND due_at <= ? ORDER BY due_at, seq LIMIT ? OFFSET ?`,
+       JOIN conversations c ON c.seq = d.conversation_ref
+       JOIN activities a ON a.seq = d.activity_seq
+     WHERE d.integration_ref = ? AND d.is_head = 1 AND d.held = 0 AND d.due_at <= ?
+     ORDER BY d.due_at, d.seq LIMIT ? OFFSET ?`,
   );
   const lease = db.prepare<[string, number, number, number], { fence: number }>(
     `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1
@@ -67,10 +78,6 @@ export function createClaims(ctx: SqliteContext) {
     [number],
     { integration_id: string; hub_id: string; tenant_id: string; channel_id: string; configuration: string }
   >('SELECT integration_id, hub_id, tenant_id, channel_id, configuration FROM integrations WHERE seq = ?');
-  const headActivity = db.prepare<[number, number], { json: string; properties: string | null }>(
-    `SELECT a.json, (SELECT properties FROM conversations WHERE seq = ?) AS properties
-     FROM activities a WHERE a.seq = ?`,
-  );
   const waiting = db.prepare<[number, number, number, number], WaitingRow>(
     `SELECT d.seq, d.echo, d.fence > 0 AS dispatched, a.json
      FROM deliveries d INDEXED BY deliveries_lane JOIN activities a ON a.seq = d.activity_seq
@@ -108,19 +115,24 @@ export function createClaims(ctx: SqliteContext) {
   function bodyOf(t: Target, head: HeadRow, request: ClaimRequest, first: boolean) {
     const integrationId = t.integrationId;
     const shape = t.channelId === 'System' ? 'activities' : 'activity';
-    const own = headActivity.get(head.conversation_ref, head.activity_seq)!;
     const envelope: BodyEnvelope = {
       hubId: t.hubId,
       tenantId: t.tenantId,
       integrationId,
       conversationId: head.conversation_id,
-      conversationPropertiesJson: own.properties ?? '{}',
+      conversationPropertiesJson: head.properties,
       shape,
       echo: head.echo === 1,
     };
-    const jsons = [own.json];
+    const jsons = [head.activity_json];
     const absorbed: number[] = [];
-    if (first && shape === 'activities' && head.echo === 0 && request.batchMaxActivities > 1) {
+    if (
+      first &&
+      head.more === 1 &&
+      shape === 'activities' &&
+      head.echo === 0 &&
+      request.batchMaxActivities > 1
+    ) {
       let bytes = Buffer.byteLength(jsons[0]!);
       for (const row of waiting.all(head.conversation_ref, t.ref, head.seq, request.batchMaxActivities - 1)) {
         // Only deliveries never dispatched join a batch, and only contiguously, so lane order holds.
