@@ -65,13 +65,14 @@ export function createClaims(ctx: SqliteContext) {
      WHERE d.integration_ref = ? AND d.is_head = 1 AND d.held = 0 AND d.due_at <= ?
      ORDER BY d.due_at, d.seq LIMIT ? OFFSET ?`,
   );
-  const lease = db.prepare<[string, number, number, number], { fence: number }>(
+  // Every head of a claim in one statement (the seqs as a JSON array); the new fence is the one read
+  // with the head plus one, as nothing else writes inside this transaction.
+  const leaseAll = db.prepare<[string, number, number, string]>(
     `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1
-     WHERE seq = ? RETURNING fence`,
+     WHERE seq IN (SELECT value FROM json_each(?))`,
   );
-  const leaseFirst = db.prepare<[string, number, number, number, number], { fence: number }>(
-    `UPDATE deliveries SET lease_owner = ?, lease_until = ?, due_at = ?, fence = fence + 1,
-       activity_count = ? WHERE seq = ? RETURNING fence`,
+  const setActivityCount = db.prepare<[number, number]>(
+    'UPDATE deliveries SET activity_count = ? WHERE seq = ?',
   );
   const insertBody = db.prepare('INSERT INTO delivery_bodies (seq, body) VALUES (?, ?)');
   const target = db.prepare<
@@ -214,6 +215,7 @@ export function createClaims(ctx: SqliteContext) {
     }
     const configurations = new Map<number, IntegrationConfiguration>();
     const leaseUntil = request.now + request.leaseMs;
+    const seqs: number[] = [];
     for (const { t, head } of picked) {
       const integrationId = t.integrationId;
       let config = configurations.get(t.ref);
@@ -222,22 +224,22 @@ export function createClaims(ctx: SqliteContext) {
         configurations.set(t.ref, config);
       }
       let fixed: { body: string; activityCount: number };
-      let fence: number;
       if (head.body !== null) {
         fixed = { body: head.body, activityCount: head.activity_count };
-        fence = lease.get(request.owner, leaseUntil, leaseUntil, head.seq)!.fence;
       } else if (head.fence > 0) {
         // Dispatched before with one activity (a batch would have a stored body).
         fixed = bodyOf(t, head, request, false);
-        fence = lease.get(request.owner, leaseUntil, leaseUntil, head.seq)!.fence;
       } else {
         fixed = bodyOf(t, head, request, true);
-        if (fixed.activityCount > 1) insertBody.run(head.seq, fixed.body);
-        fence = leaseFirst.get(request.owner, leaseUntil, leaseUntil, fixed.activityCount, head.seq)!.fence;
+        if (fixed.activityCount > 1) {
+          insertBody.run(head.seq, fixed.body);
+          setActivityCount.run(fixed.activityCount, head.seq);
+        }
       }
+      seqs.push(head.seq);
       const delivery: ClaimedDelivery = {
         deliveryId: deliveryIdOf(ctx.deliveryIdPrefix, head.seq),
-        fence,
+        fence: head.fence + 1,
         attemptNumber: head.attempt_count - head.budget_base + 1,
         integrationId,
         hubId: t.hubId,
@@ -255,6 +257,7 @@ export function createClaims(ctx: SqliteContext) {
       claimed.push(delivery);
       cursor = t.ref;
     }
+    if (seqs.length > 0) leaseAll.run(request.owner, leaseUntil, leaseUntil, JSON.stringify(seqs));
     return claimed;
   }
 
