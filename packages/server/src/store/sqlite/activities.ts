@@ -46,6 +46,12 @@ export function createActivities(ctx: SqliteContext) {
   const selectConversation = db.prepare<[string], ConversationRow>(
     `SELECT c.*, ${lastEventId} AS last_event_id FROM conversations c WHERE c.conversation_id = ?`,
   );
+  // The submit path's read: the conversation with its hub's routing version (one statement, not two).
+  const selectForSubmit = db.prepare<[string], ConversationRow & { hub_version: number | null }>(
+    `SELECT c.*, ${lastEventId} AS last_event_id,
+       (SELECT version FROM hubs h WHERE h.hub_id = c.hub_id) AS hub_version
+     FROM conversations c WHERE c.conversation_id = ?`,
+  );
   const selectByBinding = db.prepare<[string, string], ConversationRow>(
     `SELECT c.*, ${lastEventId} AS last_event_id FROM conversations c WHERE c.integration_id = ? AND c.binding = ?`,
   );
@@ -100,9 +106,10 @@ export function createActivities(ctx: SqliteContext) {
        AND (sender_type = ? OR recipient_type = ?) ORDER BY event_id`,
   );
 
-  function routingView(hubId: string): RoutingView | undefined {
-    const version = selectHubVersion.get(hubId)?.version;
-    if (version === undefined) return undefined;
+  /** `knownVersion`: the hub's version if already read (null: no such hub), else it is read here. */
+  function routingView(hubId: string, knownVersion?: number | null): RoutingView | undefined {
+    const version = knownVersion === undefined ? selectHubVersion.get(hubId)?.version : knownVersion;
+    if (version === undefined || version === null) return undefined;
     const cached = routingViews.get(hubId);
     if (cached !== undefined && cached.version === version) return cached;
     const hubRow = selectHub.get(hubId)!;
@@ -131,9 +138,9 @@ export function createActivities(ctx: SqliteContext) {
   }
 
   function submitNow(conversationId: string, plan: (ctx: RoutingContext) => ActivityPlan): SubmitResult {
-    const row = selectConversation.get(conversationId);
+    const row = selectForSubmit.get(conversationId);
     if (row === undefined) throw HooksterError.of('ConversationNotFound');
-    const view = routingView(row.hub_id);
+    const view = routingView(row.hub_id, row.hub_version);
     const tenant = tenantOf(row.tenant_id);
     if (view === undefined || tenant === undefined) throw HooksterError.of('ConversationNotFound');
     const conversation = toConversation(row);

@@ -84,7 +84,7 @@ export function createOutcomes(ctx: SqliteContext) {
         ctx.signalWork();
       }
     }
-    insertAttempt.run(
+    attemptRows.push([
       seq,
       r.attemptNumber,
       r.startedAt,
@@ -92,8 +92,22 @@ export function createOutcomes(ctx: SqliteContext) {
       r.statusCode ?? null,
       r.error ?? null,
       r.responseExcerpt ?? null,
-    );
+    ]);
     return true;
+  }
+
+  /** Attempt rows of the current recordAttempts call, inserted together by insertAttempts. */
+  let attemptRows: (string | number | null)[][] = [];
+  // One statement for a whole round of attempts (rows as a JSON array of arrays).
+  const insertAttemptsJson = db.prepare<[string]>(
+    `INSERT INTO attempts (delivery_seq, attempt_number, started_at, duration_ms, status_code, error, response_excerpt)
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6
+     FROM json_each(?)`,
+  );
+  function insertAttempts(): void {
+    if (attemptRows.length === 1) insertAttempt.run(...attemptRows[0]!);
+    else if (attemptRows.length > 1) insertAttemptsJson.run(JSON.stringify(attemptRows));
+    attemptRows = [];
   }
 
   /** Puts a final webhook delivery back into its lane with a fresh attempt budget. */
@@ -113,7 +127,12 @@ export function createOutcomes(ctx: SqliteContext) {
 
   return {
     recordAttempts(records: AttemptRecord[]): Promise<Guid[]> {
-      return ctx.writes.enqueue(() => records.filter(applyAttempt).map((r) => r.deliveryId));
+      return ctx.writes.enqueue(() => {
+        attemptRows = [];
+        const applied = records.filter(applyAttempt).map((r) => r.deliveryId);
+        insertAttempts();
+        return applied;
+      });
     },
     recordWebsocketOutcomes(
       outcomes: { deliveryId: Guid; delivered: boolean; error?: string }[],
