@@ -60,7 +60,9 @@ async function run(): Promise<void> {
   if (sqlitePath !== undefined && writeLock !== undefined) adoptWriteLock(sqlitePath, writeLock);
   const logger = pino({ level: config.logLevel, base: { role: config.role, thread: 'dispatch' } });
   // The main thread migrated the database before starting this thread.
-  const store = await openStore(config.databaseUrl);
+  // A smaller page cache than the main connection's: claims and records touch the recent pages only,
+  // and two 64 MiB caches showed as ~90 MB more RSS while a backlog drained.
+  const store = await openStore(config.databaseUrl, { cacheSizeKiB: 16_384 });
   const metrics = forwardingMetrics((delta) => port.postMessage({ type: 'metrics', delta }));
   const dispatcher = createDispatcher({ config, store, logger, metrics });
   let stopping = false;

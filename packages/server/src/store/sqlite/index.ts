@@ -40,6 +40,8 @@ type Parts = ReturnType<typeof createParts>;
 export interface SqliteStoreOptions {
   /** Fire onWork for commits of other processes too (a `--role worker` beside an API process). */
   watchForeignCommits?: boolean;
+  /** Page cache of this connection in KiB (default 65,536 = 64 MiB). */
+  cacheSizeKiB?: number;
 }
 
 /** Opens (creating if needed) the SQLite database at `path`; call migrate() before anything else. */
@@ -50,7 +52,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   // NORMAL + our own fdatasync of the WAL before answering a durable write (group-commit.ts).
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -65536');
+  db.pragma(`cache_size = -${options.cacheSizeKiB ?? 65_536}`);
   db.pragma('temp_store = MEMORY');
   // No foreign keys: the store is the only writer and keeps references itself (deletes cancel
   // deliveries and keep their log); FK checks would cost a lookup per delivery row on the hot path.
