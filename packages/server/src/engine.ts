@@ -93,7 +93,10 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
     healthOnly: !serveApi,
   });
   // On a thread with HOOKSTER_DISPATCH_THREAD=true: sending and recording run on a second core (dispatch-thread.ts).
-  const onThread = config.dispatchThread !== false && canDispatchOnThread(config.databaseUrl);
+  const onThread =
+    canDispatchOnThread(config.databaseUrl) &&
+    (config.dispatchThread === true ||
+      (config.dispatchThread !== false && config.databaseUrl.startsWith('sqlite:')));
   const dispatcher = !runWorker
     ? undefined
     : onThread

@@ -252,14 +252,18 @@ export const settings: Setting[] = [
     key: 'dispatchThread',
     env: 'HOOKSTER_DISPATCH_THREAD',
     flag: 'dispatch-thread',
-    default: 'true',
+    default: 'auto',
     description:
-      'Run the webhook dispatcher (roles worker and all) on a worker thread with its own database ' +
-      'connection, so sending and recording deliveries use a second CPU core while the main thread ' +
-      'serves the API: true or false. On by default (measured 15–20 % more deliveries/s end to end on 2 ' +
-      'cores, docs/benchmarks.md); false keeps one thread, e.g. on a single-core host. ' +
+      'Run the webhook dispatcher (roles worker and all) on a worker thread, so signing, sending and ' +
+      'recording deliveries use a second CPU core while the main thread serves the API: auto, true or ' +
+      'false. auto (the default) = on for a SQLite file (measured 15–20 % more deliveries/s end to end on ' +
+      '2 cores, docs/benchmarks.md), off for PostgreSQL (there the thread opens a second connection pool ' +
+      'and LISTEN connection per process; scale out with more worker processes instead). ' +
       'An in-memory SQLite database always dispatches on the main thread.',
-    parse: (text: string): boolean => oneOf(['true', 'false'])(text) === 'true',
+    parse: (text: string): boolean | 'auto' => {
+      const value = oneOf(['auto', 'true', 'false'])(text);
+      return value === 'auto' ? 'auto' : value === 'true';
+    },
   },
   {
     key: 'batchMaxActivities',

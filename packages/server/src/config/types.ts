@@ -28,7 +28,7 @@ export interface HooksterConfig {
   concurrency: number;
   perIntegrationConcurrency: number;
   /** Run the webhook dispatcher on a worker thread with its own store connection (default false). */
-  dispatchThread?: boolean;
+  dispatchThread?: boolean | 'auto';
   batchMaxActivities: number;
   batchMaxBytes: number;
   logLevel: string;

@@ -77,7 +77,12 @@ export interface ClaimRequest {
   /** System batching cap at first dispatch (DESIGN §3: 100 activities / 256 KiB). */
   batchMaxActivities: number;
   batchMaxBytes: number;
-  /** Pure: builds the body bytes from the envelope and the activities' JSON, in eventId order. */
+  /**
+   * Pure: builds the body bytes from the envelope and the activities' JSON, in eventId order. A store may
+   * call it again at a later attempt instead of keeping the bytes (SQLite does for a body of one
+   * activity), so its output for given inputs must never change: a new body format must come with a
+   * store migration that keeps the bytes of deliveries already dispatched.
+   */
   buildBody: (envelope: BodyEnvelope, activitiesJson: string[]) => string;
 }
 
@@ -97,7 +102,8 @@ export interface ClaimedDelivery {
   /** Per-integration overrides (configuration extensions), unparsed. */
   retrySchedule?: string;
   deliveryTimeout?: string;
-  /** Exact bytes to POST; fixed at first dispatch so every retry is byte-identical. */
+  /** Exact bytes to POST; fixed at first dispatch (stored, or rebuilt from unchanging inputs) so every
+   * retry is byte-identical. */
   body: string;
   activityCount: number;
   createdAt: EpochMs;

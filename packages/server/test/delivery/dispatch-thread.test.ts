@@ -82,4 +82,21 @@ describe('the dispatch thread', () => {
     expect(slow.requests).toHaveLength(ids.length);
     expect(w.engine.output()).toMatch(/"thread":"dispatch"[^\n]*webhook dispatcher stopped/);
   });
+
+  it('is on by default for a SQLite file and off by default for PostgreSQL (auto)', async () => {
+    const w = await world({ HOOKSTER_DISPATCH_THREAD: 'auto' });
+    const hook = await receiver((_req, res) => res.end('ok'));
+    await addSystem(w, hook.url);
+    await submitText(w.client, (await w.hub.openConversation()).conversationId, 'hello');
+    await hook.waitFor(1);
+    const started = await eventually(async () => {
+      const line = w.engine
+        .output()
+        .split('\n')
+        .find((l) => l.includes('webhook dispatcher started'));
+      return line;
+    });
+    if (w.engine.databaseUrl.startsWith('sqlite:')) expect(started).toContain('"thread":"dispatch"');
+    else expect(started).not.toContain('"thread":"dispatch"');
+  });
 });

@@ -1,6 +1,7 @@
 // Conversations and activity submission on SQLite. A submit loads the routing context, runs the pure
 // planner and writes the activity, its deliveries and the conversation's new state inside the current
-// group-commit transaction (its own savepoint), so it is answered only once all of it is durable.
+// group-commit transaction (a failing write undoes only itself), so it is answered only once all of it is
+// durable.
 
 import { HooksterError } from '../../domain/errors.js';
 import { HubStatus, IntegrationStatus } from '../../domain/types.js';

@@ -1,5 +1,5 @@
 // Group commit: every write of one event-loop turn runs in ONE transaction (BEGIN IMMEDIATE … COMMIT),
-// each in its own SAVEPOINT so one failing write does not undo the others. Durability: the connection
+// and one failing write does not undo the others (see flushLocked). Durability: the connection
 // runs synchronous=NORMAL (COMMIT writes the WAL frames without fsync) and a durable write is answered
 // only after an fdatasync of the WAL file that started after its COMMIT — the same guarantee as
 // synchronous=FULL, but the fsync runs on the libuv pool while the event loop keeps serving requests,
@@ -50,6 +50,9 @@ export class GroupCommit {
   private readonly savepoint: Statement;
   private readonly release: Statement;
   private readonly rollbackTo: Statement;
+  private readonly batchSavepoint: Statement;
+  private readonly rollbackToBatch: Statement;
+  private readonly releaseBatch: Statement;
 
   constructor(
     private readonly db: Database,
@@ -66,6 +69,9 @@ export class GroupCommit {
     this.savepoint = db.prepare('SAVEPOINT write');
     this.release = db.prepare('RELEASE write');
     this.rollbackTo = db.prepare('ROLLBACK TO write');
+    this.batchSavepoint = db.prepare('SAVEPOINT batch');
+    this.rollbackToBatch = db.prepare('ROLLBACK TO batch');
+    this.releaseBatch = db.prepare('RELEASE batch');
   }
 
   /**
@@ -134,27 +140,37 @@ export class GroupCommit {
       for (const write of batch) write.reject(translateError(error));
       return;
     }
-    // Optimistically without savepoints (two statements less per write); if a write fails, the whole
-    // transaction is rolled back and the batch runs again with one savepoint per write, so the failing
-    // write changes nothing and the others are kept. (Writes are plain functions of the database and
-    // their arguments, so running one again after a rollback is safe.)
-    let clean = true;
+    // Optimistically without a savepoint per write (two statements less each). If a write fails, the
+    // batch is undone back to the `batch` savepoint — inside the same transaction, so SQLite's write lock
+    // is never let go — and runs again with one savepoint per write, so the failing write changes nothing
+    // and the others are kept. (Writes are plain functions of the database and their arguments, so
+    // running one again is safe.) A batch of one write needs no savepoint at all.
+    const single = batch.length === 1;
+    if (!single) this.batchSavepoint.run();
+    let failed = false;
+    let failure: unknown;
     for (const write of batch) {
       try {
         settled.push({ write, ok: true, value: write.run() });
-      } catch {
-        clean = false;
+      } catch (error) {
+        failed = true;
+        failure = error;
         break;
       }
     }
-    if (!clean) {
+    if (failed && single) {
+      if (this.db.inTransaction) this.rollback.run();
+      batch[0]!.reject(translateError(failure));
+      return;
+    }
+    if (failed) {
       settled.length = 0;
       try {
-        this.rollback.run();
-        this.begin.run();
-      } catch (error) {
+        this.rollbackToBatch.run();
+      } catch {
+        // SQLite already rolled the transaction back (a full disk, an I/O error): nothing was kept.
         if (this.db.inTransaction) this.rollback.run();
-        for (const write of batch) write.reject(translateError(error));
+        for (const write of batch) write.reject(translateError(failure));
         return;
       }
       for (const write of batch) {
@@ -170,6 +186,7 @@ export class GroupCommit {
         }
       }
     }
+    if (!single) this.releaseBatch.run();
     try {
       this.commit.run();
     } catch (error) {

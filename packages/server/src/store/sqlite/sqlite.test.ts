@@ -11,6 +11,7 @@ import { describeStoreConformance } from '../conformance/suite.js';
 import type { Store } from '../contract.js';
 import { openStore } from '../open.js';
 import { createSqliteStore } from './index.js';
+import { unlock, writeLockOf } from './write-lock.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hookster-sqlite-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -79,6 +80,66 @@ describe('SQLite store', () => {
     } finally {
       await api.close();
       await worker.close();
+    }
+  });
+
+  it('keeps the other writes of a batch when one fails, and answers each with its own outcome', async () => {
+    const store = createSqliteStore(join(root, 'batch', 'hookster.db'));
+    await store.migrate();
+    try {
+      const w = await makeWorld(store);
+      const plan = planTo([webhookTo(w.customer)]);
+      // Queued in one event-loop turn, so they share one transaction: the failure comes second.
+      const [first, missing, duplicate, third] = await Promise.allSettled([
+        store.submitActivity(w.conversation.conversationId, plan),
+        store.submitActivity('00000000-0000-4000-8000-00000000beef', plan),
+        store.createTenant(w.tenant),
+        store.submitActivity(w.conversation.conversationId, plan),
+      ]);
+      expect(first.status).toBe('fulfilled');
+      expect(missing).toMatchObject({ status: 'rejected', reason: { status: 404 } });
+      expect(duplicate.status).toBe('rejected');
+      expect(third.status).toBe('fulfilled');
+      const ids = [first, third].map((r) => (r.status === 'fulfilled' ? r.value.deliveryIds[0]! : ''));
+      for (const id of ids) expect((await store.getDelivery(id))?.status).toBe('pending');
+      const activities = await store.listActivities(w.conversation.conversationId, { fromEventId: 0 });
+      const submitted = [first, third].map((r) =>
+        r.status === 'fulfilled' ? r.value.plan.activity.eventId : 0,
+      );
+      expect(activities.map((a) => a.eventId)).toEqual(submitted);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('waits without blocking for a write lock another thread holds, and writes once it is released', async () => {
+    const path = join(root, 'locked', 'hookster.db');
+    const store = createSqliteStore(path);
+    await store.migrate();
+    const lock = new Int32Array(writeLockOf(path));
+    try {
+      const w = await makeWorld(store);
+      Atomics.store(lock, 0, 1); // as the dispatch thread does around its transaction
+      let settled = false;
+      const write = store
+        .submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]))
+        .finally(() => (settled = true));
+      // The event loop keeps running (timers fire) while the write waits.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(settled).toBe(false);
+      unlock(lock);
+      expect((await write).deliveryIds).toHaveLength(1);
+      // A release whose wake-up was missed still lets the write through within the wait bound.
+      Atomics.store(lock, 0, 1);
+      const late = store.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      Atomics.store(lock, 0, 0); // released without notify
+      const started = Date.now();
+      expect((await late).deliveryIds).toHaveLength(1);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      Atomics.store(lock, 0, 0);
+      await store.close();
     }
   });
 

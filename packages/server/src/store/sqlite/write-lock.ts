@@ -48,15 +48,20 @@ type WaitAsync = (
   typedArray: Int32Array,
   index: number,
   value: number,
+  timeout?: number,
 ) => { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
 
+/** A waiter tries again after this long even without a wake-up (a lost notify cannot hang its writes). */
+const WAIT_BOUND_MS = 100;
+
 /**
- * Calls `then` once the lock looks free (the caller tries again), without blocking this thread: its
- * event loop keeps serving requests and queueing writes, which then share the next transaction.
+ * Calls `then` once the lock looks free or WAIT_BOUND_MS passed (the caller tries again), without
+ * blocking this thread: its event loop keeps serving requests and queueing writes, which then share the
+ * next transaction.
  */
 export function whenUnlocked(lock: Int32Array, then: () => void): void {
   const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-  const result = waitAsync(lock, 0, 1);
+  const result = waitAsync(lock, 0, 1, WAIT_BOUND_MS);
   if (result.async) void result.value.then(then);
   else queueMicrotask(then);
 }
@@ -68,5 +73,6 @@ export function lockBlocking(lock: Int32Array): void {
 
 export function unlock(lock: Int32Array): void {
   Atomics.store(lock, 0, 0);
-  Atomics.notify(lock, 0, 1);
+  // Every waiter: one woken waiter that finds nothing to write would otherwise pass no wake-up on.
+  Atomics.notify(lock, 0);
 }
