@@ -12,6 +12,7 @@ import { canDispatchOnThread, createThreadDispatcher } from './delivery/dispatch
 import { createDispatcher } from './delivery/dispatcher.js';
 import type { PartDeps } from './engine-parts.js';
 import { createGateway, type HubGateway } from './gateway/gateway.js';
+import { startStaleSweeper, type StaleSweeper } from './gateway/stale-sweeper.js';
 import type { Store } from './store/contract.js';
 import { openStore } from './store/open.js';
 
@@ -104,6 +105,7 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
       : createDispatcher({ ...parts, metrics });
 
   let stopping: Promise<void> | undefined;
+  let sweeper: StaleSweeper | undefined;
   const engine: Engine = {
     config,
     store,
@@ -117,6 +119,7 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
       await gateway?.ready();
       await app.listen({ host: config.host, port: config.port });
       engine.url = urlOf(app.server.address(), config.host);
+      if (gateway) sweeper = startStaleSweeper(store, logger);
       dispatcher?.start();
       return engine.url;
     },
@@ -125,7 +128,7 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
         // Order matters: stop taking requests (in-flight submissions finish and commit) while the gateway
         // closes its websockets (an open upgraded socket would keep the HTTP server from closing), then
         // the dispatcher (it records its in-flight attempts), and the store last.
-        await Promise.all([closeHttp(app), gateway?.close()]);
+        await Promise.all([closeHttp(app), gateway?.close(), sweeper?.stop()]);
         await dispatcher?.stop();
         await store.close();
       })();

@@ -236,6 +236,14 @@ export interface Store {
   ): Promise<void>;
 
   /**
+   * Websocket deliveries still pending — neither held nor answered — since before `before` (counted from
+   * their commit, or from their release after a pause): a process stopped between the commit and the
+   * push, or before recording its outcome. Each is marked failed with one attempt carrying `error`
+   * (fire-and-forget: nothing is pushed late). At most `limit`, oldest first; returns how many.
+   */
+  failStaleWebsocketDeliveries(before: EpochMs, error: string, limit: number): Promise<number>;
+
+  /**
    * Takes the held websocket deliveries of these integrations (or of every integration of the hub)
    * whose integration and hub are both active now, oldest first (eventId order in a conversation).
    * Each is taken once: it stays pending, no longer held, until recordWebsocketOutcomes. Deliveries

@@ -8,6 +8,33 @@ import type { Stores } from './harness.js';
 const log = { pageNumber: 0, pageSize: 50 };
 
 export function heldPushTests(stores: Stores): void {
+  it('fails websocket deliveries whose push was lost, counting from commit or release, never held ones', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const id = w.conversation.conversationId;
+    const lost = await store.submitActivity(id, planTo([websocketTo(w.agent)], { text: 'pushed? never' }));
+    await store.updateIntegration({ ...w.agent, statusId: 3002 });
+    const held = await store.submitActivity(id, planTo([websocketTo(w.agent)], { text: 'held' }));
+    const afterHeld = Date.now();
+    // Held deliveries wait for the resume, however old.
+    expect(await store.failStaleWebsocketDeliveries(afterHeld + 1, 'not pushed', 100)).toBe(1);
+    const failed = await store.getDelivery(lost.deliveryIds[0]!);
+    expect(failed).toMatchObject({ status: 'failed', attemptCount: 1 });
+    expect(failed?.attempts?.[0]).toMatchObject({ error: 'not pushed' });
+    // A late outcome for it changes nothing.
+    await store.recordWebsocketOutcomes([{ deliveryId: lost.deliveryIds[0]!, delivered: true }]);
+    expect((await store.getDelivery(lost.deliveryIds[0]!))?.status).toBe('failed');
+    // Released after the clock moved past afterHeld: it counts from its release, not its creation.
+    while (Date.now() <= afterHeld) await new Promise((resolve) => setImmediate(resolve));
+    await store.updateIntegration({ ...w.agent, statusId: 3000 });
+    const [taken] = await store.takeHeldWebsocketDeliveries({ integrationIds: [w.agent.integrationId] });
+    expect(taken?.deliveryId).toBe(held.deliveryIds[0]);
+    expect(await store.failStaleWebsocketDeliveries(afterHeld + 1, 'not pushed', 100)).toBe(0);
+    expect((await store.getDelivery(held.deliveryIds[0]!))?.status).toBe('pending');
+    expect(await store.failStaleWebsocketDeliveries(Date.now() + 1, 'not pushed', 100)).toBe(1);
+    expect((await store.getDelivery(held.deliveryIds[0]!))?.status).toBe('failed');
+  });
+
   it('takes the held websocket deliveries of a resumed integration once, in order, with their activity', async () => {
     const store = await stores.fresh();
     const w = await makeWorld(store);

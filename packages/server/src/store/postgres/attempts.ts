@@ -112,3 +112,27 @@ export async function recordWebsocketOutcomes(
     ],
   );
 }
+
+/** Stale websocket deliveries (see the contract): failed with one attempt carrying `error`. */
+export async function failStaleWebsocketDeliveries(
+  ctx: PgContext,
+  before: number,
+  error: string,
+  limit: number,
+): Promise<number> {
+  const result = await ctx.pool.query(
+    `WITH s AS (
+       SELECT delivery_id FROM deliveries
+       WHERE status = 'pending' AND transport = 'websocket' AND NOT held_push AND next_attempt_at < $1
+       ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
+     ), upd AS (
+       UPDATE deliveries d SET status = 'failed', attempt_count = d.attempt_count + 1
+       FROM s WHERE d.delivery_id = s.delivery_id AND d.status = 'pending'
+       RETURNING d.delivery_id, d.attempt_count
+     )
+     INSERT INTO attempts (delivery_id, attempt_number, started_at, duration_ms, error)
+     SELECT upd.delivery_id, upd.attempt_count, $3, 0, $4 FROM upd`,
+    [before, limit, Date.now(), error],
+  );
+  return result.rowCount ?? 0;
+}

@@ -38,7 +38,7 @@ export async function takeHeldWebsocketDeliveries(
        WHERE (i.integration_id = ANY($1::text[]) OR i.hub_id = $2)
          AND i.status_id <> 3002 AND h.status_id <> 2002
      ), t AS (
-       UPDATE deliveries d SET held_push = false
+       UPDATE deliveries d SET held_push = false, next_attempt_at = $4
        WHERE d.delivery_id IN (
          SELECT h.delivery_id FROM deliveries h JOIN active a ON h.integration_id = a.integration_id
          WHERE h.held_push AND h.status = 'pending' AND h.transport = 'websocket'
@@ -49,7 +49,7 @@ export async function takeHeldWebsocketDeliveries(
      SELECT t.delivery_id, t.integration_id, t.conversation_id, t.event_id, t.echo, a.activity_json
      FROM t JOIN activities a ON a.conversation_id = t.conversation_id AND a.event_id = t.event_id
      ORDER BY t.seq`,
-    [integrationIds, hubId, limit ?? null],
+    [integrationIds, hubId, limit ?? null, Date.now()],
   );
   return rows.map((row) => ({
     deliveryId: row.delivery_id,

@@ -15,7 +15,7 @@ import { WorkListener, workChannel } from './listener.js';
 import { refusingBadText } from './tx.js';
 import { migrate } from './migrate.js';
 import * as notifications from './notifications.js';
-import { recordAttempts, recordWebsocketOutcomes } from './attempts.js';
+import { failStaleWebsocketDeliveries, recordAttempts, recordWebsocketOutcomes } from './attempts.js';
 import { SubmitBatcher } from './submit.js';
 
 export { parsePostgresUrl } from './connection.js';
@@ -115,6 +115,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       deliveries.recoverDeliveries(ctx, integrationId, since, now),
 
     recordWebsocketOutcomes: (outcomes) => recordWebsocketOutcomes(ctx, outcomes),
+    failStaleWebsocketDeliveries: (before, error, limit) =>
+      failStaleWebsocketDeliveries(ctx, before, error, limit),
     takeHeldWebsocketDeliveries: (scope, limit) => takeHeldWebsocketDeliveries(ctx, scope, limit),
 
     createNotification: (notification) => notifications.createNotification(ctx, notification),

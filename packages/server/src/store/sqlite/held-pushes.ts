@@ -28,8 +28,10 @@ export function createHeldPushes(ctx: SqliteContext) {
   );
   // Walks the integration's log (deliveries_integration): a resume is rare, and a dedicated index
   // would cost every websocket insert on the submit path.
-  const take = db.prepare<[number, number], { seq: number }>(
-    `UPDATE deliveries SET held = 0
+  // next_attempt_at (unused otherwise by websocket rows) records the release, so a delivery released
+  // now is not taken for a stale one by failStaleWebsocketDeliveries.
+  const take = db.prepare<[number, number, number], { seq: number }>(
+    `UPDATE deliveries SET held = 0, next_attempt_at = ?
      WHERE seq IN (SELECT seq FROM deliveries INDEXED BY deliveries_integration
        WHERE integration_ref = ? AND transport = 'websocket' AND status = 'pending' AND held = 1
        ORDER BY seq LIMIT ?)
@@ -47,6 +49,7 @@ export function createHeldPushes(ctx: SqliteContext) {
       limit = Number.MAX_SAFE_INTEGER,
     ): Promise<HeldWebsocketDelivery[]> {
       return ctx.writes.enqueue(() => {
+        const now = Date.now();
         const integrations =
           'hubId' in scope
             ? activeOfHub.all(scope.hubId)
@@ -55,7 +58,7 @@ export function createHeldPushes(ctx: SqliteContext) {
         const seqs: { seq: number; integrationId: Guid }[] = [];
         for (const integration of integrations) {
           if (seqs.length >= limit) break;
-          for (const { seq } of take.all(integration.seq, limit - seqs.length)) {
+          for (const { seq } of take.all(now, integration.seq, limit - seqs.length)) {
             seqs.push({ seq, integrationId: integration.integration_id });
           }
         }

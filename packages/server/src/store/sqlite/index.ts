@@ -171,6 +171,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     retryDelivery: (id, now) => guarded(() => p().retryDelivery(id, now)),
     recoverDeliveries: (id, since, now) => guarded(() => p().recoverDeliveries(id, since, now)),
     recordWebsocketOutcomes: (outcomes) => guarded(() => p().recordWebsocketOutcomes(outcomes)),
+    failStaleWebsocketDeliveries: (before, error, limit) =>
+      guarded(() => p().failStaleWebsocketDeliveries(before, error, limit)),
     takeHeldWebsocketDeliveries: (scope, limit) =>
       guarded(() => p().takeHeldWebsocketDeliveries(scope, limit)),
     createNotification: (n) => guarded(() => p().createNotification(n)),

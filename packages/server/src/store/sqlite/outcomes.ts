@@ -125,7 +125,25 @@ export function createOutcomes(ctx: SqliteContext) {
     return true;
   }
 
+  const staleWebsocket = db.prepare<[number, number], { seq: number; attempt_count: number }>(
+    `SELECT seq, attempt_count FROM deliveries INDEXED BY deliveries_websocket_waiting
+     WHERE status = 'pending' AND transport = 'websocket' AND held = 0
+       AND COALESCE(next_attempt_at, created_at) < ?
+     ORDER BY COALESCE(next_attempt_at, created_at) LIMIT ?`,
+  );
+
   return {
+    failStaleWebsocketDeliveries(before: EpochMs, error: string, limit: number): Promise<number> {
+      return ctx.writes.enqueue(() => {
+        const now = Date.now();
+        const stale = staleWebsocket.all(before, limit);
+        for (const row of stale) {
+          insertAttempt.run(row.seq, row.attempt_count + 1, now, 0, null, error, null);
+          finish.run('failed', row.seq);
+        }
+        return stale.length;
+      });
+    },
     recordAttempts(records: AttemptRecord[]): Promise<Guid[]> {
       return ctx.writes.enqueue(() => {
         attemptRows = [];

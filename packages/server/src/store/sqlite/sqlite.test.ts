@@ -44,7 +44,10 @@ describe('SQLite store', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     const ledger = db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
     db.close();
-    expect(ledger).toEqual([{ version: 1, name: '0001_init' }]);
+    expect(ledger).toEqual([
+      { version: 1, name: '0001_init' },
+      { version: 2, name: '0002_websocket_waiting' },
+    ]);
   });
 
   it('answers a first write that changes nothing after reopening a cleanly closed file', async () => {

@@ -2,6 +2,7 @@
 
 import { migration0001 } from './0001_init.js';
 import { migration0002 } from './0002_held_pushes.js';
+import { migration0003 } from './0003_websocket_waiting.js';
 
 export interface Migration {
   version: number;
@@ -9,4 +10,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [migration0001, migration0002];
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003];

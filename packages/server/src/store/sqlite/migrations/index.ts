@@ -1,6 +1,7 @@
 // The ordered list of SQLite migrations; a new migration is a new numbered module appended here.
 
 import { sql as init } from './0001_init.js';
+import { sql as websocketWaiting } from './0002_websocket_waiting.js';
 
 export interface Migration {
   version: number;
@@ -8,4 +9,7 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [{ version: 1, name: '0001_init', sql: init }];
+export const migrations: readonly Migration[] = [
+  { version: 1, name: '0001_init', sql: init },
+  { version: 2, name: '0002_websocket_waiting', sql: websocketWaiting },
+];
