@@ -14,6 +14,9 @@ import { createSqliteStore } from './index.js';
 import { unlock, writeLockOf } from './write-lock.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hookster-sqlite-'));
+const turns = async (n: number) => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const paths = new WeakMap<Store, string>();
 let counter = 0;
@@ -127,15 +130,18 @@ describe('SQLite store', () => {
       const write = store
         .submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]))
         .finally(() => (settled = true));
-      // The event loop keeps running (timers fire) while the write waits.
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      // The flush runs on the next turn, finds the lock taken and waits without blocking: this test's
+      // own turns keep running.
+      await turns(3);
       expect(settled).toBe(false);
+      // Nothing was committed meanwhile (reads do not take the lock).
+      expect(await store.listActivities(w.conversation.conversationId, { fromEventId: 0 })).toEqual([]);
       unlock(lock);
       expect((await write).deliveryIds).toHaveLength(1);
       // A release whose wake-up was missed still lets the write through within the wait bound.
       Atomics.store(lock, 0, 1);
       const late = store.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]));
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await turns(3); // the write is waiting now
       Atomics.store(lock, 0, 0); // released without notify
       const started = Date.now();
       expect((await late).deliveryIds).toHaveLength(1);
