@@ -69,12 +69,14 @@ describe('exhaustion notifier', () => {
     ]);
   });
 
-  it('after a restart, waits a full window before e-mailing an integration notified just before it', async () => {
+  it('after a restart, waits for the end of the window the previous run took before e-mailing again', async () => {
     const { integrations, failure } = await world('holder@example.com');
     const [recent, quiet] = integrations.map((i) => i.integrationId);
     if (!recent || !quiet) throw new Error('fixtures');
-    // What the previous process stored (and presumably e-mailed) a moment before it stopped.
-    await store.createNotification(exhaustionNotification(failure(recent, 1), Date.now() - 200));
+    // What the previous process did a moment before it stopped: it took the window and e-mailed.
+    const previous = Date.now() - 200;
+    await store.createNotification(exhaustionNotification(failure(recent, 1), previous));
+    expect((await store.reserveEmailWindow(recent, previous, WINDOW_MS)).reserved).toBe(true);
 
     const notifier = createNotifier({
       store,
@@ -93,9 +95,30 @@ describe('exhaustion notifier', () => {
     const second = mails[1];
     expect(mailText(second?.raw ?? '')).toContain(recent);
     expect(mailText(second?.raw ?? '')).toContain('000000000002');
-    expect((second?.at ?? 0) - started).toBeGreaterThanOrEqual(WINDOW_MS - 20);
+    expect((second?.at ?? 0) - previous).toBeGreaterThanOrEqual(WINDOW_MS - 20);
     expect(second?.to).toEqual(['holder@example.com']);
     await notifier.close();
+    expect(smtp.mails).toHaveLength(2);
+  });
+
+  it('sends one e-mail per window for an integration failing on two worker processes at once', async () => {
+    const { integrations, failure } = await world('ops@example.com');
+    const id = integrations[0]?.integrationId ?? '';
+    // Two notifiers on one database: two worker processes of one deployment.
+    const workers = [1, 2].map(() =>
+      createNotifier({ store, logger, windowMs: WINDOW_MS, mailer: createMailer(smtp.url, 'h@example.com') }),
+    );
+    const started = Date.now();
+    await Promise.all([workers[0]!.exhausted([failure(id, 11)]), workers[1]!.exhausted([failure(id, 12)])]);
+    const [first] = await smtp.waitFor(1);
+    expect((first?.at ?? 0) - started).toBeLessThan(WINDOW_MS);
+    const mails = await smtp.waitFor(2, WINDOW_MS + 5000);
+    // The second e-mail waited for the window, and the two carry different failures.
+    expect((mails[1]?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(WINDOW_MS - 50);
+    const texts = mails.map((m) => mailText(m.raw));
+    expect(texts.filter((t) => t.includes('000000000011'))).toHaveLength(1);
+    expect(texts.filter((t) => t.includes('000000000012'))).toHaveLength(1);
+    await Promise.all(workers.map((w) => w.close()));
     expect(smtp.mails).toHaveLength(2);
   });
 });

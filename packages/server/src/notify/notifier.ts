@@ -1,5 +1,6 @@
 // Exhaustion notifications: one stored notification per failed delivery, and — when SMTP is set —
-// at most one e-mail per integration per window, a digest of what failed in between.
+// at most one e-mail per integration per window (kept in the store, so across processes and restarts),
+// a digest of what failed in between.
 
 import type { Logger } from 'pino';
 import type { EpochMs, Guid } from '../domain/types.js';
@@ -24,8 +25,6 @@ export interface NotifierDeps {
 }
 
 interface IntegrationMail {
-  lastSentAt: EpochMs | undefined;
-  bootstrapped: boolean;
   queued: DigestItem[];
   timer: NodeJS.Timeout | undefined;
   /** Serialises this integration's decisions and sends. */
@@ -33,32 +32,14 @@ interface IntegrationMail {
 }
 
 const MAX_QUEUED = 1000;
-const SCAN_PAGES = 20;
+/** Least wait before trying the window again (clocks of several hosts may disagree a little). */
+const MIN_RETRY_MS = 10;
 
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { store, logger, windowMs, mailer } = deps;
   const now = deps.now ?? Date.now;
-  const startedAt = now();
   const states = new Map<Guid, IntegrationMail>();
   let closed = false;
-
-  // Why: after a restart the in-memory window is gone. A notification stored for this integration
-  // before this process started and inside the window means an e-mail may have gone out already, so
-  // the first e-mail waits for a full window (a digest) rather than risking a second one too soon.
-  async function recentlyNotified(failure: ExhaustedDelivery): Promise<boolean> {
-    const since = now() - windowMs;
-    for (let pageNumber = 0; pageNumber < SCAN_PAGES; pageNumber++) {
-      const page = await store.listNotifications(failure.tenantId, { pageNumber, pageSize: 100 });
-      let older = 0;
-      for (const n of page.results) {
-        const at = Date.parse(n.createdAt);
-        if (at < since) older++;
-        else if (n.integrationId === failure.integrationId && at < startedAt) return true;
-      }
-      if (page.results.length < 100 || older === page.results.length) return false;
-    }
-    return false;
-  }
 
   async function sendDigest(state: IntegrationMail): Promise<void> {
     const items = state.queued.splice(0);
@@ -74,7 +55,6 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       const integration = await store.getIntegration(integrationId);
       const mail = digestMail(items, integration?.name, windowMs);
       await mailer.send({ to: tenant.accountHolderEmail, ...mail });
-      state.lastSentAt = now();
       logger.info({ integrationId, failed: items.length }, 'exhaustion e-mail sent');
     } catch (error) {
       // Kept for the next try: the next failure (or digest) of this integration sends them along.
@@ -83,20 +63,26 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     }
   }
 
-  async function handle(state: IntegrationMail, item: DigestItem): Promise<void> {
-    if (!state.bootstrapped) {
-      state.bootstrapped = true;
-      if (await recentlyNotified(item.failure)) state.lastSentAt = now();
-    }
-    if (state.queued.length < MAX_QUEUED) state.queued.push(item);
-    if (state.timer !== undefined || closed) return;
-    const wait = state.lastSentAt === undefined ? 0 : state.lastSentAt + windowMs - now();
-    if (wait <= 0) return sendDigest(state);
+  // Why the store decides: the window is shared by every process of the deployment (and survives a
+  // restart), so two worker processes never both e-mail an integration inside one window. The process
+  // that takes the window sends what it has queued; the others try again when the window ends.
+  async function trySend(state: IntegrationMail, integrationId: Guid): Promise<void> {
+    if (state.queued.length === 0 || state.timer !== undefined || closed) return;
+    const window = await store.reserveEmailWindow(integrationId, now(), windowMs);
+    if (window.reserved) return sendDigest(state);
+    const wait = Math.max(MIN_RETRY_MS, window.lastSentAt + windowMs - now());
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      state.chain = state.chain.then(() => sendDigest(state));
+      state.chain = state.chain
+        .then(() => trySend(state, integrationId))
+        .catch((error: unknown) => logger.error({ err: error, integrationId }, 'exhaustion e-mail failed'));
     }, wait);
     state.timer.unref();
+  }
+
+  async function handle(state: IntegrationMail, item: DigestItem): Promise<void> {
+    if (state.queued.length < MAX_QUEUED) state.queued.push(item);
+    await trySend(state, item.failure.integrationId);
   }
 
   function queueMail(item: DigestItem): void {
@@ -104,8 +90,6 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     let state = states.get(id);
     if (state === undefined) {
       state = {
-        lastSentAt: undefined,
-        bootstrapped: false,
         queued: [],
         timer: undefined,
         chain: Promise.resolve(),

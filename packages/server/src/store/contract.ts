@@ -257,6 +257,16 @@ export interface Store {
 
   // notifications
   createNotification(notification: Notification): Promise<void>;
+  /**
+   * Takes the integration's exhaustion e-mail window: true (and `now` recorded as the last e-mail) when
+   * no e-mail went out for it in the `windowMs` before `now`, from any process; else false, with when the
+   * last one went out. Atomic across processes.
+   */
+  reserveEmailWindow(
+    integrationId: Guid,
+    now: EpochMs,
+    windowMs: number,
+  ): Promise<{ reserved: boolean; lastSentAt: EpochMs }>;
   /** Newest first. */
   listNotifications(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Notification>>;
 }

@@ -191,6 +191,40 @@ export function catalogueTests(stores: Stores): void {
     expect(new Set(results.map((r) => r.conversation.conversationId)).size).toBe(1);
   });
 
+  it('gives an integration’s e-mail window to one caller at a time, again once it has passed', async () => {
+    const store = await stores.fresh();
+    const integrationId = randomUUID();
+    const other = randomUUID();
+    const t0 = 1_800_000_000_000;
+    const window = 60_000;
+    expect(await store.reserveEmailWindow(integrationId, t0, window)).toEqual({
+      reserved: true,
+      lastSentAt: t0,
+    });
+    // Concurrent callers (two processes): exactly one gets a window.
+    const both = await Promise.all([
+      store.reserveEmailWindow(integrationId, t0 + 1_000, window),
+      store.reserveEmailWindow(integrationId, t0 + 2_000, window),
+    ]);
+    expect(both).toEqual([
+      { reserved: false, lastSentAt: t0 },
+      { reserved: false, lastSentAt: t0 },
+    ]);
+    expect((await store.reserveEmailWindow(other, t0 + 1_000, window)).reserved).toBe(true);
+    const later = await Promise.all([
+      store.reserveEmailWindow(integrationId, t0 + window, window),
+      store.reserveEmailWindow(integrationId, t0 + window, window),
+    ]);
+    expect(later.filter((w) => w.reserved)).toHaveLength(1);
+    expect(later.every((w) => w.lastSentAt === t0 + window)).toBe(true);
+    // A reopened store keeps the window.
+    const reopened = await stores.restart(store);
+    expect(await reopened.reserveEmailWindow(integrationId, t0 + window + 1, window)).toEqual({
+      reserved: false,
+      lastSentAt: t0 + window,
+    });
+  });
+
   it('stores notifications and lists them per tenant, newest first', async () => {
     const store = await stores.fresh();
     const w = await makeWorld(store);

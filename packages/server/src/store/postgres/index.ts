@@ -120,6 +120,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     takeHeldWebsocketDeliveries: (scope, limit) => takeHeldWebsocketDeliveries(ctx, scope, limit),
 
     createNotification: (notification) => notifications.createNotification(ctx, notification),
+    reserveEmailWindow: (integrationId, now, windowMs) =>
+      notifications.reserveEmailWindow(ctx, integrationId, now, windowMs),
     listNotifications: (tenantId, page) => notifications.listNotifications(ctx, tenantId, page),
   };
 }

@@ -43,3 +43,25 @@ export async function listNotifications(
     results: (rows as Row[]).map(toNotification),
   };
 }
+
+/** The e-mail window (see the contract): one upsert that changes the row only once the window passed. */
+export async function reserveEmailWindow(
+  ctx: PgContext,
+  integrationId: Guid,
+  now: number,
+  windowMs: number,
+): Promise<{ reserved: boolean; lastSentAt: number }> {
+  const taken = await ctx.pool.query(
+    `INSERT INTO email_windows (integration_id, last_sent_at) VALUES ($1, $2)
+     ON CONFLICT (integration_id) DO UPDATE SET last_sent_at = EXCLUDED.last_sent_at
+       WHERE email_windows.last_sent_at <= $3
+     RETURNING last_sent_at`,
+    [integrationId, now, now - windowMs],
+  );
+  if ((taken.rowCount ?? 0) > 0) return { reserved: true, lastSentAt: now };
+  const { rows } = await ctx.pool.query<{ last_sent_at: string }>(
+    'SELECT last_sent_at FROM email_windows WHERE integration_id = $1',
+    [integrationId],
+  );
+  return { reserved: false, lastSentAt: rows[0] === undefined ? now : Number(rows[0].last_sent_at) };
+}

@@ -176,6 +176,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     takeHeldWebsocketDeliveries: (scope, limit) =>
       guarded(() => p().takeHeldWebsocketDeliveries(scope, limit)),
     createNotification: (n) => guarded(() => p().createNotification(n)),
+    reserveEmailWindow: (id, now, windowMs) => guarded(() => p().reserveEmailWindow(id, now, windowMs)),
     listNotifications: (tenantId, page) => guarded(() => p().listNotifications(tenantId, page)),
   };
 }

@@ -50,6 +50,7 @@ describe('SQLite store', () => {
     expect(ledger).toEqual([
       { version: 1, name: '0001_init' },
       { version: 2, name: '0002_websocket_waiting' },
+      { version: 3, name: '0003_email_windows' },
     ]);
   });
 

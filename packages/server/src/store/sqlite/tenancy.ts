@@ -50,8 +50,26 @@ export function createTenancy(ctx: SqliteContext) {
     'SELECT * FROM notifications ORDER BY seq DESC LIMIT ? OFFSET ?',
   );
   const countAll = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM notifications');
+  // An upsert that changes the row only when the window has passed: RETURNING yields a row iff it did.
+  const takeWindow = db.prepare<[string, number, number], { last_sent_at: number }>(
+    `INSERT INTO email_windows (integration_id, last_sent_at) VALUES (?, ?)
+     ON CONFLICT (integration_id) DO UPDATE SET last_sent_at = excluded.last_sent_at
+       WHERE email_windows.last_sent_at <= ?
+     RETURNING last_sent_at`,
+  );
+  const windowOf = db.prepare<[string], { last_sent_at: number }>(
+    'SELECT last_sent_at FROM email_windows WHERE integration_id = ?',
+  );
 
   return {
+    reserveEmailWindow(integrationId: Guid, now: number, windowMs: number) {
+      return writes.enqueue(() => {
+        if (takeWindow.get(integrationId, now, now - windowMs) !== undefined) {
+          return { reserved: true, lastSentAt: now };
+        }
+        return { reserved: false, lastSentAt: windowOf.get(integrationId)?.last_sent_at ?? now };
+      });
+    },
     createTenant(t: Tenant): Promise<void> {
       return writes.enqueue(() => {
         insertTenant.run(t.tenantId, t.name, t.accountHolderEmail, t.statusId, t.created, t.modified);

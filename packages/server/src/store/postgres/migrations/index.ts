@@ -3,6 +3,7 @@
 import { migration0001 } from './0001_init.js';
 import { migration0002 } from './0002_held_pushes.js';
 import { migration0003 } from './0003_websocket_waiting.js';
+import { migration0004 } from './0004_email_windows.js';
 
 export interface Migration {
   version: number;
@@ -10,4 +11,4 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003];
+export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004];

@@ -2,6 +2,7 @@
 
 import { sql as init } from './0001_init.js';
 import { sql as websocketWaiting } from './0002_websocket_waiting.js';
+import { sql as emailWindows } from './0003_email_windows.js';
 
 export interface Migration {
   version: number;
@@ -12,4 +13,5 @@ export interface Migration {
 export const migrations: readonly Migration[] = [
   { version: 1, name: '0001_init', sql: init },
   { version: 2, name: '0002_websocket_waiting', sql: websocketWaiting },
+  { version: 3, name: '0003_email_windows', sql: emailWindows },
 ];
