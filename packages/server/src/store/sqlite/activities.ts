@@ -61,9 +61,6 @@ export function createActivities(ctx: SqliteContext) {
        opened_date_time, closed_date_time, business_integration_id)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const selectHubVersion = db.prepare<[string], { version: number }>(
-    'SELECT version FROM hubs WHERE hub_id = ?',
-  );
   const selectHub = db.prepare<[string], HubRow>('SELECT * FROM hubs WHERE hub_id = ?');
   const integrationsOfHub = db.prepare<[string], IntegrationRow>(
     'SELECT * FROM integrations WHERE hub_id = ? ORDER BY seq',
@@ -107,10 +104,9 @@ export function createActivities(ctx: SqliteContext) {
        AND (sender_type = ? OR recipient_type = ?) ORDER BY event_id`,
   );
 
-  /** `knownVersion`: the hub's version if already read (null: no such hub), else it is read here. */
-  function routingView(hubId: string, knownVersion?: number | null): RoutingView | undefined {
-    const version = knownVersion === undefined ? selectHubVersion.get(hubId)?.version : knownVersion;
-    if (version === undefined || version === null) return undefined;
+  /** `version`: the hub's version, read with the conversation (null: no such hub). */
+  function routingView(hubId: string, version: number | null): RoutingView | undefined {
+    if (version === null) return undefined;
     const cached = routingViews.get(hubId);
     if (cached !== undefined && cached.version === version) return cached;
     const hubRow = selectHub.get(hubId)!;
