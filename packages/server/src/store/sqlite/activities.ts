@@ -1,7 +1,7 @@
 // Conversations and activity submission on SQLite. A submit loads the routing context, runs the pure
 // planner and writes the activity, its deliveries and the conversation's new state inside the current
 // group-commit transaction (a failing write undoes only itself), so it is answered only once all of it is
-// durable.
+// durable. Webhook deliveries are written as one fanouts row (fanout.ts), websocket ones as rows.
 
 import { HooksterError } from '../../domain/errors.js';
 import { HubStatus, IntegrationStatus } from '../../domain/types.js';
@@ -13,9 +13,9 @@ import type {
   RoutingContext,
   SubmitResult,
 } from '../contract.js';
-import type { Statement } from 'better-sqlite3';
 import type { SqliteContext } from './context.js';
 import { deliveryIdOf } from './delivery-id.js';
+import { MAX_TARGETS, type FanoutTarget } from './fanout.js';
 import {
   toConversation,
   toHub,
@@ -37,7 +37,7 @@ interface RoutingView {
 }
 
 export function createActivities(ctx: SqliteContext) {
-  const { db, writes } = ctx;
+  const { db, writes, fanouts } = ctx;
   // Parsed hubs + integrations, revalidated by the hub's version (one PK read per submit), so a
   // submit does not re-parse every integration's JSON configuration.
   const routingViews = new Map<string, RoutingView>();
@@ -69,29 +69,12 @@ export function createActivities(ctx: SqliteContext) {
   const insertActivity = db.prepare(
     'INSERT INTO activities (conversation_ref, event_id, sender_type, recipient_type, json) VALUES (?, ?, ?, ?, ?)',
   );
-  // One INSERT for all deliveries of an activity (one driver call instead of n, plus n lane checks
-  // folded in): a webhook delivery is its lane's head when the lane has no pending delivery yet.
-  const insertDeliveries: Statement[] = [];
-  function insertDeliveriesOf(count: number): Statement {
-    let statement = insertDeliveries[count];
-    if (statement === undefined) {
-      const rows = Array.from(
-        { length: count },
-        (_, k) =>
-          `(@r${k}, @cr, @t${k}, @e${k}, @a, 'pending', @h${k},
-            CASE WHEN @t${k} = 'webhook' THEN NOT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_lane
-              WHERE conversation_ref = @cr AND integration_ref = @r${k} AND status = 'pending' AND transport = 'webhook')
-            ELSE 0 END,
-            CASE WHEN @t${k} = 'webhook' THEN @now END, CASE WHEN @t${k} = 'webhook' THEN @now END, @now)`,
-      );
-      statement = db.prepare(
-        `INSERT INTO deliveries (integration_ref, conversation_ref, transport, echo, activity_seq,
-           status, held, is_head, due_at, next_attempt_at, created_at) VALUES ${rows.join(', ')}`,
-      );
-      insertDeliveries[count] = statement;
-    }
-    return statement;
-  }
+  // Websocket deliveries are written at once (they are pushed right after the commit and are not in
+  // lanes); webhook deliveries go to one fanouts row and get their rows later (fanout.ts).
+  const insertWebsocket = db.prepare(
+    `INSERT INTO deliveries (seq, integration_ref, conversation_ref, transport, echo, activity_seq,
+       status, held, is_head, created_at) VALUES (?, ?, ?, 'websocket', ?, ?, 'pending', ?, 0, ?)`,
+  );
   const updateConversation = db.prepare(
     'UPDATE conversations SET business_integration_id = ? WHERE conversation_id = ?',
   );
@@ -160,44 +143,34 @@ export function createActivities(ctx: SqliteContext) {
       ).lastInsertRowid,
     );
     const hubPaused = view.hub.statusId === HubStatus.Paused;
-    const params: Record<string, string | number> = {
-      cr: row.seq,
-      a: activitySeq,
-      now,
-    };
     const planned = result.deliveries;
-    const distinct = new Set(planned.map((d) => d.integrationId)).size === planned.length;
+    if (planned.length > MAX_TARGETS) {
+      throw HooksterError.of(
+        'SystemError',
+        `An activity cannot go to more than ${MAX_TARGETS} integrations.`,
+      );
+    }
     let signal = false;
     const heldFlags: boolean[] = [];
-    planned.forEach((d, k) => {
+    const webhooks: FanoutTarget[] = [];
+    const deliveryIds: Guid[] = planned.map((d, k) => {
       const integration = view.byId.get(d.integrationId);
       if (integration === undefined) {
         throw HooksterError.of('SystemError', `Planned integration ${d.integrationId} is not in the hub.`);
       }
       const held = hubPaused || integration.statusId === IntegrationStatus.Paused;
-      if (d.transport === 'webhook' && !held) signal = true;
       heldFlags.push(held);
-      params[`r${k}`] = view.refById.get(d.integrationId)!;
-      params[`t${k}`] = d.transport;
-      params[`e${k}`] = d.echo ? 1 : 0;
-      params[`h${k}`] = held ? 1 : 0;
+      const ref = view.refById.get(d.integrationId)!;
+      const seq = fanouts.deliverySeqOf(activitySeq, k);
+      if (d.transport === 'webhook') {
+        if (!held) signal = true;
+        webhooks.push([k, ref, d.echo ? 1 : 0]);
+      } else {
+        insertWebsocket.run(seq, ref, row.seq, d.echo ? 1 : 0, activitySeq, held ? 1 : 0, now);
+      }
+      return deliveryIdOf(ctx.deliveryIdPrefix, seq);
     });
-    let lastSeq = 0;
-    if (planned.length > 0 && distinct && planned.length <= 32) {
-      lastSeq = Number(insertDeliveriesOf(planned.length).run(params).lastInsertRowid);
-    } else {
-      // Rare shapes (the same lane twice, very many targets): one row per statement, so each lane
-      // check sees the rows inserted before it.
-      planned.forEach((d, k) => {
-        const one: Record<string, string | number> = { ...params };
-        for (const key of ['r', 't', 'e', 'h']) one[`${key}0`] = params[`${key}${k}`]!;
-        lastSeq = Number(insertDeliveriesOf(1).run(one).lastInsertRowid);
-      });
-    }
-    // Rowids of one INSERT are consecutive (max(rowid) + 1 each), so the ids follow from the last one.
-    const deliveryIds: Guid[] = planned.map((_, k) =>
-      deliveryIdOf(ctx.deliveryIdPrefix, lastSeq - planned.length + 1 + k),
-    );
+    if (webhooks.length > 0) fanouts.add(activitySeq, row.seq, now, webhooks);
     const businessIntegrationId = result.businessIntegrationId ?? conversation.businessIntegrationId;
     if (businessIntegrationId !== conversation.businessIntegrationId) {
       updateConversation.run(businessIntegrationId ?? null, conversationId);

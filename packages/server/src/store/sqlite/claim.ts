@@ -9,6 +9,7 @@ import type { IntegrationConfiguration } from '../../domain/types.js';
 import type { BodyEnvelope, ClaimedDelivery, ClaimRequest } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import { deliveryIdOf } from './delivery-id.js';
+import { CLAIM_ROWS } from './fanout.js';
 
 interface HeadRow {
   seq: number;
@@ -160,6 +161,9 @@ export function createClaims(ctx: SqliteContext) {
 
   function claimNow(request: ClaimRequest): ClaimedDelivery[] {
     const claimed: ClaimedDelivery[] = [];
+    // Deliveries submitted since get their rows first (in activity order), a bounded chunk per claim;
+    // if more wait, the work signal brings the dispatcher back.
+    if (ctx.fanouts.materialise(CLAIM_ROWS)) ctx.signalWork();
     if (request.limit <= 0) return claimed;
     const candidates: { t: Target; heads: HeadRow[]; room: number }[] = [];
     const refs = readyIntegrations();

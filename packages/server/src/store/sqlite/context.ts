@@ -3,12 +3,15 @@
 
 import type { Database } from 'better-sqlite3';
 import type { GroupCommit } from './group-commit.js';
+import type { Fanouts } from './fanout.js';
 import type { Lanes } from './lanes.js';
 
 export interface SqliteContext {
   db: Database;
   writes: GroupCommit;
   lanes: Lanes;
+  /** Webhook deliveries stored compactly at submit, written as rows later (fanout.ts). */
+  fanouts: Fanouts;
   /** Per-database prefix of delivery ids (delivery-id.ts). */
   deliveryIdPrefix: string;
   /** Marks that the current write made work claimable; listeners run after its commit. */

@@ -1,5 +1,6 @@
 // The delivery log on SQLite: listings by integration and status (newest first), one delivery with
-// its attempts, and the dispatcher's next due time.
+// its attempts, and the dispatcher's next due time. A read first has the deliveries still in fanouts
+// written as rows (fanout.ts), so it sees every delivery committed before it.
 
 import type { Delivery, EpochMs, Guid, Page, PageRequest } from '../../domain/types.js';
 import type { SqliteContext } from './context.js';
@@ -53,6 +54,7 @@ export function createDeliveryLog(ctx: SqliteContext) {
       status: string | undefined,
       page: PageRequest,
     ): Promise<Page<Delivery>> {
+      await ctx.fanouts.catchUp();
       const ref = lanes.refOf(integrationId);
       if (ref === undefined) return { ...page, total: 0, results: [] };
       const held = lanes.isHeld(integrationId);
@@ -74,14 +76,19 @@ export function createDeliveryLog(ctx: SqliteContext) {
     },
     async getDelivery(deliveryId: Guid): Promise<Delivery | undefined> {
       const seq = seqOfDeliveryId(ctx.deliveryIdPrefix, deliveryId);
-      const row = seq === undefined ? undefined : bySeq.get(seq);
+      if (seq === undefined) return undefined;
+      await ctx.fanouts.catchUp();
+      const row = bySeq.get(seq);
       if (row === undefined) return undefined;
       const delivery = present(row, lanes.isHeld(row.integration_id));
       delivery.attempts = attemptsOf.all(row.seq).map(toAttempt);
       return delivery;
     },
     async nextDueAt(): Promise<EpochMs | undefined> {
-      return earliestDue.get()?.t ?? undefined;
+      // Deliveries still in fanouts are due since their submit.
+      const due = earliestDue.get()?.t ?? undefined;
+      const fanout = ctx.fanouts.earliest();
+      return fanout === undefined || (due !== undefined && due < fanout) ? due : fanout;
     },
   };
 }

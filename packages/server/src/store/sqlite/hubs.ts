@@ -127,6 +127,8 @@ export function createHubs(ctx: SqliteContext) {
     deleteHub(hubId: Guid): Promise<void> {
       return writes.enqueue(() => {
         if (selectHub.get(hubId) === undefined) throw HooksterError.of('HubNotFound');
+        // Their deliveries still in fanouts get rows first, so they are cancelled with the rest.
+        ctx.fanouts.materialiseAll();
         for (const row of integrationsOfHub.all(hubId)) {
           lanes.cancelIntegration(row.seq);
           deleteIntegrationRow.run(row.integration_id);
@@ -189,6 +191,8 @@ export function createHubs(ctx: SqliteContext) {
       return writes.enqueue(() => {
         const before = selectIntegration.get(integrationId);
         if (before === undefined) throw HooksterError.of('IntegrationNotFound');
+        // Its deliveries still in fanouts get rows first, so they are cancelled with the rest.
+        ctx.fanouts.materialiseAll();
         lanes.cancelIntegration(before.seq);
         deleteIntegrationRow.run(integrationId);
         bumpHub.run(before.hub_id);

@@ -15,6 +15,7 @@ import { watchForeignCommits } from './foreign-commits.js';
 import { GroupCommit } from './group-commit.js';
 import { createHeldPushes } from './held-pushes.js';
 import { createHubs } from './hubs.js';
+import { Fanouts } from './fanout.js';
 import { Lanes } from './lanes.js';
 import { applyMigrations } from './migrate.js';
 import { createOutcomes } from './outcomes.js';
@@ -86,23 +87,34 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   function ready(): Parts {
     if (parts !== undefined) return parts;
     if (closed) throw new Error('The SQLite store is closed.');
-    let row: { value: string } | undefined;
+    let meta: Map<string, string>;
     try {
-      row = db
-        .prepare<[], { value: string }>("SELECT value FROM meta WHERE key = 'delivery_id_prefix'")
-        .get();
+      meta = new Map(
+        db
+          .prepare<[], { key: string; value: string }>(
+            "SELECT key, value FROM meta WHERE key IN ('delivery_id_prefix', 'delivery_seq_base')",
+          )
+          .all()
+          .map((r) => [r.key, r.value]),
+      );
     } catch {
-      row = undefined;
+      meta = new Map();
     }
-    if (row === undefined) throw new Error('The SQLite store is not migrated: call migrate() first.');
+    const prefix = meta.get('delivery_id_prefix');
+    const base = meta.get('delivery_seq_base');
+    if (prefix === undefined || base === undefined) {
+      throw new Error('The SQLite store is not migrated: call migrate() first.');
+    }
+    const signalWork = (): void => {
+      work = true;
+    };
     const ctx: SqliteContext = {
       db,
       writes,
       lanes: new Lanes(db),
-      deliveryIdPrefix: row.value,
-      signalWork: () => {
-        work = true;
-      },
+      fanouts: new Fanouts(db, writes, Number(base), signalWork),
+      deliveryIdPrefix: prefix,
+      signalWork,
     };
     parts = createParts(ctx);
     return parts;

@@ -6,10 +6,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { claimRequest, makeWorld, planTo, record, webhookTo } from '../conformance/fixtures.js';
+import {
+  claimRequest,
+  makeWorld,
+  newConversation,
+  planTo,
+  record,
+  systemFixture,
+  webhookTo,
+  websocketTo,
+} from '../conformance/fixtures.js';
 import { describeStoreConformance } from '../conformance/suite.js';
 import type { Store } from '../contract.js';
 import { openStore } from '../open.js';
+import { CLAIM_ROWS } from './fanout.js';
 import { createSqliteStore } from './index.js';
 import { unlock, writeLockOf } from './write-lock.js';
 
@@ -51,6 +61,7 @@ describe('SQLite store', () => {
       { version: 1, name: '0001_init' },
       { version: 2, name: '0002_websocket_waiting' },
       { version: 3, name: '0003_email_windows' },
+      { version: 4, name: '0004_fanouts' },
     ]);
   });
 
@@ -150,6 +161,166 @@ describe('SQLite store', () => {
     } finally {
       Atomics.store(lock, 0, 0);
       await store.close();
+    }
+  });
+
+  it('stores an activity for many webhook integrations as one fanouts row, written as delivery rows before a read', async () => {
+    const path = join(root, 'fanout', 'hookster.db');
+    const store = createSqliteStore(path);
+    await store.migrate();
+    const raw = new Database(path, { readonly: true });
+    const count = (sql: string) => (raw.prepare(sql).get() as { n: number }).n;
+    try {
+      const w = await makeWorld(store);
+      const systems = [w.system];
+      for (let i = 0; i < 9; i++) {
+        const s = systemFixture(w.hub);
+        await store.createIntegration(s);
+        systems.push(s);
+      }
+      const plan = planTo([...systems.map((s) => webhookTo(s)), websocketTo(w.agent)]);
+      const first = await store.submitActivity(w.conversation.conversationId, plan);
+      const second = await store.submitActivity(w.conversation.conversationId, plan);
+      // Durable at the answer: one fanouts row per activity; only the websocket rows are written.
+      expect(count('SELECT COUNT(*) AS n FROM fanouts')).toBe(2);
+      expect(count("SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'webhook'")).toBe(0);
+      expect(count("SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'websocket'")).toBe(2);
+      // A read sees them all, under the ids the submit answered with, the first of each lane its head.
+      const one = await store.getDelivery(second.deliveryIds[3]!);
+      expect(one).toMatchObject({ deliveryId: second.deliveryIds[3], status: 'pending' });
+      expect(count('SELECT COUNT(*) AS n FROM fanouts')).toBe(0);
+      expect(count("SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'webhook'")).toBe(20);
+      expect(count("SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'webhook' AND is_head = 1")).toBe(
+        10,
+      );
+      for (const [k, s] of systems.entries()) {
+        const listed = await store.listDeliveries(s.integrationId, 'pending', {
+          pageNumber: 0,
+          pageSize: 10,
+        });
+        expect(listed.results.map((d) => d.deliveryId)).toEqual([
+          second.deliveryIds[k],
+          first.deliveryIds[k],
+        ]);
+      }
+      // Claims take them in activity order, a batch per System lane.
+      const claimed = await store.claimDeliveries(claimRequest());
+      expect(claimed).toHaveLength(10);
+      expect(claimed.map((c) => c.deliveryId).sort()).toEqual(first.deliveryIds.slice(0, 10).sort());
+      expect(claimed.every((c) => c.activityCount === 2)).toBe(true);
+    } finally {
+      raw.close();
+      await store.close();
+    }
+  });
+
+  it('has a claim write the rows of waiting fanouts in order, a bounded chunk at a time', async () => {
+    const path = join(root, 'fanout-chunks', 'hookster.db');
+    const store = createSqliteStore(path);
+    await store.migrate();
+    const raw = new Database(path, { readonly: true });
+    const waiting = () => (raw.prepare('SELECT COUNT(*) AS n FROM fanouts').get() as { n: number }).n;
+    try {
+      const w = await makeWorld(store);
+      const conversations = [w.conversation.conversationId];
+      for (let i = 1; i < 50; i++)
+        conversations.push((await newConversation(store, w.customer)).conversationId);
+      const plan = planTo([webhookTo(w.customer)]);
+      // More than one claim's chunk of rows, spread over 50 conversations (lanes).
+      const n = Math.ceil((CLAIM_ROWS + 1) / 500) * 500;
+      const submitted = new Map<string, string[]>(conversations.map((c) => [c, []]));
+      for (let i = 0; i < n; i += 500) {
+        const batch = await Promise.all(
+          Array.from({ length: 500 }, (_, k) => {
+            const c = conversations[(i + k) % conversations.length]!;
+            return store.submitActivity(c, plan).then((r) => submitted.get(c)!.push(r.deliveryIds[0]!));
+          }),
+        );
+        expect(batch).toHaveLength(500);
+      }
+      expect(waiting()).toBe(n);
+      expect(await store.nextDueAt()).toBeLessThanOrEqual(Date.now());
+      let signalled = 0;
+      const off = store.onWork(() => signalled++);
+      const received = new Map<string, string[]>(conversations.map((c) => [c, []]));
+      let claims = 0;
+      for (;;) {
+        const claimed = await store.claimDeliveries(claimRequest({ limit: 100, perIntegrationLimit: 100 }));
+        if (claims++ === 0) {
+          // One chunk written; the rest waits, and the claim said there is more work.
+          expect(waiting()).toBe(n - CLAIM_ROWS);
+          expect(signalled).toBe(1);
+        }
+        if (claimed.length === 0) break;
+        for (const c of claimed) received.get(c.conversationId)!.push(c.deliveryId);
+        await store.recordAttempts(claimed.map((c) => record(c, { status: 'delivered' })));
+      }
+      off();
+      expect(received).toEqual(submitted);
+      expect(waiting()).toBe(0);
+      expect(await store.nextDueAt()).toBeUndefined();
+    } finally {
+      raw.close();
+      await store.close();
+    }
+  });
+
+  it('cancels the deliveries still in fanouts when their integration or hub is deleted', async () => {
+    const store = createSqliteStore(join(root, 'fanout-delete', 'hookster.db'));
+    await store.migrate();
+    try {
+      const w = await makeWorld(store);
+      const r = await store.submitActivity(
+        w.conversation.conversationId,
+        planTo([webhookTo(w.system), webhookTo(w.customer)]),
+      );
+      await store.deleteIntegration(w.system.integrationId);
+      expect((await store.getDelivery(r.deliveryIds[0]!))?.status).toBe('cancelled');
+      expect((await store.getDelivery(r.deliveryIds[1]!))?.status).toBe('pending');
+      const again = await store.submitActivity(
+        w.conversation.conversationId,
+        planTo([webhookTo(w.customer)]),
+      );
+      await store.deleteHub(w.hub.hubId);
+      expect((await store.getDelivery(again.deliveryIds[0]!))?.status).toBe('cancelled');
+      expect(await store.claimDeliveries(claimRequest())).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('numbers new deliveries above those of a database written before lazy fan-out (migration 0004)', async () => {
+    const path = join(root, 'upgrade', 'hookster.db');
+    const store = createSqliteStore(path);
+    await store.migrate();
+    const w = await makeWorld(store);
+    const before = await store.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]));
+    const [old] = await store.claimDeliveries(claimRequest());
+    await store.close();
+    // Make the file look like one from before 0004 whose delivery rows went far above the new numbering.
+    const raw = new Database(path);
+    const high = 5_000_000;
+    raw.exec(`UPDATE deliveries SET seq = ${high}; UPDATE attempts SET delivery_seq = ${high};
+      DROP TABLE fanouts; DELETE FROM meta WHERE key = 'delivery_seq_base';
+      DELETE FROM schema_migrations WHERE version = 4;`);
+    raw.close();
+    const again = createSqliteStore(path);
+    await again.migrate();
+    try {
+      const oldId = before.deliveryIds[0]!.slice(0, 24) + high.toString(16).padStart(12, '0');
+      expect((await again.getDelivery(oldId))?.status).toBe('pending');
+      expect(old).toBeDefined();
+      const next = await again.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]));
+      const seq = parseInt(next.deliveryIds[0]!.slice(24), 16);
+      expect(seq).toBeGreaterThan(high);
+      // Lane order still holds: the old one (leased) goes first; the new one waits behind it.
+      const [leased] = await again.claimDeliveries(claimRequest({ now: Date.now() + 60_000 }));
+      expect(leased?.deliveryId).toBe(oldId);
+      await again.recordAttempts([record(leased!, { status: 'delivered' })]);
+      const [after] = await again.claimDeliveries(claimRequest());
+      expect(after?.deliveryId).toBe(next.deliveryIds[0]);
+    } finally {
+      await again.close();
     }
   });
 

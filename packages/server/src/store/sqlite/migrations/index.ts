@@ -3,6 +3,7 @@
 import { sql as init } from './0001_init.js';
 import { sql as websocketWaiting } from './0002_websocket_waiting.js';
 import { sql as emailWindows } from './0003_email_windows.js';
+import { sql as fanouts } from './0004_fanouts.js';
 
 export interface Migration {
   version: number;
@@ -14,4 +15,5 @@ export const migrations: readonly Migration[] = [
   { version: 1, name: '0001_init', sql: init },
   { version: 2, name: '0002_websocket_waiting', sql: websocketWaiting },
   { version: 3, name: '0003_email_windows', sql: emailWindows },
+  { version: 4, name: '0004_fanouts', sql: fanouts },
 ];

@@ -1,0 +1,187 @@
+// Lazy fan-out of webhook deliveries on SQLite. A submit stores its routed webhook targets as one
+// `fanouts` row next to the activity (migration 0004) — an append whatever the number of targets — and
+// is answered once that is durable: the deliveries are committed then, in compact form. Their rows
+// (one per integration, in the lanes) are written from it by `materialise`, oldest activity first, at
+// the start of every claim and before any read of the delivery log, so nothing above the store can tell
+// the difference. Lane order holds because every webhook delivery goes through here in activity order.
+//
+// A delivery's seq is fixed at submit: base + activity seq × 4096 + the target's index in the plan
+// (deliverySeqOf), so submit can answer with the delivery ids and seq order is activity order.
+
+import type { Database, Statement } from 'better-sqlite3';
+import type { GroupCommit } from './group-commit.js';
+
+/** At most this many targets per activity (the seq keeps 12 bits for the target's index). */
+export const MAX_TARGETS = 4096;
+
+/** A webhook target as stored: [index in the plan, integration_ref, echo 0|1]. */
+export type FanoutTarget = [number, number, number];
+
+interface FanoutRow {
+  activity_seq: number;
+  conversation_ref: number;
+  created_at: number;
+  targets: string;
+}
+
+/** Delivery rows written per transaction when catching up (a claim writes at most CLAIM_ROWS). */
+const CATCH_UP_ROWS = 8192;
+export const CLAIM_ROWS = 16384;
+
+export class Fanouts {
+  private readonly insert: Statement;
+  private readonly oldest: Statement<[number, number, number], FanoutRow>;
+  private readonly remove: Statement<[number]>;
+  private readonly newest: Statement<[], { m: number | null }>;
+  private readonly earliestCreated: Statement<[], { created_at: number }>;
+  private readonly status: Statement<[number], { held: number }>;
+  private readonly cancelled: Statement;
+  private readonly inserts: Statement[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly writes: GroupCommit,
+    private readonly base: number,
+    private readonly signalWork: () => void,
+  ) {
+    this.insert = db.prepare(
+      'INSERT INTO fanouts (activity_seq, conversation_ref, created_at, targets) VALUES (?, ?, ?, ?)',
+    );
+    this.oldest = db.prepare(
+      `SELECT activity_seq, conversation_ref, created_at, targets FROM fanouts
+       WHERE activity_seq > ? AND activity_seq <= ? ORDER BY activity_seq LIMIT ?`,
+    );
+    this.remove = db.prepare('DELETE FROM fanouts WHERE activity_seq <= ?');
+    this.newest = db.prepare('SELECT MAX(activity_seq) AS m FROM fanouts');
+    this.earliestCreated = db.prepare('SELECT created_at FROM fanouts ORDER BY activity_seq LIMIT 1');
+    // held: the integration or its hub is paused now; no row: the integration was deleted.
+    this.status = db.prepare(
+      `SELECT (i.status_id = 3002 OR COALESCE(h.status_id, 2000) = 2002) AS held
+       FROM integrations i LEFT JOIN hubs h ON h.hub_id = i.hub_id WHERE i.seq = ?`,
+    );
+    this.cancelled = db.prepare(
+      `INSERT INTO deliveries (seq, integration_ref, conversation_ref, transport, echo, activity_seq,
+         status, held, is_head, created_at)
+       VALUES (?, ?, ?, 'webhook', ?, ?, 'cancelled', 0, 0, ?)`,
+    );
+  }
+
+  /** The seq (and so the id) of the delivery of an activity to the plan's k-th target. */
+  deliverySeqOf(activitySeq: number, k: number): number {
+    return this.base + activitySeq * MAX_TARGETS + k;
+  }
+
+  /** Stores an activity's webhook targets (inside the submit's write transaction). */
+  add(activitySeq: number, conversationRef: number, createdAt: number, targets: FanoutTarget[]): void {
+    this.insert.run(activitySeq, conversationRef, createdAt, JSON.stringify(targets));
+  }
+
+  /**
+   * Inside a write transaction: writes the delivery rows of the oldest fanouts (up to activity seq
+   * `upTo`), stopping after the fanout that reaches `maxRows` rows. True when some up to `upTo` remain.
+   */
+  materialise(maxRows: number, upTo = Number.MAX_SAFE_INTEGER): boolean {
+    let rows = 0;
+    let last: number | undefined;
+    let signal = false;
+    const held = new Map<number, boolean | null>();
+    const heldOf = (ref: number): boolean | null => {
+      let h = held.get(ref);
+      if (h === undefined) {
+        const row = this.status.get(ref);
+        h = row === undefined ? null : row.held === 1;
+        held.set(ref, h);
+      }
+      return h;
+    };
+    for (;;) {
+      const batch = this.oldest.all(last ?? 0, upTo, 256);
+      if (batch.length === 0) break;
+      for (const f of batch) {
+        const targets = JSON.parse(f.targets) as FanoutTarget[];
+        const live: FanoutTarget[] = [];
+        for (const t of targets) {
+          const h = heldOf(t[1]);
+          if (h === null) {
+            // Deleted since the submit (deleting materialises first, so only a race can get here).
+            const seq = this.deliverySeqOf(f.activity_seq, t[0]);
+            this.cancelled.run(seq, t[1], f.conversation_ref, t[2], f.activity_seq, f.created_at);
+          } else {
+            live.push(t);
+            if (!h) signal = true;
+          }
+        }
+        this.write(f, live, heldOf);
+        rows += targets.length;
+        last = f.activity_seq;
+        if (rows >= maxRows) break;
+      }
+      if (rows >= maxRows || batch.length < 256) break;
+    }
+    if (last === undefined) return false;
+    this.remove.run(last);
+    if (signal) this.signalWork();
+    return this.oldest.all(last, upTo, 1).length > 0;
+  }
+
+  /** Writes every fanout's rows (inside a write transaction): before an integration is deleted. */
+  materialiseAll(): void {
+    while (this.materialise(CATCH_UP_ROWS));
+  }
+
+  /** Before a read of the delivery log: every fanout committed so far gets its rows. */
+  async catchUp(): Promise<void> {
+    const upTo = this.newest.get()?.m ?? null;
+    if (upTo === null) return;
+    while (await this.writes.enqueue(() => this.materialise(CATCH_UP_ROWS, upTo), false));
+  }
+
+  /** When the oldest fanout was submitted (its deliveries are due since), if any waits. */
+  earliest(): number | undefined {
+    return this.earliestCreated.get()?.created_at;
+  }
+
+  private write(f: FanoutRow, targets: FanoutTarget[], heldOf: (ref: number) => boolean | null): void {
+    if (targets.length === 0) return;
+    const distinct = new Set(targets.map((t) => t[1])).size === targets.length;
+    if (distinct && targets.length <= 32) {
+      this.insertOf(targets.length).run(this.params(f, targets, heldOf));
+      return;
+    }
+    // Rare shapes (the same lane twice, very many targets): one row per statement, so each lane
+    // check sees the rows written before it.
+    for (const t of targets) this.insertOf(1).run(this.params(f, [t], heldOf));
+  }
+
+  private params(f: FanoutRow, targets: FanoutTarget[], heldOf: (ref: number) => boolean | null) {
+    const params: Record<string, number> = { cr: f.conversation_ref, a: f.activity_seq, now: f.created_at };
+    targets.forEach((t, k) => {
+      params[`s${k}`] = this.deliverySeqOf(f.activity_seq, t[0]);
+      params[`r${k}`] = t[1];
+      params[`e${k}`] = t[2];
+      params[`h${k}`] = heldOf(t[1]) === true ? 1 : 0;
+    });
+    return params;
+  }
+
+  /** One INSERT for n rows; a row is its lane's head when the lane has no pending delivery yet. */
+  private insertOf(count: number): Statement {
+    let statement = this.inserts[count];
+    if (statement === undefined) {
+      const rows = Array.from(
+        { length: count },
+        (_, k) =>
+          `(@s${k}, @r${k}, @cr, 'webhook', @e${k}, @a, 'pending', @h${k},
+            NOT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_lane
+              WHERE conversation_ref = @cr AND integration_ref = @r${k} AND status = 'pending' AND transport = 'webhook'),
+            @now, @now, @now)`,
+      );
+      statement = this.db.prepare(
+        `INSERT INTO deliveries (seq, integration_ref, conversation_ref, transport, echo, activity_seq,
+           status, held, is_head, due_at, next_attempt_at, created_at) VALUES ${rows.join(', ')}`,
+      );
+      this.inserts[count] = statement;
+    }
+    return statement;
+  }
+}
