@@ -15,7 +15,7 @@ import type {
 } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import { deliveryIdOf } from './delivery-id.js';
-import { MAX_TARGETS, type FanoutTarget } from './fanout.js';
+import type { FanoutTarget } from './fanout.js';
 import {
   toConversation,
   toHub,
@@ -144,12 +144,7 @@ export function createActivities(ctx: SqliteContext) {
     );
     const hubPaused = view.hub.statusId === HubStatus.Paused;
     const planned = result.deliveries;
-    if (planned.length > MAX_TARGETS) {
-      throw HooksterError.of(
-        'SystemError',
-        `An activity cannot go to more than ${MAX_TARGETS} integrations.`,
-      );
-    }
+    const firstSeq = planned.length > 0 ? fanouts.allocate(planned.length) : 0;
     let signal = false;
     const heldFlags: boolean[] = [];
     const webhooks: FanoutTarget[] = [];
@@ -161,10 +156,10 @@ export function createActivities(ctx: SqliteContext) {
       const held = hubPaused || integration.statusId === IntegrationStatus.Paused;
       heldFlags.push(held);
       const ref = view.refById.get(d.integrationId)!;
-      const seq = fanouts.deliverySeqOf(activitySeq, k);
+      const seq = firstSeq + k;
       if (d.transport === 'webhook') {
         if (!held) signal = true;
-        webhooks.push([k, ref, d.echo ? 1 : 0]);
+        webhooks.push([seq, ref, d.echo ? 1 : 0]);
       } else {
         insertWebsocket.run(seq, ref, row.seq, d.echo ? 1 : 0, activitySeq, held ? 1 : 0, now);
       }

@@ -77,7 +77,7 @@ export function createDeliveryLog(ctx: SqliteContext) {
     async getDelivery(deliveryId: Guid): Promise<Delivery | undefined> {
       const seq = seqOfDeliveryId(ctx.deliveryIdPrefix, deliveryId);
       if (seq === undefined) return undefined;
-      await ctx.fanouts.catchUp();
+      await ctx.fanouts.catchUp(seq);
       const row = bySeq.get(seq);
       if (row === undefined) return undefined;
       const delivery = present(row, lanes.isHeld(row.integration_id));

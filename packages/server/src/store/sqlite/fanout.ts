@@ -5,19 +5,17 @@
 // the start of every claim and before any read of the delivery log, so nothing above the store can tell
 // the difference. Lane order holds because every webhook delivery goes through here in activity order.
 //
-// A delivery's seq is fixed at submit: base + activity seq × 4096 + the target's index in the plan
-// (deliverySeqOf), so submit can answer with the delivery ids and seq order is activity order.
+// A delivery's seq is fixed at submit, from a counter in the database (allocate), so submit can answer
+// with the delivery ids and seq order is submit order. A fanouts row is keyed by its first seq.
 
 import type { Database, Statement } from 'better-sqlite3';
 import type { GroupCommit } from './group-commit.js';
 
-/** At most this many targets per activity (the seq keeps 12 bits for the target's index). */
-export const MAX_TARGETS = 4096;
-
-/** A webhook target as stored: [index in the plan, integration_ref, echo 0|1]. */
+/** A webhook target as stored: [delivery seq, integration_ref, echo 0|1]. */
 export type FanoutTarget = [number, number, number];
 
 interface FanoutRow {
+  first_seq: number;
   activity_seq: number;
   conversation_ref: number;
   created_at: number;
@@ -33,6 +31,8 @@ export class Fanouts {
   private readonly oldest: Statement<[number, number, number], FanoutRow>;
   private readonly remove: Statement<[number]>;
   private readonly newest: Statement<[], { m: number | null }>;
+  private readonly waitingBefore: Statement<[number], { first_seq: number }>;
+  private readonly next: Statement<[number, number], { first: number }>;
   private readonly earliestCreated: Statement<[], { created_at: number }>;
   private readonly status: Statement<[number], { held: number }>;
   private readonly cancelled: Statement;
@@ -41,19 +41,24 @@ export class Fanouts {
   constructor(
     private readonly db: Database,
     private readonly writes: GroupCommit,
-    private readonly base: number,
     private readonly signalWork: () => void,
   ) {
     this.insert = db.prepare(
-      'INSERT INTO fanouts (activity_seq, conversation_ref, created_at, targets) VALUES (?, ?, ?, ?)',
+      'INSERT INTO fanouts (first_seq, activity_seq, conversation_ref, created_at, targets) VALUES (?, ?, ?, ?, ?)',
     );
     this.oldest = db.prepare(
-      `SELECT activity_seq, conversation_ref, created_at, targets FROM fanouts
-       WHERE activity_seq > ? AND activity_seq <= ? ORDER BY activity_seq LIMIT ?`,
+      `SELECT first_seq, activity_seq, conversation_ref, created_at, targets FROM fanouts
+       WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq LIMIT ?`,
     );
-    this.remove = db.prepare('DELETE FROM fanouts WHERE activity_seq <= ?');
-    this.newest = db.prepare('SELECT MAX(activity_seq) AS m FROM fanouts');
-    this.earliestCreated = db.prepare('SELECT created_at FROM fanouts ORDER BY activity_seq LIMIT 1');
+    this.remove = db.prepare('DELETE FROM fanouts WHERE first_seq <= ?');
+    this.newest = db.prepare('SELECT MAX(first_seq) AS m FROM fanouts');
+    this.waitingBefore = db.prepare(
+      'SELECT first_seq FROM fanouts WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1',
+    );
+    this.earliestCreated = db.prepare('SELECT created_at FROM fanouts ORDER BY first_seq LIMIT 1');
+    this.next = db.prepare(
+      'UPDATE delivery_seqs SET next = next + ? WHERE id = 1 RETURNING next - ? AS first',
+    );
     // held: the integration or its hub is paused now; no row: the integration was deleted.
     this.status = db.prepare(
       `SELECT (i.status_id = 3002 OR COALESCE(h.status_id, 2000) = 2002) AS held
@@ -66,19 +71,20 @@ export class Fanouts {
     );
   }
 
-  /** The seq (and so the id) of the delivery of an activity to the plan's k-th target. */
-  deliverySeqOf(activitySeq: number, k: number): number {
-    return this.base + activitySeq * MAX_TARGETS + k;
+  /** Hands out `count` consecutive delivery seqs (inside a write transaction); returns the first. */
+  allocate(count: number): number {
+    return this.next.get(count, count)!.first;
   }
 
-  /** Stores an activity's webhook targets (inside the submit's write transaction). */
+  /** Stores an activity's webhook targets (inside the submit's write transaction); seqs ascending. */
   add(activitySeq: number, conversationRef: number, createdAt: number, targets: FanoutTarget[]): void {
-    this.insert.run(activitySeq, conversationRef, createdAt, JSON.stringify(targets));
+    this.insert.run(targets[0]![0], activitySeq, conversationRef, createdAt, JSON.stringify(targets));
   }
 
   /**
-   * Inside a write transaction: writes the delivery rows of the oldest fanouts (up to activity seq
-   * `upTo`), stopping after the fanout that reaches `maxRows` rows. True when some up to `upTo` remain.
+   * Inside a write transaction: writes the delivery rows of the oldest fanouts (up to the one whose
+   * first seq is `upTo`), stopping after the fanout that reaches `maxRows` rows. True when some up to
+   * `upTo` remain.
    */
   materialise(maxRows: number, upTo = Number.MAX_SAFE_INTEGER): boolean {
     let rows = 0;
@@ -104,8 +110,7 @@ export class Fanouts {
           const h = heldOf(t[1]);
           if (h === null) {
             // Deleted since the submit (deleting materialises first, so only a race can get here).
-            const seq = this.deliverySeqOf(f.activity_seq, t[0]);
-            this.cancelled.run(seq, t[1], f.conversation_ref, t[2], f.activity_seq, f.created_at);
+            this.cancelled.run(t[0], t[1], f.conversation_ref, t[2], f.activity_seq, f.created_at);
           } else {
             live.push(t);
             if (!h) signal = true;
@@ -113,7 +118,7 @@ export class Fanouts {
         }
         this.write(f, live, heldOf);
         rows += targets.length;
-        last = f.activity_seq;
+        last = f.first_seq;
         if (rows >= maxRows) break;
       }
       if (rows >= maxRows || batch.length < 256) break;
@@ -129,10 +134,13 @@ export class Fanouts {
     while (this.materialise(CATCH_UP_ROWS));
   }
 
-  /** Before a read of the delivery log: every fanout committed so far gets its rows. */
-  async catchUp(): Promise<void> {
-    const upTo = this.newest.get()?.m ?? null;
-    if (upTo === null) return;
+  /**
+   * Before a read of the delivery log: every fanout committed so far gets its rows — or, given a
+   * delivery's seq, those up to the one holding it — in transactions of a bounded size.
+   */
+  async catchUp(seq?: number): Promise<void> {
+    const upTo = seq === undefined ? this.newest.get()?.m : this.waitingBefore.get(seq)?.first_seq;
+    if (upTo === undefined || upTo === null) return;
     while (await this.writes.enqueue(() => this.materialise(CATCH_UP_ROWS, upTo), false));
   }
 
@@ -156,7 +164,7 @@ export class Fanouts {
   private params(f: FanoutRow, targets: FanoutTarget[], heldOf: (ref: number) => boolean | null) {
     const params: Record<string, number> = { cr: f.conversation_ref, a: f.activity_seq, now: f.created_at };
     targets.forEach((t, k) => {
-      params[`s${k}`] = this.deliverySeqOf(f.activity_seq, t[0]);
+      params[`s${k}`] = t[0];
       params[`r${k}`] = t[1];
       params[`e${k}`] = t[2];
       params[`h${k}`] = heldOf(t[1]) === true ? 1 : 0;

@@ -124,10 +124,12 @@ export function createHubs(ctx: SqliteContext) {
         if (wasPaused !== isPaused) applyHolding(hub.hubId, isPaused);
       });
     },
-    deleteHub(hubId: Guid): Promise<void> {
+    async deleteHub(hubId: Guid): Promise<void> {
+      // The deliveries still in fanouts get rows in bounded transactions first; the delete's own
+      // transaction then writes only those submitted meanwhile, so everything pending is cancelled.
+      await ctx.fanouts.catchUp();
       return writes.enqueue(() => {
         if (selectHub.get(hubId) === undefined) throw HooksterError.of('HubNotFound');
-        // Their deliveries still in fanouts get rows first, so they are cancelled with the rest.
         ctx.fanouts.materialiseAll();
         for (const row of integrationsOfHub.all(hubId)) {
           lanes.cancelIntegration(row.seq);
@@ -187,11 +189,11 @@ export function createHubs(ctx: SqliteContext) {
         }
       });
     },
-    deleteIntegration(integrationId: Guid): Promise<void> {
+    async deleteIntegration(integrationId: Guid): Promise<void> {
+      await ctx.fanouts.catchUp();
       return writes.enqueue(() => {
         const before = selectIntegration.get(integrationId);
         if (before === undefined) throw HooksterError.of('IntegrationNotFound');
-        // Its deliveries still in fanouts get rows first, so they are cancelled with the rest.
         ctx.fanouts.materialiseAll();
         lanes.cancelIntegration(before.seq);
         deleteIntegrationRow.run(integrationId);

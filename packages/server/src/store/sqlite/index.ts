@@ -92,7 +92,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       meta = new Map(
         db
           .prepare<[], { key: string; value: string }>(
-            "SELECT key, value FROM meta WHERE key IN ('delivery_id_prefix', 'delivery_seq_base')",
+            "SELECT key, value FROM meta WHERE key = 'delivery_id_prefix'",
           )
           .all()
           .map((r) => [r.key, r.value]),
@@ -101,8 +101,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       meta = new Map();
     }
     const prefix = meta.get('delivery_id_prefix');
-    const base = meta.get('delivery_seq_base');
-    if (prefix === undefined || base === undefined) {
+    if (prefix === undefined) {
       throw new Error('The SQLite store is not migrated: call migrate() first.');
     }
     const signalWork = (): void => {
@@ -112,7 +111,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       db,
       writes,
       lanes: new Lanes(db),
-      fanouts: new Fanouts(db, writes, Number(base), signalWork),
+      fanouts: new Fanouts(db, writes, signalWork),
       deliveryIdPrefix: prefix,
       signalWork,
     };

@@ -166,13 +166,17 @@ export function createOutcomes(ctx: SqliteContext) {
         }
       }, false);
     },
-    retryDelivery(deliveryId: Guid, now: EpochMs): Promise<boolean> {
+    // Retry and recover reopen final rows (never in fanouts); the lane's later deliveries get their
+    // rows first, so whether the reopened one waits behind them does not depend on timing.
+    async retryDelivery(deliveryId: Guid, now: EpochMs): Promise<boolean> {
+      await ctx.fanouts.catchUp();
       return ctx.writes.enqueue(() => {
         const seq = seqOf(deliveryId);
         return seq !== undefined && reopenNow(seq, now);
       });
     },
-    recoverDeliveries(integrationId: Guid, since: EpochMs, now: EpochMs): Promise<number> {
+    async recoverDeliveries(integrationId: Guid, since: EpochMs, now: EpochMs): Promise<number> {
+      await ctx.fanouts.catchUp();
       return ctx.writes.enqueue(() => {
         let count = 0;
         const ref = lanes.refOf(integrationId);

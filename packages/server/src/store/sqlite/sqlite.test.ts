@@ -185,10 +185,20 @@ describe('SQLite store', () => {
       expect(count('SELECT COUNT(*) AS n FROM fanouts')).toBe(2);
       expect(count("SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'webhook'")).toBe(0);
       expect(count("SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'websocket'")).toBe(2);
-      // A read sees them all, under the ids the submit answered with, the first of each lane its head.
+      // A read sees them, under the ids the submit answered with; reading one writes the rows of the
+      // fanouts up to its own only.
+      expect(await store.getDelivery(first.deliveryIds[3]!)).toMatchObject({
+        deliveryId: first.deliveryIds[3],
+        status: 'pending',
+      });
+      expect(count('SELECT COUNT(*) AS n FROM fanouts')).toBe(1);
+      expect(count("SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'webhook'")).toBe(10);
       const one = await store.getDelivery(second.deliveryIds[3]!);
       expect(one).toMatchObject({ deliveryId: second.deliveryIds[3], status: 'pending' });
       expect(count('SELECT COUNT(*) AS n FROM fanouts')).toBe(0);
+      // One seq per delivery, consecutive within a submit and growing from one submit to the next.
+      const seqs = [...first.deliveryIds, ...second.deliveryIds].map((id) => parseInt(id.slice(24), 16));
+      expect(seqs).toEqual(seqs.map((_, i) => seqs[0]! + i));
       expect(count("SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'webhook'")).toBe(20);
       expect(count("SELECT COUNT(*) AS n FROM deliveries WHERE transport = 'webhook' AND is_head = 1")).toBe(
         10,
@@ -289,6 +299,28 @@ describe('SQLite store', () => {
     }
   });
 
+  it('reopens a failed delivery behind the later ones of its lane, whether or not they have rows yet', async () => {
+    const store = createSqliteStore(join(root, 'fanout-recover', 'hookster.db'));
+    await store.migrate();
+    try {
+      const w = await makeWorld(store);
+      const plan = planTo([webhookTo(w.customer)]);
+      const d1 = await store.submitActivity(w.conversation.conversationId, plan);
+      const [c1] = await store.claimDeliveries(claimRequest());
+      await store.recordAttempts([record(c1!, { status: 'failed' }, 500)]);
+      // d2 is still in fanouts when d1 is recovered: it is written first, so d1 waits behind it.
+      const d2 = await store.submitActivity(w.conversation.conversationId, plan);
+      expect(await store.recoverDeliveries(w.customer.integrationId, 0, Date.now())).toBe(1);
+      const [c2] = await store.claimDeliveries(claimRequest());
+      expect(c2?.deliveryId).toBe(d2.deliveryIds[0]);
+      await store.recordAttempts([record(c2!, { status: 'delivered' })]);
+      const [again] = await store.claimDeliveries(claimRequest());
+      expect(again?.deliveryId).toBe(d1.deliveryIds[0]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('numbers new deliveries above those of a database written before lazy fan-out (migration 0004)', async () => {
     const path = join(root, 'upgrade', 'hookster.db');
     const store = createSqliteStore(path);
@@ -301,7 +333,7 @@ describe('SQLite store', () => {
     const raw = new Database(path);
     const high = 5_000_000;
     raw.exec(`UPDATE deliveries SET seq = ${high}; UPDATE attempts SET delivery_seq = ${high};
-      DROP TABLE fanouts; DELETE FROM meta WHERE key = 'delivery_seq_base';
+      DROP TABLE fanouts; DROP TABLE delivery_seqs;
       DELETE FROM schema_migrations WHERE version = 4;`);
     raw.close();
     const again = createSqliteStore(path);
