@@ -32,7 +32,10 @@ export class Fanouts {
   private readonly remove: Statement<[number]>;
   private readonly newest: Statement<[], { m: number | null }>;
   private readonly waitingBefore: Statement<[number], { first_seq: number }>;
-  private readonly next: Statement<[number, number], { first: number }>;
+  private readonly readNext: Statement<[], { next: number }>;
+  private readonly writeNext: Statement<[number]>;
+  /** The counter inside the current transaction: read at its first allocation, written at its commit. */
+  private counter: { transaction: number; next: number } | undefined;
   private readonly earliestCreated: Statement<[], { created_at: number }>;
   private readonly status: Statement<[number], { held: number }>;
   private readonly cancelled: Statement;
@@ -56,9 +59,8 @@ export class Fanouts {
       'SELECT first_seq FROM fanouts WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1',
     );
     this.earliestCreated = db.prepare('SELECT created_at FROM fanouts ORDER BY first_seq LIMIT 1');
-    this.next = db.prepare(
-      'UPDATE delivery_seqs SET next = next + ? WHERE id = 1 RETURNING next - ? AS first',
-    );
+    this.readNext = db.prepare('SELECT next FROM delivery_seqs WHERE id = 1');
+    this.writeNext = db.prepare('UPDATE delivery_seqs SET next = ? WHERE id = 1');
     // held: the integration or its hub is paused now; no row: the integration was deleted.
     this.status = db.prepare(
       `SELECT (i.status_id = 3002 OR COALESCE(h.status_id, 2000) = 2002) AS held
@@ -71,9 +73,22 @@ export class Fanouts {
     );
   }
 
-  /** Hands out `count` consecutive delivery seqs (inside a write transaction); returns the first. */
+  /**
+   * Hands out `count` consecutive delivery seqs (inside a write transaction); returns the first. The
+   * counter is read once per transaction and written back once, just before its commit (a submit
+   * undone inside the transaction leaves a gap, never a reused seq).
+   */
   allocate(count: number): number {
-    return this.next.get(count, count)!.first;
+    const transaction = this.writes.transaction;
+    let counter = this.counter;
+    if (counter === undefined || counter.transaction !== transaction) {
+      const c = { transaction, next: this.readNext.get()!.next };
+      this.counter = counter = c;
+      this.writes.atCommit(() => this.writeNext.run(c.next));
+    }
+    const first = counter.next;
+    counter.next += count;
+    return first;
   }
 
   /** Stores an activity's webhook targets (inside the submit's write transaction); seqs ascending. */

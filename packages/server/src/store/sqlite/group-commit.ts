@@ -44,6 +44,10 @@ export class GroupCommit {
   private syncsInFlight = 0;
   private walFd: number | undefined;
   private idleWaiters: (() => void)[] = [];
+  /** Runs just before the current transaction's COMMIT (registered by writes inside it). */
+  private beforeCommit: (() => void)[] = [];
+  /** Increments at each BEGIN: lets a write tell whether it runs in the same transaction as before. */
+  transaction = 0;
   private readonly begin: Statement;
   private readonly commit: Statement;
   private readonly rollback: Statement;
@@ -140,6 +144,8 @@ export class GroupCommit {
       for (const write of batch) write.reject(translateError(error));
       return;
     }
+    this.transaction++;
+    this.beforeCommit = [];
     // Optimistically without a savepoint per write (two statements less each). If a write fails, the
     // batch is undone back to the `batch` savepoint — inside the same transaction, so SQLite's write lock
     // is never let go — and runs again with one savepoint per write, so the failing write changes nothing
@@ -188,6 +194,7 @@ export class GroupCommit {
     }
     if (!single) this.releaseBatch.run();
     try {
+      for (const run of this.beforeCommit.splice(0)) run();
       this.commit.run();
     } catch (error) {
       if (this.db.inTransaction) this.rollback.run();
@@ -202,6 +209,14 @@ export class GroupCommit {
     this.commits++;
     this.afterCommit();
     this.syncWal();
+  }
+
+  /**
+   * Inside a write: runs `run` once, just before this transaction commits (after every write of the
+   * batch, whether each kept its changes or not). If it throws, the whole transaction fails.
+   */
+  atCommit(run: () => void): void {
+    this.beforeCommit.push(run);
   }
 
   /** Resolves once every write committed so far is answered (used by close()). */

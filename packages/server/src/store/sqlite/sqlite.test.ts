@@ -125,6 +125,13 @@ describe('SQLite store', () => {
         r.status === 'fulfilled' ? r.value.plan.activity.eventId : 0,
       );
       expect(activities.map((a) => a.eventId)).toEqual(submitted);
+      // The batch ran again after the failure: its delivery seqs were handed out once more, never
+      // twice the same, and a later submit numbers above them (the counter was written back).
+      const later = await store.submitActivity(w.conversation.conversationId, plan);
+      const seqs = [...ids, later.deliveryIds[0]!].map((id) => parseInt(id.slice(24), 16));
+      expect(seqs[1]).toBeGreaterThan(seqs[0]!);
+      expect(seqs[2]).toBeGreaterThan(seqs[1]!);
+      expect((await store.getDelivery(later.deliveryIds[0]!))?.status).toBe('pending');
     } finally {
       await store.close();
     }
