@@ -37,6 +37,8 @@ const cfg = {
   engineConcurrency: envInt('ENGINE_CONCURRENCY', 64),
   cpuProfDir: envStr('CPU_PROF_DIR', ''),
   deadlineMs: envInt('DEADLINE_MS', 400_000),
+  // STORED=0 skips counting what was stored after the rounds (e.g. so a CPU profile shows submits only).
+  countStored: envStr('STORED', '1') !== '0',
 };
 const TARGET = 10_000;
 
@@ -126,7 +128,7 @@ await runBench('bench:submit', cfg.deadlineMs, async (cleanup) => {
       },
       pids: { engine: engine.pid, loadgen: loadgen.pid },
       stored: async () => {
-        if (delivering) return null;
+        if (delivering || !cfg.countStored) return null;
         let stored = 0;
         for (const id of prov.systemIds) {
           const c = await deliveryCount(engine, prov.token, id, 'pending');
