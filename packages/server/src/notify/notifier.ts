@@ -1,6 +1,7 @@
 // Exhaustion notifications: one stored notification per failed delivery, and — when SMTP is set —
-// at most one e-mail per integration per window (kept in the store, so across processes and restarts),
-// a digest of what failed in between.
+// at most one e-mail per integration per window, a digest of what failed in between. The window and
+// the e-mails owed are kept in the store, so they hold across worker processes and restarts: a digest
+// a stopped process owed is sent by the next one.
 
 import type { Logger } from 'pino';
 import type { EpochMs, Guid } from '../domain/types.js';
@@ -25,15 +26,17 @@ export interface NotifierDeps {
 }
 
 interface IntegrationMail {
-  queued: DigestItem[];
   timer: NodeJS.Timeout | undefined;
   /** Serialises this integration's decisions and sends. */
   chain: Promise<void>;
 }
 
-const MAX_QUEUED = 1000;
+/** Most failures one e-mail covers; more go in the next window's. */
+const MAX_PER_MAIL = 1000;
 /** Least wait before trying the window again (clocks of several hosts may disagree a little). */
 const MIN_RETRY_MS = 10;
+/** How often a process looks for e-mails owed by another (or a stopped) process. */
+const SWEEP_MS = 60_000;
 
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { store, logger, windowMs, mailer } = deps;
@@ -41,65 +44,86 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const states = new Map<Guid, IntegrationMail>();
   let closed = false;
 
-  async function sendDigest(state: IntegrationMail): Promise<void> {
-    const items = state.queued.splice(0);
-    const first = items[0];
-    if (first === undefined || !mailer) return;
-    const { tenantId, integrationId } = first.failure;
+  /** Sends what is owed for the integration (its window is ours); false if it could not be sent. */
+  async function sendOwed(integrationId: Guid): Promise<boolean> {
+    if (!mailer) return true;
+    const owed = await store.listOwedMail(integrationId, MAX_PER_MAIL);
+    const first = owed[0];
+    if (first === undefined) return true;
+    const items: DigestItem[] = owed.map((o) => ({
+      notification: o.notification,
+      failure: JSON.parse(o.mail) as ExhaustedDelivery,
+    }));
+    const ids = owed.map((o) => o.notification.notificationId);
+    const tenantId = first.notification.tenantId;
     try {
       const tenant = await store.getTenant(tenantId);
       if (!tenant?.accountHolderEmail) {
         logger.warn({ tenantId, integrationId }, 'no account holder e-mail: exhaustion e-mail not sent');
-        return;
+        await store.clearOwedMail(ids);
+        return true;
       }
       const integration = await store.getIntegration(integrationId);
       const mail = digestMail(items, integration?.name, windowMs);
       await mailer.send({ to: tenant.accountHolderEmail, ...mail });
       logger.info({ integrationId, failed: items.length }, 'exhaustion e-mail sent');
     } catch (error) {
-      // Kept for the next try: the next failure (or digest) of this integration sends them along.
-      state.queued.unshift(...items.slice(0, MAX_QUEUED - state.queued.length));
+      // Still owed: sent with the next window's e-mail.
       logger.error({ err: error, integrationId }, 'exhaustion e-mail could not be sent');
+      return false;
     }
+    // A crash right here sends them again after a restart: at least once, never lost.
+    await store.clearOwedMail(ids);
+    return owed.length < MAX_PER_MAIL;
   }
 
   // Why the store decides: the window is shared by every process of the deployment (and survives a
-  // restart), so two worker processes never both e-mail an integration inside one window. The process
-  // that takes the window sends what it has queued; the others try again when the window ends.
+  // restart), so two worker processes never both e-mail an integration inside one window. What is owed
+  // is in the store too: the process that takes the window sends all of it, whoever recorded it.
   async function trySend(state: IntegrationMail, integrationId: Guid): Promise<void> {
-    if (state.queued.length === 0 || state.timer !== undefined || closed) return;
+    if (state.timer !== undefined || closed) return;
+    if ((await store.listOwedMail(integrationId, 1)).length === 0) return;
     const window = await store.reserveEmailWindow(integrationId, now(), windowMs);
-    if (window.reserved) return sendDigest(state);
-    const wait = Math.max(MIN_RETRY_MS, window.lastSentAt + windowMs - now());
+    if (window.reserved && (await sendOwed(integrationId))) return;
+    // The window is someone else's (or ours was used and more is owed): try again when it ends.
+    const lastSentAt = window.reserved ? now() : window.lastSentAt;
+    const wait = Math.max(MIN_RETRY_MS, lastSentAt + windowMs - now());
     state.timer = setTimeout(() => {
       state.timer = undefined;
-      state.chain = state.chain
-        .then(() => trySend(state, integrationId))
-        .catch((error: unknown) => logger.error({ err: error, integrationId }, 'exhaustion e-mail failed'));
+      schedule(integrationId);
     }, wait);
     state.timer.unref();
   }
 
-  async function handle(state: IntegrationMail, item: DigestItem): Promise<void> {
-    if (state.queued.length < MAX_QUEUED) state.queued.push(item);
-    await trySend(state, item.failure.integrationId);
-  }
-
-  function queueMail(item: DigestItem): void {
-    const id = item.failure.integrationId;
-    let state = states.get(id);
+  function schedule(integrationId: Guid): void {
+    if (!mailer || closed) return;
+    let state = states.get(integrationId);
     if (state === undefined) {
-      state = {
-        queued: [],
-        timer: undefined,
-        chain: Promise.resolve(),
-      };
-      states.set(id, state);
+      state = { timer: undefined, chain: Promise.resolve() };
+      states.set(integrationId, state);
     }
     const current = state;
     current.chain = current.chain
-      .then(() => handle(current, item))
-      .catch((error: unknown) => logger.error({ err: error, integrationId: id }, 'exhaustion e-mail failed'));
+      .then(() => trySend(current, integrationId))
+      .catch((error: unknown) => logger.error({ err: error, integrationId }, 'exhaustion e-mail failed'));
+  }
+
+  // E-mails owed by a process that stopped (or by another one): looked for at start and every minute.
+  async function sweep(): Promise<void> {
+    try {
+      for (const integrationId of await store.integrationsOwedMail()) schedule(integrationId);
+    } catch (error) {
+      logger.error({ err: error }, 'looking for owed exhaustion e-mails failed');
+    }
+  }
+  let sweeping: Promise<void> = Promise.resolve();
+  let sweeper: NodeJS.Timeout | undefined;
+  if (mailer) {
+    sweeping = sweep();
+    sweeper = setInterval(() => {
+      sweeping = sweep();
+    }, SWEEP_MS);
+    sweeper.unref();
   }
 
   return {
@@ -109,21 +133,27 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         failure,
         notification: exhaustionNotification(failure, at),
       }));
-      await Promise.all(items.map((item) => store.createNotification(item.notification)));
+      await Promise.all(
+        items.map((item) =>
+          store.createNotification(item.notification, mailer ? JSON.stringify(item.failure) : undefined),
+        ),
+      );
       for (const item of items) {
         logger.warn(
           { deliveryId: item.failure.deliveryId, integrationId: item.failure.integrationId },
           item.notification.details,
         );
-        if (mailer && !closed) queueMail(item);
       }
+      for (const integrationId of new Set(failures.map((f) => f.integrationId))) schedule(integrationId);
     },
     async close() {
       closed = true;
+      if (sweeper !== undefined) clearInterval(sweeper);
       for (const state of states.values()) {
         if (state.timer !== undefined) clearTimeout(state.timer);
         state.timer = undefined;
       }
+      await sweeping;
       await Promise.all([...states.values()].map((state) => state.chain));
       mailer?.close();
     },

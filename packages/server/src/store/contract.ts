@@ -59,6 +59,12 @@ export interface SubmitResult {
   held?: boolean[];
 }
 
+/** An e-mail owed about a stored notification (createNotification's `owedMail`). */
+export interface OwedMail {
+  notification: Notification;
+  mail: string;
+}
+
 /** Envelope fields of a delivery body (DESIGN §3), handed to the body builder at first dispatch. */
 export type BodyEnvelope = BodyEnvelopeFields;
 
@@ -256,7 +262,18 @@ export interface Store {
   ): Promise<HeldWebsocketDelivery[]>;
 
   // notifications
-  createNotification(notification: Notification): Promise<void>;
+  /**
+   * Stores a notification. With `owedMail` (the notifier's own text) it also records that an e-mail
+   * about it is owed: kept until clearOwedMail, so a digest survives a restart of the process that
+   * would have sent it.
+   */
+  createNotification(notification: Notification, owedMail?: string): Promise<void>;
+  /** The e-mails owed for an integration, oldest first, at most `limit`. */
+  listOwedMail(integrationId: Guid, limit: number): Promise<OwedMail[]>;
+  /** Records that the e-mails owed for these notifications went out (or will never go out). */
+  clearOwedMail(notificationIds: Guid[]): Promise<void>;
+  /** Integrations some e-mail is owed for (any process may send it once its window allows). */
+  integrationsOwedMail(): Promise<Guid[]>;
   /**
    * Takes the integration's exhaustion e-mail window: true (and `now` recorded as the last e-mail) when
    * no e-mail went out for it in the `windowMs` before `now`, from any process; else false, with when the

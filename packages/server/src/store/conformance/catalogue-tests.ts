@@ -255,4 +255,44 @@ export function catalogueTests(stores: Stores): void {
     expect((await store.listNotifications(undefined, page(0, 1))).total).toBe(3);
     expect((await store.listNotifications(undefined, page(0, 1))).results).toHaveLength(1);
   });
+
+  it('keeps the e-mails owed for notifications, per integration and oldest first, until cleared', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const make = (integrationId: string, details: string): Notification => ({
+      notificationId: randomUUID(),
+      tenantId: w.tenant.tenantId,
+      hubId: w.hub.hubId,
+      integrationId,
+      code: 7512,
+      caption: 'Unreachable web-endpoint.',
+      details,
+      createdAt: iso(),
+    });
+    const a1 = make(w.system.integrationId, 'a1');
+    const a2 = make(w.system.integrationId, 'a2');
+    const b1 = make(w.customer.integrationId, 'b1');
+    await store.createNotification(a1, '{"n":1}');
+    await store.createNotification(make(w.system.integrationId, 'nothing owed'));
+    await store.createNotification(a2, '{"n":2}');
+    await store.createNotification(b1, '{"n":3}');
+    expect((await store.integrationsOwedMail()).sort()).toEqual(
+      [w.system.integrationId, w.customer.integrationId].sort(),
+    );
+    expect(await store.listOwedMail(w.system.integrationId, 10)).toEqual([
+      { notification: a1, mail: '{"n":1}' },
+      { notification: a2, mail: '{"n":2}' },
+    ]);
+    expect(await store.listOwedMail(w.system.integrationId, 1)).toHaveLength(1);
+    await store.clearOwedMail([a1.notificationId, b1.notificationId]);
+    expect(await store.integrationsOwedMail()).toEqual([w.system.integrationId]);
+    // Kept across a restart; the notifications themselves stay listed either way.
+    const reopened = await stores.restart(store);
+    expect(await reopened.listOwedMail(w.system.integrationId, 10)).toEqual([
+      { notification: a2, mail: '{"n":2}' },
+    ]);
+    expect(await reopened.listOwedMail(w.customer.integrationId, 10)).toEqual([]);
+    expect((await reopened.listNotifications(w.tenant.tenantId, page())).total).toBe(4);
+    await reopened.clearOwedMail([]);
+  });
 }

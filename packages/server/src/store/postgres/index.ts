@@ -119,7 +119,11 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       failStaleWebsocketDeliveries(ctx, before, error, limit),
     takeHeldWebsocketDeliveries: (scope, limit) => takeHeldWebsocketDeliveries(ctx, scope, limit),
 
-    createNotification: (notification) => notifications.createNotification(ctx, notification),
+    createNotification: (notification, owedMail) =>
+      notifications.createNotification(ctx, notification, owedMail),
+    listOwedMail: (integrationId, limit) => notifications.listOwedMail(ctx, integrationId, limit),
+    clearOwedMail: (ids) => notifications.clearOwedMail(ctx, ids),
+    integrationsOwedMail: () => notifications.integrationsOwedMail(ctx),
     reserveEmailWindow: (integrationId, now, windowMs) =>
       notifications.reserveEmailWindow(ctx, integrationId, now, windowMs),
     listNotifications: (tenantId, page) => notifications.listNotifications(ctx, tenantId, page),

@@ -1,14 +1,19 @@
 // Stored notifications (exhaustion, endpoint health) on PostgreSQL.
 
 import type { Guid, Notification, Page } from '../../domain/types.js';
+import type { OwedMail } from '../contract.js';
 import { pageOffset, type PageQuery, type PgContext } from './context.js';
 import { toNotification, type Row } from './rows.js';
 
-export async function createNotification(ctx: PgContext, n: Notification): Promise<void> {
+export async function createNotification(
+  ctx: PgContext,
+  n: Notification,
+  owedMail: string | undefined,
+): Promise<void> {
   await ctx.pool.query(
     `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code, caption,
-       details, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+       details, created_at, owed_mail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
     [
       n.notificationId,
       n.tenantId,
@@ -19,8 +24,35 @@ export async function createNotification(ctx: PgContext, n: Notification): Promi
       n.caption,
       n.details,
       n.createdAt,
+      owedMail ?? null,
     ],
   );
+}
+
+/** The e-mails owed for an integration, oldest first (see the contract). */
+export async function listOwedMail(ctx: PgContext, integrationId: Guid, limit: number): Promise<OwedMail[]> {
+  const { rows } = await ctx.pool.query(
+    `SELECT * FROM notifications WHERE integration_id = $1 AND owed_mail IS NOT NULL ORDER BY seq LIMIT $2`,
+    [integrationId, limit],
+  );
+  return (rows as (Row & { owed_mail: string })[]).map((row) => ({
+    notification: toNotification(row),
+    mail: row.owed_mail,
+  }));
+}
+
+export async function clearOwedMail(ctx: PgContext, notificationIds: Guid[]): Promise<void> {
+  if (notificationIds.length === 0) return;
+  await ctx.pool.query('UPDATE notifications SET owed_mail = NULL WHERE notification_id = ANY($1)', [
+    notificationIds,
+  ]);
+}
+
+export async function integrationsOwedMail(ctx: PgContext): Promise<Guid[]> {
+  const { rows } = await ctx.pool.query<{ integration_id: string }>(
+    'SELECT DISTINCT integration_id FROM notifications WHERE owed_mail IS NOT NULL',
+  );
+  return rows.map((row) => row.integration_id);
 }
 
 /** Newest first; every tenant's when tenantId is undefined (admin). */

@@ -186,7 +186,10 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       guarded(() => p().failStaleWebsocketDeliveries(before, error, limit)),
     takeHeldWebsocketDeliveries: (scope, limit) =>
       guarded(() => p().takeHeldWebsocketDeliveries(scope, limit)),
-    createNotification: (n) => guarded(() => p().createNotification(n)),
+    createNotification: (n, owedMail) => guarded(() => p().createNotification(n, owedMail)),
+    listOwedMail: (id, limit) => guarded(() => p().listOwedMail(id, limit)),
+    clearOwedMail: (ids) => guarded(() => p().clearOwedMail(ids)),
+    integrationsOwedMail: () => guarded(() => p().integrationsOwedMail()),
     reserveEmailWindow: (id, now, windowMs) => guarded(() => p().reserveEmailWindow(id, now, windowMs)),
     listNotifications: (tenantId, page) => guarded(() => p().listNotifications(tenantId, page)),
   };

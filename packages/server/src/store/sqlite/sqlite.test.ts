@@ -62,6 +62,7 @@ describe('SQLite store', () => {
       { version: 2, name: '0002_websocket_waiting' },
       { version: 3, name: '0003_email_windows' },
       { version: 4, name: '0004_fanouts' },
+      { version: 5, name: '0005_owed_mail' },
     ]);
   });
 

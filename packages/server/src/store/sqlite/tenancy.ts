@@ -9,6 +9,7 @@ import type {
   Tenant,
   TokenRecord,
 } from '../../domain/types.js';
+import type { OwedMail } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import {
   toClient,
@@ -38,7 +39,17 @@ export function createTenancy(ctx: SqliteContext) {
   const selectToken = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE token_hash = ?');
   const insertNotification = db.prepare(
     `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code,
-       caption, details, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       caption, details, created_at, owed_mail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const owedOf = db.prepare<[string, number], NotificationRow & { owed_mail: string }>(
+    `SELECT * FROM notifications INDEXED BY notifications_owed
+     WHERE integration_id = ? AND owed_mail IS NOT NULL ORDER BY seq LIMIT ?`,
+  );
+  const clearOwed = db.prepare<[string]>(
+    'UPDATE notifications SET owed_mail = NULL WHERE notification_id IN (SELECT value FROM json_each(?))',
+  );
+  const owedIntegrations = db.prepare<[], { integration_id: string }>(
+    'SELECT DISTINCT integration_id FROM notifications INDEXED BY notifications_owed WHERE owed_mail IS NOT NULL',
   );
   const notificationsOfTenant = db.prepare<[string, number, number], NotificationRow>(
     'SELECT * FROM notifications WHERE tenant_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?',
@@ -97,7 +108,7 @@ export function createTenancy(ctx: SqliteContext) {
       const row = selectToken.get(tokenHash);
       return row && toToken(row);
     },
-    createNotification(n: Notification): Promise<void> {
+    createNotification(n: Notification, owedMail?: string): Promise<void> {
       return writes.enqueue(() => {
         insertNotification.run(
           n.notificationId,
@@ -109,8 +120,23 @@ export function createTenancy(ctx: SqliteContext) {
           n.caption,
           n.details,
           n.createdAt,
+          owedMail ?? null,
         );
       });
+    },
+    async listOwedMail(integrationId: Guid, limit: number): Promise<OwedMail[]> {
+      return owedOf
+        .all(integrationId, limit)
+        .map((row) => ({ notification: toNotification(row), mail: row.owed_mail }));
+    },
+    clearOwedMail(notificationIds: Guid[]): Promise<void> {
+      if (notificationIds.length === 0) return Promise.resolve();
+      return writes.enqueue(() => {
+        clearOwed.run(JSON.stringify(notificationIds));
+      });
+    },
+    async integrationsOwedMail(): Promise<Guid[]> {
+      return owedIntegrations.all().map((row) => row.integration_id);
     },
     async listNotifications(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Notification>> {
       const offset = page.pageNumber * page.pageSize;

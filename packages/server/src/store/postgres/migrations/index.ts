@@ -4,6 +4,7 @@ import { migration0001 } from './0001_init.js';
 import { migration0002 } from './0002_held_pushes.js';
 import { migration0003 } from './0003_websocket_waiting.js';
 import { migration0004 } from './0004_email_windows.js';
+import { migration0005 } from './0005_owed_mail.js';
 
 export interface Migration {
   version: number;
@@ -11,4 +12,10 @@ export interface Migration {
   sql: string;
 }
 
-export const migrations: readonly Migration[] = [migration0001, migration0002, migration0003, migration0004];
+export const migrations: readonly Migration[] = [
+  migration0001,
+  migration0002,
+  migration0003,
+  migration0004,
+  migration0005,
+];

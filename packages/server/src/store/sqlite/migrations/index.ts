@@ -4,6 +4,7 @@ import { sql as init } from './0001_init.js';
 import { sql as websocketWaiting } from './0002_websocket_waiting.js';
 import { sql as emailWindows } from './0003_email_windows.js';
 import { sql as fanouts } from './0004_fanouts.js';
+import { sql as owedMail } from './0005_owed_mail.js';
 
 export interface Migration {
   version: number;
@@ -16,4 +17,5 @@ export const migrations: readonly Migration[] = [
   { version: 2, name: '0002_websocket_waiting', sql: websocketWaiting },
   { version: 3, name: '0003_email_windows', sql: emailWindows },
   { version: 4, name: '0004_fanouts', sql: fanouts },
+  { version: 5, name: '0005_owed_mail', sql: owedMail },
 ];
