@@ -68,7 +68,15 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
       store,
       logger,
       windowMs: config.notifyWindowMs,
-      ...(config.smtpUrl ? { mailer: createMailer(config.smtpUrl, config.smtpFrom) } : {}),
+      ...(config.smtpUrl
+        ? {
+            mailer: createMailer(
+              config.smtpUrl,
+              config.smtpFrom,
+              Math.max(1_000, Math.min(30_000, Math.floor(config.notifyWindowMs / 3))),
+            ),
+          }
+        : {}),
     });
 
   const inFlight = new Map<Guid, number>();

@@ -14,6 +14,8 @@ export function digestMail(
   items: readonly DigestItem[],
   integrationName: string | undefined,
   windowMs: number,
+  /** More failures are owed than this e-mail carries (they follow in the next one). */
+  more = false,
 ): { subject: string; text: string } {
   const first = items[0];
   if (first === undefined) throw new Error('a digest needs at least one failed delivery');
@@ -38,6 +40,7 @@ export function digestMail(
       .slice(0, LISTED)
       .map((item) => `  - ${item.notification.createdAt} ${item.notification.details}`),
     ...(count > LISTED ? [`  … and ${count - LISTED} more (GET /api/v1/notifications).`] : []),
+    ...(more ? ['', 'More failures of this integration follow in the next e-mail.'] : []),
     '',
     'Fix the endpoint, then resend them with',
     `  POST /api/v1/integrations/${integrationId}/recover {"since": "${first.notification.createdAt}"}`,

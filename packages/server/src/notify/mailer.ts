@@ -13,8 +13,18 @@ export interface Mailer {
   close(): void;
 }
 
-export function createMailer(smtpUrl: string, from: string): Mailer {
-  const transport = createTransport(smtpUrl);
+/**
+ * `timeoutMs` bounds connecting, the greeting and socket inactivity (nodemailer's defaults are minutes):
+ * the notifier passes less than its window, so a stalled send ends before another process may take the
+ * next window and send the same failures again.
+ */
+export function createMailer(smtpUrl: string, from: string, timeoutMs = 30_000): Mailer {
+  const transport = createTransport({
+    url: smtpUrl,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
   return {
     async send(mail) {
       await transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text });

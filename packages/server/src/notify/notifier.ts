@@ -48,23 +48,37 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   async function sendOwed(integrationId: Guid): Promise<boolean> {
     if (!mailer) return true;
     const owed = await store.listOwedMail(integrationId, MAX_PER_MAIL);
-    const first = owed[0];
-    if (first === undefined) return true;
-    const items: DigestItem[] = owed.map((o) => ({
-      notification: o.notification,
-      failure: JSON.parse(o.mail) as ExhaustedDelivery,
-    }));
-    const ids = owed.map((o) => o.notification.notificationId);
+    const items: DigestItem[] = [];
+    const unreadable: Guid[] = [];
+    for (const o of owed) {
+      try {
+        items.push({ notification: o.notification, failure: JSON.parse(o.mail) as ExhaustedDelivery });
+      } catch {
+        // Not ours to read (hand-edited, or an unknown older shape): it must not block the others.
+        unreadable.push(o.notification.notificationId);
+      }
+    }
+    if (unreadable.length > 0) {
+      logger.error(
+        { integrationId, notificationIds: unreadable },
+        'owed exhaustion e-mail unreadable: dropped',
+      );
+      await store.clearOwedMail(unreadable);
+    }
+    const first = items[0];
+    if (first === undefined) return owed.length < MAX_PER_MAIL;
+    const ids = items.map((item) => item.notification.notificationId);
     const tenantId = first.notification.tenantId;
+    const more = owed.length >= MAX_PER_MAIL;
     try {
       const tenant = await store.getTenant(tenantId);
       if (!tenant?.accountHolderEmail) {
         logger.warn({ tenantId, integrationId }, 'no account holder e-mail: exhaustion e-mail not sent');
         await store.clearOwedMail(ids);
-        return true;
+        return !more;
       }
       const integration = await store.getIntegration(integrationId);
-      const mail = digestMail(items, integration?.name, windowMs);
+      const mail = digestMail(items, integration?.name, windowMs, more);
       await mailer.send({ to: tenant.accountHolderEmail, ...mail });
       logger.info({ integrationId, failed: items.length }, 'exhaustion e-mail sent');
     } catch (error) {
@@ -74,7 +88,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     }
     // A crash right here sends them again after a restart: at least once, never lost.
     await store.clearOwedMail(ids);
-    return owed.length < MAX_PER_MAIL;
+    return !more;
   }
 
   // Why the store decides: the window is shared by every process of the deployment (and survives a
@@ -86,6 +100,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const window = await store.reserveEmailWindow(integrationId, now(), windowMs);
     if (window.reserved && (await sendOwed(integrationId))) return;
     // The window is someone else's (or ours was used and more is owed): try again when it ends.
+    if (closed) return;
     const lastSentAt = window.reserved ? now() : window.lastSentAt;
     const wait = Math.max(MIN_RETRY_MS, lastSentAt + windowMs - now());
     state.timer = setTimeout(() => {
