@@ -10,6 +10,7 @@ import { decideOutcome } from '../domain/retry.js';
 import type { EpochMs, Guid } from '../domain/types.js';
 import type { Dispatcher, PartDeps } from '../engine-parts.js';
 import { createMailer } from '../notify/mailer.js';
+import type { ExhaustedDelivery } from '../notify/exhaustion.js';
 import { type Notifier, createNotifier } from '../notify/notifier.js';
 import type { AttemptRecord, ClaimedDelivery } from '../store/contract.js';
 import { buildWebhookRequest } from './request.js';
@@ -223,6 +224,9 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     if (outcome.statusCode !== undefined) record.statusCode = outcome.statusCode;
     if (outcome.error !== undefined) record.error = outcome.error;
     if (outcome.excerpt !== '') record.responseExcerpt = outcome.excerpt;
+    // Exhausted: its notification is stored with the outcome, in one transaction (never one without
+    // the other after a crash); the e-mail it owes is then the notifier's.
+    if (record.next.status === 'failed') record.notify = notifier.prepare(exhaustedOf(claimed, record));
     if (deps.metrics) {
       const label = OUTCOME_LABEL[record.next.status];
       deps.metrics.deliveries.inc(label);
@@ -252,7 +256,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
         if (record.next.status === 'pending' && appliedIds.has(record.deliveryId))
           armTimer(record.next.nextAttemptAt);
       }
-      await notifyExhausted(batch, appliedIds);
+      notifyExhausted(batch, appliedIds);
       deps.metrics?.queueDepth.set(inFlightTotal);
       schedulePump();
     }
@@ -275,27 +279,28 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     }
   }
 
-  async function notifyExhausted(batch: Finished[], appliedIds: ReadonlySet<Guid>): Promise<void> {
-    const failed = batch.filter((f) => f.record.next.status === 'failed');
-    if (failed.length === 0) return;
-    const failures = failed
-      .filter((f) => appliedIds.has(f.claimed.deliveryId))
-      .map(({ claimed, record }) => ({
-        deliveryId: claimed.deliveryId,
-        tenantId: claimed.tenantId,
-        hubId: claimed.hubId,
-        integrationId: claimed.integrationId,
-        webhookUrl: claimed.webhookUrl,
-        attempts: claimed.attemptNumber,
-        ...(record.statusCode !== undefined ? { statusCode: record.statusCode } : {}),
-        ...(record.error !== undefined ? { error: record.error } : {}),
+  function exhaustedOf(claimed: ClaimedDelivery, record: AttemptRecord): ExhaustedDelivery {
+    return {
+      deliveryId: claimed.deliveryId,
+      tenantId: claimed.tenantId,
+      hubId: claimed.hubId,
+      integrationId: claimed.integrationId,
+      webhookUrl: claimed.webhookUrl,
+      attempts: claimed.attemptNumber,
+      ...(record.statusCode !== undefined ? { statusCode: record.statusCode } : {}),
+      ...(record.error !== undefined ? { error: record.error } : {}),
+    };
+  }
+
+  /** The applied failures' notifications are stored already: log them and have their e-mails sent. */
+  function notifyExhausted(batch: Finished[], appliedIds: ReadonlySet<Guid>): void {
+    const stored = batch
+      .filter((f) => f.record.notify !== undefined && appliedIds.has(f.record.deliveryId))
+      .map((f) => ({
+        failure: exhaustedOf(f.claimed, f.record),
+        notification: f.record.notify!.notification,
       }));
-    if (failures.length === 0) return;
-    try {
-      await notifier.exhausted(failures);
-    } catch (error) {
-      logger.error({ err: error }, 'storing exhaustion notifications failed');
-    }
+    if (stored.length > 0) notifier.announce(stored);
   }
 
   async function armFromStore(): Promise<void> {

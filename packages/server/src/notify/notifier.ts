@@ -4,7 +4,7 @@
 // a stopped process owed is sent by the next one.
 
 import type { Logger } from 'pino';
-import type { EpochMs, Guid } from '../domain/types.js';
+import type { EpochMs, Guid, Notification } from '../domain/types.js';
 import type { Store } from '../store/contract.js';
 import { type DigestItem, digestMail } from './digest.js';
 import { type ExhaustedDelivery, exhaustionNotification } from './exhaustion.js';
@@ -13,6 +13,13 @@ import type { Mailer } from './mailer.js';
 export interface Notifier {
   /** Stores a notification per failed delivery and e-mails the account holder (rate-limited). */
   exhausted(failures: readonly ExhaustedDelivery[]): Promise<void>;
+  /**
+   * The notification of a failure (and the e-mail it owes, when SMTP is set), for the caller to store
+   * with the failed outcome (AttemptRecord.notify); announce() then logs it and sends the e-mail.
+   */
+  prepare(failure: ExhaustedDelivery): { notification: Notification; owedMail?: string };
+  /** After prepared notifications were stored: logs them and e-mails the account holder (rate-limited). */
+  announce(items: readonly DigestItem[]): void;
   /** Cancels pending digests and waits for e-mails being sent. */
   close(): Promise<void>;
 }
@@ -141,26 +148,31 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     sweeper.unref();
   }
 
+  function prepare(failure: ExhaustedDelivery): { notification: Notification; owedMail?: string } {
+    const notification = exhaustionNotification(failure, now());
+    return mailer ? { notification, owedMail: JSON.stringify(failure) } : { notification };
+  }
+
+  function announce(items: readonly DigestItem[]): void {
+    for (const item of items) {
+      logger.warn(
+        { deliveryId: item.failure.deliveryId, integrationId: item.failure.integrationId },
+        item.notification.details,
+      );
+    }
+    for (const integrationId of new Set(items.map((i) => i.failure.integrationId))) schedule(integrationId);
+  }
+
   return {
     async exhausted(failures) {
-      const at = now();
-      const items = failures.map((failure) => ({
-        failure,
-        notification: exhaustionNotification(failure, at),
-      }));
+      const items = failures.map((failure) => ({ failure, prepared: prepare(failure) }));
       await Promise.all(
-        items.map((item) =>
-          store.createNotification(item.notification, mailer ? JSON.stringify(item.failure) : undefined),
-        ),
+        items.map((item) => store.createNotification(item.prepared.notification, item.prepared.owedMail)),
       );
-      for (const item of items) {
-        logger.warn(
-          { deliveryId: item.failure.deliveryId, integrationId: item.failure.integrationId },
-          item.notification.details,
-        );
-      }
-      for (const integrationId of new Set(failures.map((f) => f.integrationId))) schedule(integrationId);
+      announce(items.map((item) => ({ failure: item.failure, notification: item.prepared.notification })));
     },
+    prepare,
+    announce,
     async close() {
       closed = true;
       if (sweeper !== undefined) clearInterval(sweeper);

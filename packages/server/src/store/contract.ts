@@ -128,6 +128,12 @@ export interface AttemptRecord {
   error?: string;
   responseExcerpt?: string;
   next: AttemptNext;
+  /**
+   * With a final `failed` outcome: the exhaustion notification (and the e-mail it owes, see
+   * createNotification), stored in the same transaction as the outcome — only if the record applies —
+   * so a crash cannot leave a failed delivery without its notification.
+   */
+  notify?: { notification: Notification; owedMail?: string };
 }
 
 export interface EstablishRequest {

@@ -1,6 +1,7 @@
 // Conformance: claims — lane FIFO and head-of-line per lane, batching, byte-identical retries,
 // leases and fencing, no double claim, fairness between integrations.
 
+import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
 import type { Store } from '../contract.js';
 import {
@@ -154,6 +155,42 @@ export function claimTests(stores: Stores): void {
     expect(again!.fence).toBeGreaterThan(first!.fence);
     await store.recordAttempts([record(again!, { status: 'delivered' })]);
     expect((await store.claimDeliveries(claimRequest({ now: now + 1000 }))).map(texts)).toEqual([['3']]);
+  });
+
+  it('stores the notification of a failed outcome with it, and not for a stale result', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    await submitTexts(store, w.conversation.conversationId, w.customer, ['a']);
+    const now = Date.now();
+    const [first] = await store.claimDeliveries(claimRequest({ now, leaseMs: 5000, owner: 'crashed' }));
+    const [second] = await store.claimDeliveries(claimRequest({ now: now + 5000, owner: 'survivor' }));
+    const notify = (details: string, owedMail?: string) => ({
+      notification: {
+        notificationId: randomUUID(),
+        tenantId: w.tenant.tenantId,
+        hubId: w.hub.hubId,
+        integrationId: w.customer.integrationId,
+        deliveryId: first!.deliveryId,
+        code: 7512,
+        caption: 'Unreachable web-endpoint.',
+        details,
+        createdAt: new Date(now).toISOString(),
+      },
+      ...(owedMail === undefined ? {} : { owedMail }),
+    });
+    // The stale lease's failure applies nothing, so stores no notification either.
+    expect(
+      await store.recordAttempts([{ ...record(first!, { status: 'failed' }, 500), notify: notify('stale') }]),
+    ).toEqual([]);
+    const current = notify('current', '{"owed":true}');
+    expect(
+      await store.recordAttempts([{ ...record(second!, { status: 'failed' }, 500), notify: current }]),
+    ).toEqual([second!.deliveryId]);
+    const listed = await store.listNotifications(w.tenant.tenantId, { pageNumber: 0, pageSize: 10 });
+    expect(listed.results).toEqual([current.notification]);
+    expect(await store.listOwedMail(w.customer.integrationId, 10)).toEqual([
+      { notification: current.notification, mail: '{"owed":true}' },
+    ]);
   });
 
   it('takes back an expired lease and ignores the stale lease result', async () => {

@@ -58,6 +58,30 @@ export async function recordAttempts(ctx: PgContext, records: AttemptRecord[]): 
     );
     const rows = applied.rows as Row[];
     if (rows.length === 0) return { ids: [] as Guid[], work: false };
+    // Exhaustion notifications of the failures that applied, in the same transaction.
+    const failedIds = new Set(rows.filter((r) => r['status'] === 'failed').map((r) => r['delivery_id']));
+    const notify = records.filter((r) => r.notify !== undefined && failedIds.has(r.deliveryId));
+    if (notify.length > 0) {
+      const ns = notify.map((r) => r.notify!.notification);
+      await client.query(
+        `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code, caption,
+           details, created_at, owed_mail)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
+           $8::text[], $9::text[], $10::text[])`,
+        [
+          ns.map((n) => n.notificationId),
+          ns.map((n) => n.tenantId),
+          ns.map((n) => n.hubId),
+          ns.map((n) => n.integrationId),
+          ns.map((n) => n.deliveryId ?? null),
+          ns.map((n) => n.code),
+          ns.map((n) => n.caption),
+          ns.map((n) => n.details),
+          ns.map((n) => n.createdAt),
+          notify.map((r) => r.notify!.owedMail ?? null),
+        ],
+      );
+    }
     const retrying = rows.filter((r) => r['status'] === 'pending');
     const finished = rows.filter((r) => r['status'] !== 'pending');
     // A retried head keeps its lane, due at its next attempt; a finished head hands the lane over.

@@ -27,6 +27,10 @@ export function createOutcomes(ctx: SqliteContext) {
        (SELECT integration_id FROM integration_refs r WHERE r.seq = d.integration_ref) AS integration_id, transport, status, held, is_head, fence, lease_until, attempt_count
      FROM deliveries d WHERE seq = ?`,
   );
+  const insertNotification = db.prepare(
+    `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code,
+       caption, details, created_at, owed_mail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
   const insertAttempt = db.prepare(
     `INSERT INTO attempts (delivery_seq, attempt_number, started_at, duration_ms, status_code, error, response_excerpt)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -77,6 +81,21 @@ export function createOutcomes(ctx: SqliteContext) {
     } else {
       const lane = finishLeased.get(r.next.status, seq, r.fence);
       if (lane === undefined) return false;
+      if (r.notify !== undefined && r.next.status === 'failed') {
+        const n = r.notify.notification;
+        insertNotification.run(
+          n.notificationId,
+          n.tenantId,
+          n.hubId,
+          n.integrationId,
+          n.deliveryId ?? null,
+          n.code,
+          n.caption,
+          n.details,
+          n.createdAt,
+          r.notify.owedMail ?? null,
+        );
+      }
       if (
         lanes.promoteNext(lane.conversation_ref, lane.integration_ref, lane.held === 1) &&
         lane.held === 0
