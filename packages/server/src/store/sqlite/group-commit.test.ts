@@ -1,0 +1,59 @@
+// GroupCommit on a real SQLite file: durable writes queued while a WAL sync runs wait for it and then
+// commit together; a non-durable write is not held back.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { GroupCommit } from './group-commit.js';
+
+let dir: string;
+let db: Database.Database;
+let writes: GroupCommit;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'hookster-gc-'));
+  db = new Database(join(dir, 'gc.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE t (v TEXT NOT NULL)');
+  writes = new GroupCommit(db, `${db.name}-wal`, () => undefined);
+});
+afterEach(async () => {
+  await writes.whenIdle();
+  writes.close();
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const insert = (v: string) => () => {
+  db.prepare('INSERT INTO t (v) VALUES (?)').run(v);
+  return writes.transaction;
+};
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+it('commits the durable writes queued during a WAL sync together once it ends', async () => {
+  // One durable write per event-loop turn: without holding back, each would be its own transaction.
+  const answers: Promise<number>[] = [];
+  for (let i = 0; i < 100; i++) {
+    answers.push(writes.enqueue(insert(String(i))));
+    await turn();
+  }
+  const transactions = new Set(await Promise.all(answers));
+  expect(transactions.size).toBeLessThan(90);
+  expect((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(100);
+});
+
+it('does not hold back a non-durable write while a sync runs', async () => {
+  const order: string[] = [];
+  const durable = writes.enqueue(insert('a')).then(() => order.push('durable'));
+  // a has committed once its turn ran; its WAL sync is now in flight.
+  await turn();
+  await turn();
+  const lease = writes.enqueue(insert('lease'), false).then(() => order.push('lease'));
+  await Promise.all([durable, lease]);
+  // The lease was committed and answered during a's sync, not after it.
+  expect(order).toEqual(['lease', 'durable']);
+});
