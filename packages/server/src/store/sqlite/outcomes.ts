@@ -5,6 +5,7 @@ import type { EpochMs, Guid } from '../../domain/types.js';
 import type { AttemptRecord } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import { seqOfDeliveryId } from './delivery-id.js';
+import { notificationWriter } from './tenancy.js';
 
 interface StateRow {
   seq: number;
@@ -27,10 +28,7 @@ export function createOutcomes(ctx: SqliteContext) {
        (SELECT integration_id FROM integration_refs r WHERE r.seq = d.integration_ref) AS integration_id, transport, status, held, is_head, fence, lease_until, attempt_count
      FROM deliveries d WHERE seq = ?`,
   );
-  const insertNotification = db.prepare(
-    `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code,
-       caption, details, created_at, owed_mail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const insertNotification = notificationWriter(db);
   const insertAttempt = db.prepare(
     `INSERT INTO attempts (delivery_seq, attempt_number, started_at, duration_ms, status_code, error, response_excerpt)
      VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -82,19 +80,7 @@ export function createOutcomes(ctx: SqliteContext) {
       const lane = finishLeased.get(r.next.status, seq, r.fence);
       if (lane === undefined) return false;
       if (r.notify !== undefined && r.next.status === 'failed') {
-        const n = r.notify.notification;
-        insertNotification.run(
-          n.notificationId,
-          n.tenantId,
-          n.hubId,
-          n.integrationId,
-          n.deliveryId ?? null,
-          n.code,
-          n.caption,
-          n.details,
-          n.createdAt,
-          r.notify.owedMail ?? null,
-        );
+        insertNotification(r.notify.notification, r.notify.owedMail);
       }
       if (
         lanes.promoteNext(lane.conversation_ref, lane.integration_ref, lane.held === 1) &&

@@ -9,6 +9,7 @@ import type {
   Tenant,
   TokenRecord,
 } from '../../domain/types.js';
+import type { Database } from 'better-sqlite3';
 import type { OwedMail } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import {
@@ -37,10 +38,7 @@ export function createTenancy(ctx: SqliteContext) {
     'INSERT INTO tokens (token_hash, tenant_id, client_id, scope, expires_at) VALUES (?, ?, ?, ?, ?)',
   );
   const selectToken = db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE token_hash = ?');
-  const insertNotification = db.prepare(
-    `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code,
-       caption, details, created_at, owed_mail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
+  const insertNotification = notificationWriter(db);
   const owedOf = db.prepare<[string, number], NotificationRow & { owed_mail: string }>(
     `SELECT * FROM notifications INDEXED BY notifications_owed
      WHERE integration_id = ? AND owed_mail IS NOT NULL ORDER BY seq LIMIT ?`,
@@ -110,18 +108,7 @@ export function createTenancy(ctx: SqliteContext) {
     },
     createNotification(n: Notification, owedMail?: string): Promise<void> {
       return writes.enqueue(() => {
-        insertNotification.run(
-          n.notificationId,
-          n.tenantId,
-          n.hubId,
-          n.integrationId,
-          n.deliveryId ?? null,
-          n.code,
-          n.caption,
-          n.details,
-          n.createdAt,
-          owedMail ?? null,
-        );
+        insertNotification(n, owedMail);
       });
     },
     async listOwedMail(integrationId: Guid, limit: number): Promise<OwedMail[]> {
@@ -147,5 +134,27 @@ export function createTenancy(ctx: SqliteContext) {
       const total = (tenantId === undefined ? countAll.get() : countOfTenant.get(tenantId))?.n ?? 0;
       return { ...page, total, results: rows.map(toNotification) };
     },
+  };
+}
+
+/** Writes one notification row (with the e-mail it owes, if any): the statement, prepared once. */
+export function notificationWriter(db: Database): (n: Notification, owedMail?: string) => void {
+  const insert = db.prepare(
+    `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code,
+       caption, details, created_at, owed_mail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  return (n, owedMail) => {
+    insert.run(
+      n.notificationId,
+      n.tenantId,
+      n.hubId,
+      n.integrationId,
+      n.deliveryId ?? null,
+      n.code,
+      n.caption,
+      n.details,
+      n.createdAt,
+      owedMail ?? null,
+    );
   };
 }
