@@ -10,6 +10,7 @@ import type { BodyEnvelope, ClaimedDelivery, ClaimRequest } from '../contract.js
 import type { SqliteContext } from './context.js';
 import { deliveryIdOf } from './delivery-id.js';
 import { CLAIM_ROWS } from './fanout.js';
+import { LimitedStatement } from './limited.js';
 
 interface HeadRow {
   seq: number;
@@ -53,7 +54,8 @@ export function createClaims(ctx: SqliteContext) {
     `SELECT integration_ref FROM deliveries INDEXED BY deliveries_ready
      WHERE is_head = 1 AND held = 0 AND integration_ref > ? ORDER BY integration_ref LIMIT 1`,
   );
-  const dueHeads = db.prepare<[number, number, number, number], HeadRow>(
+  const dueHeads = new LimitedStatement<[number, number], HeadRow>(
+    db,
     `SELECT d.seq, d.conversation_ref, c.conversation_id, d.echo, d.activity_seq, d.activity_count,
             d.attempt_count, d.budget_base, d.fence, (SELECT body FROM delivery_bodies b WHERE b.seq = d.seq) AS body,
             d.created_at, a.json AS activity_json, c.properties,
@@ -64,7 +66,7 @@ export function createClaims(ctx: SqliteContext) {
        JOIN conversations c ON c.seq = d.conversation_ref
        JOIN activities a ON a.seq = d.activity_seq
      WHERE d.integration_ref = ? AND d.is_head = 1 AND d.held = 0 AND d.due_at <= ?
-     ORDER BY d.due_at, d.seq LIMIT ? OFFSET ?`,
+     ORDER BY d.due_at, d.seq`,
   );
   // Every head of a claim in one statement (the seqs as a JSON array); the new fence is the one read
   // with the head plus one, as nothing else writes inside this transaction.
@@ -80,12 +82,13 @@ export function createClaims(ctx: SqliteContext) {
     [number],
     { integration_id: string; hub_id: string; tenant_id: string; channel_id: string; configuration: string }
   >('SELECT integration_id, hub_id, tenant_id, channel_id, configuration FROM integrations WHERE seq = ?');
-  const waiting = db.prepare<[number, number, number, number], WaitingRow>(
+  const waiting = new LimitedStatement<[number, number, number], WaitingRow>(
+    db,
     `SELECT d.seq, d.echo, d.fence > 0 AS dispatched, a.json
      FROM deliveries d INDEXED BY deliveries_lane JOIN activities a ON a.seq = d.activity_seq
      WHERE d.conversation_ref = ? AND d.integration_ref = ? AND d.status = 'pending' AND d.transport = 'webhook'
        AND d.seq > ?
-     ORDER BY d.seq LIMIT ?`,
+     ORDER BY d.seq`,
   );
   // Absorbed rows are contiguous in their lane (head.seq, last]: one range delete on the lane index.
   const deleteAbsorbed = db.prepare(
@@ -136,7 +139,13 @@ export function createClaims(ctx: SqliteContext) {
       request.batchMaxActivities > 1
     ) {
       let bytes = Buffer.byteLength(jsons[0]!);
-      for (const row of waiting.all(head.conversation_ref, t.ref, head.seq, request.batchMaxActivities - 1)) {
+      for (const row of waiting.all(
+        request.batchMaxActivities - 1,
+        0,
+        head.conversation_ref,
+        t.ref,
+        head.seq,
+      )) {
         // Only deliveries never dispatched join a batch, and only contiguously, so lane order holds.
         if (row.dispatched === 1 || row.echo === 1) break;
         const size = Buffer.byteLength(row.json) + 1;
@@ -179,7 +188,7 @@ export function createClaims(ctx: SqliteContext) {
         request.perIntegrationLimit - (request.inFlight.get(row.integration_id) ?? 0),
       );
       if (room <= 0) continue;
-      const heads = dueHeads.all(ref, request.now, Math.min(room, share), 0);
+      const heads = dueHeads.all(Math.min(room, share), 0, ref, request.now);
       if (heads.length === 0) continue;
       found += heads.length;
       const t = {
@@ -196,10 +205,10 @@ export function createClaims(ctx: SqliteContext) {
       if (found >= request.limit) break;
       if (c.heads.length < share || c.room <= c.heads.length) continue;
       const more = dueHeads.all(
-        c.t.ref,
-        request.now,
         Math.min(c.room, request.limit - found + c.heads.length) - c.heads.length,
         c.heads.length,
+        c.t.ref,
+        request.now,
       );
       c.heads.push(...more);
       found += more.length;

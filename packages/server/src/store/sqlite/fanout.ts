@@ -25,10 +25,13 @@ interface FanoutRow {
 /** Delivery rows written per transaction when catching up (a claim writes at most CLAIM_ROWS). */
 const CATCH_UP_ROWS = 8192;
 export const CLAIM_ROWS = 16384;
+/** Fanouts rows read per statement while materialising. */
+const READ_FANOUTS = 256;
 
 export class Fanouts {
   private readonly insert: Statement;
-  private readonly oldest: Statement<[number, number, number], FanoutRow>;
+  private readonly oldest: Statement<[number, number], FanoutRow>;
+  private readonly anyAfter: Statement<[number, number], { one: number }>;
   private readonly remove: Statement<[number]>;
   private readonly newest: Statement<[], { m: number | null }>;
   private readonly waitingBefore: Statement<[number], { first_seq: number }>;
@@ -49,9 +52,13 @@ export class Fanouts {
     this.insert = db.prepare(
       'INSERT INTO fanouts (first_seq, activity_seq, conversation_ref, created_at, targets) VALUES (?, ?, ?, ?, ?)',
     );
+    // Literal LIMITs: a bound one makes SQLite prepare the statement again at each run (limited.ts).
     this.oldest = db.prepare(
       `SELECT first_seq, activity_seq, conversation_ref, created_at, targets FROM fanouts
-       WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq LIMIT ?`,
+       WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq LIMIT ${READ_FANOUTS}`,
+    );
+    this.anyAfter = db.prepare(
+      'SELECT 1 AS one FROM fanouts WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq LIMIT 1',
     );
     this.remove = db.prepare('DELETE FROM fanouts WHERE first_seq <= ?');
     this.newest = db.prepare('SELECT MAX(first_seq) AS m FROM fanouts');
@@ -116,7 +123,7 @@ export class Fanouts {
       return h;
     };
     for (;;) {
-      const batch = this.oldest.all(last ?? 0, upTo, 256);
+      const batch = this.oldest.all(last ?? 0, upTo);
       if (batch.length === 0) break;
       for (const f of batch) {
         const targets = JSON.parse(f.targets) as FanoutTarget[];
@@ -136,12 +143,12 @@ export class Fanouts {
         last = f.first_seq;
         if (rows >= maxRows) break;
       }
-      if (rows >= maxRows || batch.length < 256) break;
+      if (rows >= maxRows || batch.length < READ_FANOUTS) break;
     }
     if (last === undefined) return false;
     this.remove.run(last);
     if (signal) this.signalWork();
-    return this.oldest.all(last, upTo, 1).length > 0;
+    return this.anyAfter.get(last, upTo) !== undefined;
   }
 
   /** Writes every fanout's rows (inside a write transaction): before an integration is deleted. */
