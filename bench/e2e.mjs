@@ -74,7 +74,7 @@ function summary(p) {
   return (
     `${int(p.deliveriesPerSec)} deliveries/s, p50 ${fixed(r.latencyMs.p50, 2)} ms, p99 ${fixed(r.latencyMs.p99, 2)} ms, ` +
     `POSTs ${r.posts} (${r.multiPosts} with >1 activity), dup ${r.duplicates}, missing ${r.missing}, bad sig ${r.badSignature}, ` +
-    `submit errors ${p.loadgen.errors}${p.timedOut ? ', TIMED OUT' : ''} ${JSON.stringify(p.cpu)}`
+    `submit errors ${p.loadgen.errors}${p.timedOut ? ', TIMED OUT' : ''}, submitted in ${int(p.loadgen.finishedAt - p.loadgen.startedAt)} of ${int(p.windowMs)} ms ${JSON.stringify(p.cpu)}`
   );
 }
 

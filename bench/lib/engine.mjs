@@ -25,7 +25,8 @@ function freePort() {
 }
 
 // Starts `hookster serve`; `env` adds or overrides HOOKSTER_* settings. ENGINE_FROM=src runs the sources
-// with tsx; ENGINE_MAIN=<file> runs another entry point (to check the harness itself).
+// with tsx; ENGINE_MAIN=<file> runs another entry point (to check the harness itself); ENGINE_LOG=1 echoes
+// its output, ENGINE_LOG_LEVEL sets its log level (default warn).
 export async function startEngine({ env = {}, role = 'all', cpuProfDir = null, dir = null } = {}) {
   const fromSource = process.env.ENGINE_FROM === 'src';
   const main = process.env.ENGINE_MAIN ?? (fromSource ? SOURCE_MAIN : BUILT_MAIN);
@@ -46,7 +47,7 @@ export async function startEngine({ env = {}, role = 'all', cpuProfDir = null, d
       HOOKSTER_PORT: String(port),
       HOOKSTER_ADMIN_TOKEN: adminToken,
       HOOKSTER_EGRESS_ALLOW: '127.0.0.1/32',
-      HOOKSTER_LOG_LEVEL: 'warn',
+      HOOKSTER_LOG_LEVEL: process.env.ENGINE_LOG_LEVEL ?? 'warn',
       ...env,
     },
   });
