@@ -40,7 +40,7 @@ const cfg = {
   engineConcurrency: envInt('ENGINE_CONCURRENCY', 64),
   phaseTimeoutMs: envInt('PHASE_TIMEOUT_MS', 120_000),
   backlogTimeoutMs: envInt('BACKLOG_TIMEOUT_MS', 300_000),
-  rounds: envInt('ROUNDS', 3),
+  rounds: envInt('ROUNDS', 5),
   only: envStr('ONLY', 'ceiling,baseline,engine,backlog').split(','),
   cpuProfDir: envStr('CPU_PROF_DIR', ''),
   deadlineMs: envInt('DEADLINE_MS', 1_200_000),
