@@ -44,6 +44,7 @@ const cfg = {
   only: envStr('ONLY', 'ceiling,baseline,engine,backlog').split(','),
   cpuProfDir: envStr('CPU_PROF_DIR', ''),
   deadlineMs: envInt('DEADLINE_MS', 1_200_000),
+  engineB: envStr('ENGINE_B_MAIN', ''),
 };
 // While the receiver is down the engine keeps retrying each conversation's head delivery; the schedule
 // must outlast the backlog's submission so nothing is exhausted (1 s waits, 240 attempts).
@@ -104,8 +105,9 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
   const phases = [];
 
   // One engine process (role all) on a fresh SQLite file, provisioned with one System integration.
-  async function engineUnder(extraEnv) {
+  async function engineUnder(extraEnv, main) {
     const engine = await startEngine({
+      main,
       cpuProfDir: cfg.cpuProfDir || null,
       env: {
         HOOKSTER_CONCURRENCY: String(cfg.engineConcurrency),
@@ -171,6 +173,18 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
     const { engine, run } = await engineUnder({});
     systems.push({
       name: 'engine',
+      run,
+      pids: { engine: engine.pid },
+      rss: () => ({ engine: peakRssMb(engine.pid) }),
+      stop: () => engine.stop(),
+    });
+  }
+  // ENGINE_B_MAIN=<another build's dist/cli/main.js>: a second engine joins the rotation, to compare two
+  // versions of the engine round by round under the same conditions (an A/B, not a published figure).
+  if (cfg.engineB !== '') {
+    const { engine, run } = await engineUnder({}, cfg.engineB);
+    systems.push({
+      name: 'engineB',
       run,
       pids: { engine: engine.pid },
       rss: () => ({ engine: peakRssMb(engine.pid) }),
@@ -343,6 +357,18 @@ function printReport(out) {
     );
   }
   if (engine && ceiling) console.log(`engine / ceiling: ${ratio(engine.burst.deliveriesPerSec, ceil)}`);
+  const engineB = out.engineB;
+  if (engine && engineB) {
+    const cpu = (r) => r.burst.cpuMsPerActivity.toFixed(3);
+    console.log(
+      `deliveries/s by round, engine B (${cfg.engineB}): ${engineB.rounds.map((v) => int(v)).join(' / ')}`,
+    );
+    console.log(
+      `engine B / engine by round: ${engineB.rounds.map((v, i) => (v / engine.rounds[i]).toFixed(2)).join(' / ')}; ` +
+        `CPU ms / activity (median rounds) engine ${cpu(engine)}, engine B ${cpu(engineB)}; paced p99 engine ` +
+        `${fixed(engine.paced?.receiver.latencyMs.p99, 2)}, engine B ${fixed(engineB.paced?.receiver.latencyMs.p99, 2)} ms`,
+    );
+  }
   printBacklog(backlog);
 }
 

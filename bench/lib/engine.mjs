@@ -25,11 +25,18 @@ function freePort() {
 }
 
 // Starts `hookster serve`; `env` adds or overrides HOOKSTER_* settings. ENGINE_FROM=src runs the sources
-// with tsx; ENGINE_MAIN=<file> runs another entry point (to check the harness itself); ENGINE_LOG=1 echoes
+// with tsx; ENGINE_MAIN=<file> (or `main`) runs another entry point (another build, or to check the harness
+// itself); ENGINE_LOG=1 echoes
 // its output, ENGINE_LOG_LEVEL sets its log level (default warn).
-export async function startEngine({ env = {}, role = 'all', cpuProfDir = null, dir = null } = {}) {
+export async function startEngine({
+  env = {},
+  role = 'all',
+  cpuProfDir = null,
+  dir = null,
+  main: entry,
+} = {}) {
   const fromSource = process.env.ENGINE_FROM === 'src';
-  const main = process.env.ENGINE_MAIN ?? (fromSource ? SOURCE_MAIN : BUILT_MAIN);
+  const main = entry ?? process.env.ENGINE_MAIN ?? (fromSource ? SOURCE_MAIN : BUILT_MAIN);
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'hookster-bench-engine-'));
   const port = await freePort();
