@@ -75,7 +75,8 @@ function summary(p) {
   return (
     `${int(p.deliveriesPerSec)} deliveries/s, p50 ${fixed(r.latencyMs.p50, 2)} ms, p99 ${fixed(r.latencyMs.p99, 2)} ms, ` +
     `POSTs ${r.posts} (${r.multiPosts} with >1 activity), dup ${r.duplicates}, missing ${r.missing}, bad sig ${r.badSignature}, ` +
-    `submit errors ${p.loadgen.errors}${p.timedOut ? ', TIMED OUT' : ''}, submitted in ${int(p.loadgen.finishedAt - p.loadgen.startedAt)} of ${int(p.windowMs)} ms ${JSON.stringify(p.cpu)}`
+    `submit errors ${p.loadgen.errors}${p.timedOut ? ', TIMED OUT' : ''}, submitted in ${int(p.loadgen.finishedAt - p.loadgen.startedAt)} of ${int(p.windowMs)} ms ${JSON.stringify(p.cpu)}` +
+    `, steal ${p.stealPercent ?? '?'} %`
   );
 }
 
@@ -229,6 +230,7 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
     out[sys.name] = {
       burst: byRate[Math.floor((byRate.length - 1) / 2)],
       rounds: sys.bursts.map((b) => b.deliveriesPerSec),
+      steals: sys.bursts.map((b) => b.stealPercent),
       totals: totals(sys.bursts),
       paced: sys.paced,
       rss: sys.rss(),
@@ -346,6 +348,8 @@ function printReport(out) {
   if (engine && baseline) {
     const perRound = engine.rounds.map((v, i) => (v / baseline.rounds[i]).toFixed(2)).join(' / ');
     console.log(`engine / baseline by round: ${perRound}`);
+    const steal = (r) => r.steals.map((v) => v ?? '?').join(' / ');
+    console.log(`hypervisor steal % by round, baseline: ${steal(baseline)}; engine: ${steal(engine)}`);
     const x = engine.burst.deliveriesPerSec / baseline.burst.deliveriesPerSec;
     console.log(
       `engine / baseline deliveries/s (medians): ${x.toFixed(2)} (target ≥ 1.5: ${x >= 1.5 ? 'met' : 'NOT met'})`,

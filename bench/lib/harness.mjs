@@ -1,5 +1,6 @@
 // Shared run plumbing: settings from the environment, a deadline that stops every child, phases that
 // drive the load generator (and the receiver, for end-to-end runs) and collect CPU time per process.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ask, cpuSeconds, forkChild, nextMessage, sleep, stopProcess } from './proc.mjs';
@@ -64,6 +65,23 @@ export async function startReceiver(cleanup) {
   return { child, pid: child.pid, port, url: `http://127.0.0.1:${port}/hook` };
 }
 
+/** The machine's CPU time counters (all cores, clock ticks): total and stolen by the hypervisor. */
+export function machineTicks() {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** % of the machine's CPU time stolen by the hypervisor between two machineTicks() samples. */
+export function stealPercent(before, after) {
+  if (before === undefined || after === undefined || after.total <= before.total) return undefined;
+  return Math.round((100 * (after.steal - before.steal)) / (after.total - before.total));
+}
+
 export function cpuOf(pids) {
   return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]));
 }
@@ -114,6 +132,7 @@ export async function deliveryPhase(
 ) {
   await ask(receiver.child, { type: 'reset', phase: run.phase, expected: run.n }, 'reset-ok');
   const cpu0 = cpuOf(pids);
+  const ticks0 = machineTicks();
   const done = nextMessage(receiver.child, 'done', timeoutMs);
   done.catch(() => {});
   const lg = await ask(loadgen, { type: 'run', ...run }, 'result', timeoutMs);
@@ -125,6 +144,7 @@ export async function deliveryPhase(
     timedOut = true;
   }
   const cpu1 = cpuOf(pids);
+  const ticks1 = machineTicks();
   await sleep(graceMs); // late duplicates still count
   const st = await ask(receiver.child, { type: 'stats' }, 'stats');
   const windowMs = (st.lastAt ?? lg.finishedAt) - lg.startedAt;
@@ -136,5 +156,8 @@ export async function deliveryPhase(
     deliveriesPerSec: st.unique / (windowMs / 1000),
     cpu: cpuPercent(cpu0, cpu1, windowMs),
     cpuMsPerActivity: cpuMsPerActivity(cpuUsed(cpu0, cpu1), st.unique),
+    // A virtual machine's hypervisor may take CPU time from it ("steal"): a phase that lost much of
+    // it measured the neighbours as much as the system under test.
+    stealPercent: stealPercent(ticks0, ticks1),
   };
 }
