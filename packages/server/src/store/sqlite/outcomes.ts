@@ -151,10 +151,10 @@ export function createOutcomes(ctx: SqliteContext) {
     },
     // Answered after COMMIT, without waiting for the WAL sync, unless a record stores an exhaustion
     // notification. Why that is safe: the COMMIT has written the WAL, so a process crash (kill -9) loses
-    // nothing; only a power failure or OS crash within the next sync (~1 ms under load, as the API's
-    // syncs cover these frames too) can undo an outcome, and its delivery is then sent again — at least
-    // once, as after an expired lease. Measured: the dispatch thread's own fdatasync calls blocked it
-    // ~200 µs each, ~250 times a second, on a loaded 2-core machine.
+    // nothing; only a power failure or OS crash before the next sync (the API's syncs, every few
+    // milliseconds under load, cover these frames too) can undo an outcome, and its delivery is then sent
+    // again — at least once, as after an expired lease. Measured: the dispatch thread's own fdatasync
+    // calls blocked it ~160–280 µs each, ~250 times a second, on a loaded 2-core machine.
     recordAttempts(records: AttemptRecord[]): Promise<Guid[]> {
       const durable = records.some((r) => r.notify !== undefined);
       return ctx.writes.enqueue(() => {
