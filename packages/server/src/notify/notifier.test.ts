@@ -174,4 +174,30 @@ describe('exhaustion notifier', () => {
     await notifier.close();
     expect(await store.integrationsOwedMail()).toEqual([]);
   });
+
+  it('does not use up the window dropping owed e-mails it cannot read', async () => {
+    const { integrations, failure } = await world('unread@example.com');
+    const id = integrations[0]?.integrationId ?? '';
+    await store.createNotification(exhaustionNotification(failure(id, 41), Date.now()), 'not json');
+    const notifier = createNotifier({
+      store,
+      logger,
+      windowMs: WINDOW_MS,
+      mailer: createMailer(smtp.url, 'h@example.com'),
+    });
+    // The start-up sweep finds the unreadable row and drops it.
+    const deadline = Date.now() + 5000;
+    while ((await store.integrationsOwedMail()).length > 0) {
+      if (Date.now() > deadline) throw new Error('the unreadable owed e-mail was not dropped within 5 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // No e-mail went out, so the window is still free: the next failure is e-mailed at once.
+    const failedAt = Date.now();
+    await notifier.exhausted([failure(id, 42)]);
+    const [mail] = await smtp.waitFor(1);
+    expect(mailText(mail?.raw ?? '')).toContain('000000000042');
+    expect((mail?.at ?? Infinity) - failedAt).toBeLessThan(WINDOW_MS / 2);
+    await notifier.close();
+    expect(smtp.mails).toHaveLength(1);
+  });
 });

@@ -51,9 +51,11 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   const states = new Map<Guid, IntegrationMail>();
   let closed = false;
 
-  /** Sends what is owed for the integration (its window is ours); false if it could not be sent. */
-  async function sendOwed(integrationId: Guid): Promise<boolean> {
-    if (!mailer) return true;
+  /**
+   * The owed e-mails of the integration that can be read (up to MAX_PER_MAIL), and how many rows were
+   * listed. Unreadable ones are dropped here, so they neither block the others nor use up a window.
+   */
+  async function readOwed(integrationId: Guid): Promise<{ items: DigestItem[]; listed: number }> {
     const owed = await store.listOwedMail(integrationId, MAX_PER_MAIL);
     const items: DigestItem[] = [];
     const unreadable: Guid[] = [];
@@ -72,11 +74,18 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       );
       await store.clearOwedMail(unreadable);
     }
+    return { items, listed: owed.length };
+  }
+
+  /** Sends what is owed for the integration (its window is ours); false if it could not be sent. */
+  async function sendOwed(integrationId: Guid): Promise<boolean> {
+    if (!mailer) return true;
+    const { items, listed } = await readOwed(integrationId);
+    const more = listed >= MAX_PER_MAIL;
     const first = items[0];
-    if (first === undefined) return owed.length < MAX_PER_MAIL;
+    if (first === undefined) return !more;
     const ids = items.map((item) => item.notification.notificationId);
     const tenantId = first.notification.tenantId;
-    const more = owed.length >= MAX_PER_MAIL;
     try {
       const tenant = await store.getTenant(tenantId);
       if (!tenant?.accountHolderEmail) {
@@ -103,7 +112,8 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   // is in the store too: the process that takes the window sends all of it, whoever recorded it.
   async function trySend(state: IntegrationMail, integrationId: Guid): Promise<void> {
     if (state.timer !== undefined || closed) return;
-    if ((await store.listOwedMail(integrationId, 1)).length === 0) return;
+    // Only a readable owed e-mail takes the window (dropping unreadable ones needs none).
+    if ((await readOwed(integrationId)).items.length === 0) return;
     const window = await store.reserveEmailWindow(integrationId, now(), windowMs);
     if (window.reserved && (await sendOwed(integrationId))) return;
     // The window is someone else's (or ours was used and more is owed): try again when it ends.
