@@ -170,28 +170,20 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
       },
     });
   }
-  if (cfg.only.includes('engine')) {
-    const { engine, run } = await engineUnder({});
+  async function engineSystem(name, main) {
+    const { engine, run } = await engineUnder({}, main);
     systems.push({
-      name: 'engine',
+      name,
       run,
       pids: { engine: engine.pid },
       rss: () => ({ engine: peakRssMb(engine.pid) }),
       stop: () => engine.stop(),
     });
   }
+  if (cfg.only.includes('engine')) await engineSystem('engine');
   // ENGINE_B_MAIN=<another build's dist/cli/main.js>: a second engine joins the rotation, to compare two
   // versions of the engine round by round under the same conditions (an A/B, not a published figure).
-  if (cfg.engineB !== '') {
-    const { engine, run } = await engineUnder({}, cfg.engineB);
-    systems.push({
-      name: 'engineB',
-      run,
-      pids: { engine: engine.pid },
-      rss: () => ({ engine: peakRssMb(engine.pid) }),
-      stop: () => engine.stop(),
-    });
-  }
+  if (cfg.engineB !== '') await engineSystem('engineB', cfg.engineB);
   for (const sys of systems) {
     await deliveryPhase(
       receiver,

@@ -156,16 +156,22 @@ describe('exhaustion notifier', () => {
     expect(await store.integrationsOwedMail()).toEqual([]);
   });
 
-  it('drops an owed e-mail it cannot read without holding up the others', async () => {
-    const { integrations, failure } = await world('read@example.com');
+  /** An integration owing one e-mail whose stored details are not JSON, and a notifier that mails. */
+  async function unreadableOwed(email: string, n: number) {
+    const { integrations, failure } = await world(email);
     const id = integrations[0]?.integrationId ?? '';
-    await store.createNotification(exhaustionNotification(failure(id, 31), Date.now()), 'not json');
+    await store.createNotification(exhaustionNotification(failure(id, n), Date.now()), 'not json');
     const notifier = createNotifier({
       store,
       logger,
       windowMs: WINDOW_MS,
       mailer: createMailer(smtp.url, 'h@example.com'),
     });
+    return { id, failure, notifier };
+  }
+
+  it('drops an owed e-mail it cannot read without holding up the others', async () => {
+    const { id, failure, notifier } = await unreadableOwed('read@example.com', 31);
     await notifier.exhausted([failure(id, 32)]);
     const [mail] = await smtp.waitFor(1);
     const text = mailText(mail?.raw ?? '');
@@ -176,15 +182,7 @@ describe('exhaustion notifier', () => {
   });
 
   it('does not use up the window dropping owed e-mails it cannot read', async () => {
-    const { integrations, failure } = await world('unread@example.com');
-    const id = integrations[0]?.integrationId ?? '';
-    await store.createNotification(exhaustionNotification(failure(id, 41), Date.now()), 'not json');
-    const notifier = createNotifier({
-      store,
-      logger,
-      windowMs: WINDOW_MS,
-      mailer: createMailer(smtp.url, 'h@example.com'),
-    });
+    const { id, failure, notifier } = await unreadableOwed('unread@example.com', 41);
     // The start-up sweep finds the unreadable row and drops it.
     const deadline = Date.now() + 5000;
     while ((await store.integrationsOwedMail()).length > 0) {
