@@ -2,6 +2,7 @@
 
 import type { Guid } from '../../domain/types.js';
 import type { AttemptRecord } from '../contract.js';
+import { NOTIFICATION_COLUMNS, notificationValues } from '../notification-row.js';
 import { PROMOTE_SQL, type PgContext } from './context.js';
 import type { Row } from './rows.js';
 import { inTransaction } from './tx.js';
@@ -62,24 +63,13 @@ export async function recordAttempts(ctx: PgContext, records: AttemptRecord[]): 
     const failedIds = new Set(rows.filter((r) => r['status'] === 'failed').map((r) => r['delivery_id']));
     const notify = records.filter((r) => r.notify !== undefined && failedIds.has(r.deliveryId));
     if (notify.length > 0) {
-      const ns = notify.map((r) => r.notify!.notification);
+      // One array per column (unnest), from the rows both backends write.
+      const rowsOf = notify.map((r) => notificationValues(r.notify!.notification, r.notify!.owedMail));
       await client.query(
-        `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code, caption,
-           details, created_at, owed_mail)
+        `INSERT INTO notifications (${NOTIFICATION_COLUMNS})
          SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[],
            $8::text[], $9::text[], $10::text[])`,
-        [
-          ns.map((n) => n.notificationId),
-          ns.map((n) => n.tenantId),
-          ns.map((n) => n.hubId),
-          ns.map((n) => n.integrationId),
-          ns.map((n) => n.deliveryId ?? null),
-          ns.map((n) => n.code),
-          ns.map((n) => n.caption),
-          ns.map((n) => n.details),
-          ns.map((n) => n.createdAt),
-          notify.map((r) => r.notify!.owedMail ?? null),
-        ],
+        rowsOf[0]!.map((_, column) => rowsOf.map((row) => row[column])),
       );
     }
     const retrying = rows.filter((r) => r['status'] === 'pending');

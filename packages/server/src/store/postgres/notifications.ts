@@ -2,6 +2,7 @@
 
 import type { Guid, Notification, Page } from '../../domain/types.js';
 import type { OwedMail } from '../contract.js';
+import { NOTIFICATION_COLUMNS, notificationValues } from '../notification-row.js';
 import { pageOffset, type PageQuery, type PgContext } from './context.js';
 import { toNotification, type Row } from './rows.js';
 
@@ -11,21 +12,8 @@ export async function createNotification(
   owedMail: string | undefined,
 ): Promise<void> {
   await ctx.pool.query(
-    `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code, caption,
-       details, created_at, owed_mail)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [
-      n.notificationId,
-      n.tenantId,
-      n.hubId,
-      n.integrationId,
-      n.deliveryId ?? null,
-      n.code,
-      n.caption,
-      n.details,
-      n.createdAt,
-      owedMail ?? null,
-    ],
+    `INSERT INTO notifications (${NOTIFICATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [...notificationValues(n, owedMail)],
   );
 }
 

@@ -11,6 +11,7 @@ import type {
 } from '../../domain/types.js';
 import type { Database } from 'better-sqlite3';
 import type { OwedMail } from '../contract.js';
+import { NOTIFICATION_COLUMNS, notificationValues } from '../notification-row.js';
 import type { SqliteContext } from './context.js';
 import {
   toClient,
@@ -140,21 +141,9 @@ export function createTenancy(ctx: SqliteContext) {
 /** Writes one notification row (with the e-mail it owes, if any): the statement, prepared once. */
 export function notificationWriter(db: Database): (n: Notification, owedMail?: string) => void {
   const insert = db.prepare(
-    `INSERT INTO notifications (notification_id, tenant_id, hub_id, integration_id, delivery_id, code,
-       caption, details, created_at, owed_mail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO notifications (${NOTIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   return (n, owedMail) => {
-    insert.run(
-      n.notificationId,
-      n.tenantId,
-      n.hubId,
-      n.integrationId,
-      n.deliveryId ?? null,
-      n.code,
-      n.caption,
-      n.details,
-      n.createdAt,
-      owedMail ?? null,
-    );
+    insert.run(...notificationValues(n, owedMail));
   };
 }
