@@ -9,7 +9,7 @@ import type { IntegrationConfiguration } from '../../domain/types.js';
 import type { BodyEnvelope, ClaimedDelivery, ClaimRequest } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import { deliveryIdOf } from './delivery-id.js';
-import { CLAIM_ROWS } from './fanout.js';
+import { CLAIM_ROWS, type FanoutRow, type FanoutTarget, type FreshWindow } from './fanout.js';
 import { LimitedStatement } from './limited.js';
 
 interface HeadRow {
@@ -29,6 +29,12 @@ interface HeadRow {
   properties: string;
   /** 1 when the lane holds more pending deliveries after the head (a System batch may take them). */
   more: number;
+}
+
+interface FlightParts {
+  activity_json: string;
+  conversation_id: string;
+  properties: string;
 }
 
 interface WaitingRow {
@@ -82,6 +88,11 @@ export function createClaims(ctx: SqliteContext) {
     [number],
     { integration_id: string; hub_id: string; tenant_id: string; channel_id: string; configuration: string }
   >('SELECT integration_id, hub_id, tenant_id, channel_id, configuration FROM integrations WHERE seq = ?');
+  // A flight's parts (the activity of its fanouts row and its conversation), read once per fanouts row.
+  const flightParts = db.prepare<[number, number], FlightParts>(
+    `SELECT a.json AS activity_json, c.conversation_id, c.properties
+     FROM activities a, conversations c WHERE a.seq = ? AND c.seq = ?`,
+  );
   const waiting = new LimitedStatement<[number, number, number], WaitingRow>(
     db,
     `SELECT d.seq, d.echo, d.fence > 0 AS dispatched, a.json
@@ -100,17 +111,91 @@ export function createClaims(ctx: SqliteContext) {
   // Rotates the first integration served, so with more integrations than `limit` all get their turn.
   let cursor = 0;
 
-  function readyIntegrations(): number[] {
-    const refs: number[] = [];
+  /** Integrations with claimable heads, plus `more` (with fresh candidates), rotated by the cursor. */
+  function readyIntegrations(more: Iterable<number>): number[] {
+    const found = new Set<number>(more);
     let after = 0;
     for (;;) {
       const row = nextReadyIntegration.get(after);
       if (row === undefined) break;
-      refs.push(row.integration_ref);
+      found.add(row.integration_ref);
       after = row.integration_ref;
     }
+    const refs = [...found].sort((a, b) => a - b);
     const start = refs.findIndex((ref) => ref > cursor);
     return start <= 0 ? refs : [...refs.slice(start), ...refs.slice(0, start)];
+  }
+
+  function envelopeOf(t: Target, conversationId: string, properties: string, echo: number): BodyEnvelope {
+    return {
+      hubId: t.hubId,
+      tenantId: t.tenantId,
+      integrationId: t.integrationId,
+      conversationId,
+      conversationPropertiesJson: properties,
+      shape: t.channelId === 'System' ? 'activities' : 'activity',
+      echo: echo === 1,
+    };
+  }
+
+  /** The integration a claim sends to, read once per claim. */
+  function targetOf(ref: number, targets: Map<number, Target | null>): Target | undefined {
+    let t = targets.get(ref);
+    if (t === undefined) {
+      const row = target.get(ref);
+      t =
+        row === undefined
+          ? null
+          : {
+              ref,
+              integrationId: row.integration_id,
+              hubId: row.hub_id,
+              tenantId: row.tenant_id,
+              channelId: row.channel_id,
+              configurationJson: row.configuration,
+            };
+      targets.set(ref, t);
+    }
+    return t ?? undefined;
+  }
+
+  function configurationOf(t: Target, configurations: Map<number, IntegrationConfiguration>) {
+    let config = configurations.get(t.ref);
+    if (config === undefined) {
+      config = JSON.parse(t.configurationJson) as IntegrationConfiguration;
+      configurations.set(t.ref, config);
+    }
+    return config;
+  }
+
+  function claimedOf(
+    t: Target,
+    config: IntegrationConfiguration,
+    seq: number,
+    fence: number,
+    attemptNumber: number,
+    conversationId: string,
+    fixed: { body: string; activityCount: number },
+    createdAt: number,
+  ): ClaimedDelivery {
+    const delivery: ClaimedDelivery = {
+      deliveryId: deliveryIdOf(ctx.deliveryIdPrefix, seq),
+      fence,
+      attemptNumber,
+      integrationId: t.integrationId,
+      hubId: t.hubId,
+      tenantId: t.tenantId,
+      conversationId,
+      webhookUrl: config.webhookUrl ?? '',
+      publicSigningKey: config.publicSigningKey ?? '',
+      privateSigningKey: config.privateSigningKey ?? '',
+      body: fixed.body,
+      activityCount: fixed.activityCount,
+      createdAt,
+    };
+    if (typeof config.retrySchedule === 'string') delivery.retrySchedule = config.retrySchedule;
+    if (typeof config.deliveryTimeout === 'string') delivery.deliveryTimeout = config.deliveryTimeout;
+    return delivery;
   }
 
   /**
@@ -118,17 +203,8 @@ export function createClaims(ctx: SqliteContext) {
    * later, a head that carries one activity is built again from the same parts (a batch's body is stored).
    */
   function bodyOf(t: Target, head: HeadRow, request: ClaimRequest, first: boolean) {
-    const integrationId = t.integrationId;
-    const shape = t.channelId === 'System' ? 'activities' : 'activity';
-    const envelope: BodyEnvelope = {
-      hubId: t.hubId,
-      tenantId: t.tenantId,
-      integrationId,
-      conversationId: head.conversation_id,
-      conversationPropertiesJson: head.properties,
-      shape,
-      echo: head.echo === 1,
-    };
+    const envelope = envelopeOf(t, head.conversation_id, head.properties, head.echo);
+    const shape = envelope.shape;
     const jsons = [head.activity_json];
     const absorbed: number[] = [];
     if (
@@ -169,37 +245,69 @@ export function createClaims(ctx: SqliteContext) {
   }
 
   function claimNow(request: ClaimRequest): ClaimedDelivery[] {
+    // The process's dispatcher (the hand-off's owner) reads the fanouts committed since its last claim
+    // and may send fresh deliveries as flights (handoff.ts); any other store writes their rows first
+    // (in activity order, a bounded chunk per claim; if more wait, the work signal brings the
+    // dispatcher back).
+    const owner = ctx.handoff.own();
+    let fresh: FreshWindow | undefined;
+    if (owner) {
+      expireFlights(request.now);
+      fresh = ctx.fanouts.readFresh(CLAIM_ROWS);
+    } else if (ctx.fanouts.materialise(CLAIM_ROWS)) ctx.signalWork();
+    const claimed = request.limit > 0 || fresh !== undefined ? claim(request, fresh) : [];
+    return claimed;
+  }
+
+  /** Flights whose outcome never came (it could not be recorded) are due again, as after a lease. */
+  function expireFlights(now: number): void {
+    for (const flight of ctx.handoff.expired(now)) {
+      ctx.fanouts.writeFlight(flight, 'pending', now, 0);
+      if (ctx.handoff.resolve(flight)) ctx.fanouts.taken(flight.firstSeq);
+      ctx.signalWork();
+    }
+  }
+
+  /**
+   * Picks up to `limit` deliveries: due heads and fresh candidates of each integration (heads first),
+   * one integration per turn, each within its room. Heads are leased; candidates become flights.
+   */
+  function claim(request: ClaimRequest, fresh: FreshWindow | undefined): ClaimedDelivery[] {
     const claimed: ClaimedDelivery[] = [];
-    // Deliveries submitted since get their rows first (in activity order), a bounded chunk per claim;
-    // if more wait, the work signal brings the dispatcher back.
-    if (ctx.fanouts.materialise(CLAIM_ROWS)) ctx.signalWork();
-    if (request.limit <= 0) return claimed;
-    const candidates: { t: Target; heads: HeadRow[]; room: number }[] = [];
-    const refs = readyIntegrations();
+    const targets = new Map<number, Target | null>();
+    const configurations = new Map<number, IntegrationConfiguration>();
+    const freshOf = new Map<number, { f: FanoutRow; t: FanoutTarget }[]>();
+    for (const { f, candidates } of fresh?.fanouts ?? []) {
+      for (const t of candidates) {
+        let list = freshOf.get(t[1]);
+        if (list === undefined) freshOf.set(t[1], (list = []));
+        list.push({ f, t });
+      }
+    }
+    const candidates: {
+      t: Target;
+      heads: HeadRow[];
+      fresh: { f: FanoutRow; t: FanoutTarget }[];
+      room: number;
+    }[] = [];
+    const refs = readyIntegrations(freshOf.keys());
     // First an equal share from each integration, then — only if that left the claim short — more
     // from those that had more: no claim reads rows it will not lease.
     const share = Math.max(1, Math.ceil(request.limit / Math.max(1, refs.length)));
     let found = 0;
     for (const ref of refs) {
-      const row = target.get(ref);
-      if (row === undefined) continue;
+      const t = targetOf(ref, targets);
+      if (t === undefined) continue;
       const room = Math.min(
         request.limit,
-        request.perIntegrationLimit - (request.inFlight.get(row.integration_id) ?? 0),
+        request.perIntegrationLimit - (request.inFlight.get(t.integrationId) ?? 0),
       );
       if (room <= 0) continue;
       const heads = dueHeads.all(Math.min(room, share), 0, ref, request.now);
-      if (heads.length === 0) continue;
-      found += heads.length;
-      const t = {
-        ref,
-        integrationId: row.integration_id,
-        hubId: row.hub_id,
-        tenantId: row.tenant_id,
-        channelId: row.channel_id,
-        configurationJson: row.configuration,
-      };
-      candidates.push({ t, heads, room });
+      const freshOfRef = freshOf.get(ref) ?? [];
+      if (heads.length === 0 && freshOfRef.length === 0) continue;
+      found += heads.length + freshOfRef.length;
+      candidates.push({ t, heads, fresh: freshOfRef, room });
     }
     for (const c of candidates) {
       if (found >= request.limit) break;
@@ -213,29 +321,38 @@ export function createClaims(ctx: SqliteContext) {
       c.heads.push(...more);
       found += more.length;
     }
-    // Round robin, one head per integration per turn, so a huge backlog cannot starve the others.
+    // Round robin, one delivery per integration per turn, so a huge backlog cannot starve the others.
     const picked: { t: Target; head: HeadRow }[] = [];
-    for (let turn = 0; picked.length < request.limit; turn++) {
+    const flights: { t: Target; f: FanoutRow; target: FanoutTarget }[] = [];
+    let count = 0;
+    for (let turn = 0; count < request.limit; turn++) {
       let any = false;
       for (const c of candidates) {
+        if (turn >= c.room) continue;
         const head = c.heads[turn];
-        if (head === undefined) continue;
+        const next = head === undefined ? c.fresh[turn - c.heads.length] : undefined;
+        if (head === undefined && next === undefined) continue;
         any = true;
-        picked.push({ t: c.t, head });
-        if (picked.length >= request.limit) break;
+        if (head !== undefined) picked.push({ t: c.t, head });
+        else flights.push({ t: c.t, f: next!.f, target: next!.t });
+        if (++count >= request.limit) break;
       }
       if (!any) break;
     }
-    const configurations = new Map<number, IntegrationConfiguration>();
+    leaseHeads(request, picked, claimed, configurations);
+    if (fresh !== undefined) sendFlights(request, fresh, flights, claimed, configurations);
+    return claimed;
+  }
+
+  function leaseHeads(
+    request: ClaimRequest,
+    picked: { t: Target; head: HeadRow }[],
+    claimed: ClaimedDelivery[],
+    configurations: Map<number, IntegrationConfiguration>,
+  ): void {
     const leaseUntil = request.now + request.leaseMs;
     const seqs: number[] = [];
     for (const { t, head } of picked) {
-      const integrationId = t.integrationId;
-      let config = configurations.get(t.ref);
-      if (config === undefined) {
-        config = JSON.parse(t.configurationJson) as IntegrationConfiguration;
-        configurations.set(t.ref, config);
-      }
       let fixed: { body: string; activityCount: number };
       if (head.body !== null) {
         fixed = { body: head.body, activityCount: head.activity_count };
@@ -250,28 +367,59 @@ export function createClaims(ctx: SqliteContext) {
         }
       }
       seqs.push(head.seq);
-      const delivery: ClaimedDelivery = {
-        deliveryId: deliveryIdOf(ctx.deliveryIdPrefix, head.seq),
-        fence: head.fence + 1,
-        attemptNumber: head.attempt_count - head.budget_base + 1,
-        integrationId,
-        hubId: t.hubId,
-        tenantId: t.tenantId,
-        conversationId: head.conversation_id,
-        webhookUrl: config.webhookUrl ?? '',
-        publicSigningKey: config.publicSigningKey ?? '',
-        privateSigningKey: config.privateSigningKey ?? '',
-        body: fixed.body,
-        activityCount: fixed.activityCount,
-        createdAt: head.created_at,
-      };
-      if (typeof config.retrySchedule === 'string') delivery.retrySchedule = config.retrySchedule;
-      if (typeof config.deliveryTimeout === 'string') delivery.deliveryTimeout = config.deliveryTimeout;
-      claimed.push(delivery);
+      claimed.push(
+        claimedOf(
+          t,
+          configurationOf(t, configurations),
+          head.seq,
+          head.fence + 1,
+          head.attempt_count - head.budget_base + 1,
+          head.conversation_id,
+          fixed,
+          head.created_at,
+        ),
+      );
       cursor = t.ref;
     }
     if (seqs.length > 0) leaseAll.run(request.owner, leaseUntil, leaseUntil, JSON.stringify(seqs));
-    return claimed;
+  }
+
+  /** The picked candidates become flights (one activity each: their lanes had nothing waiting). */
+  function sendFlights(
+    request: ClaimRequest,
+    fresh: FreshWindow,
+    picked: { t: Target; f: FanoutRow; target: FanoutTarget }[],
+    claimed: ClaimedDelivery[],
+    configurations: Map<number, IntegrationConfiguration>,
+  ): void {
+    const leaseUntil = request.now + request.leaseMs;
+    const seqs = new Set<number>();
+    let parts: { activitySeq: number; row: FlightParts } | undefined;
+    for (const { t, f, target } of picked) {
+      const [seq, integrationRef, echo] = target;
+      ctx.handoff.add({
+        seq,
+        integrationRef,
+        conversationRef: f.conversation_ref,
+        echo,
+        activitySeq: f.activity_seq,
+        createdAt: f.created_at,
+        firstSeq: f.first_seq,
+        leaseUntil,
+      });
+      seqs.add(seq);
+      if (parts?.activitySeq !== f.activity_seq) {
+        parts = { activitySeq: f.activity_seq, row: flightParts.get(f.activity_seq, f.conversation_ref)! };
+      }
+      const { row } = parts;
+      const envelope = envelopeOf(t, row.conversation_id, row.properties, echo);
+      const fixed = { body: request.buildBody(envelope, [row.activity_json]), activityCount: 1 };
+      claimed.push(
+        claimedOf(t, configurationOf(t, configurations), seq, 1, 1, row.conversation_id, fixed, f.created_at),
+      );
+      cursor = t.ref;
+    }
+    ctx.fanouts.settle(fresh, (seq) => seqs.has(seq));
   }
 
   return {

@@ -4,6 +4,7 @@
 import type { Database } from 'better-sqlite3';
 import type { GroupCommit } from './group-commit.js';
 import type { Fanouts } from './fanout.js';
+import type { Handoff } from './handoff.js';
 import type { Lanes } from './lanes.js';
 
 export interface SqliteContext {
@@ -12,6 +13,8 @@ export interface SqliteContext {
   lanes: Lanes;
   /** Webhook deliveries stored compactly at submit, written as rows later (fanout.ts). */
   fanouts: Fanouts;
+  /** Fresh deliveries sent by the process's dispatcher before they have rows (handoff.ts). */
+  handoff: Handoff;
   /** Per-database prefix of delivery ids (delivery-id.ts). */
   deliveryIdPrefix: string;
   /** Marks that the current write made work claimable; listeners run after its commit. */

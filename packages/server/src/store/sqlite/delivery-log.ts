@@ -86,9 +86,10 @@ export function createDeliveryLog(ctx: SqliteContext) {
     },
     async nextDueAt(): Promise<EpochMs | undefined> {
       // Deliveries still in fanouts are due since their submit.
-      const due = earliestDue.get()?.t ?? undefined;
-      const fanout = ctx.fanouts.earliest();
-      return fanout === undefined || (due !== undefined && due < fanout) ? due : fanout;
+      // A flight whose outcome never comes is due again when its lease ends (handoff.ts).
+      const times = [earliestDue.get()?.t ?? undefined, ctx.fanouts.earliest(), ctx.handoff.earliestLease()];
+      const known = times.filter((t): t is number => t !== undefined);
+      return known.length === 0 ? undefined : Math.min(...known);
     },
   };
 }

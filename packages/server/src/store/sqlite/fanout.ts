@@ -10,11 +10,26 @@
 
 import type { Database, Statement } from 'better-sqlite3';
 import type { GroupCommit } from './group-commit.js';
+import { type Flight, HANDOFF_OWNER, type Handoff } from './handoff.js';
 
 /** A webhook target as stored: [delivery seq, integration_ref, echo 0|1]. */
 export type FanoutTarget = [number, number, number];
 
-interface FanoutRow {
+/** A fanouts row read by the hand-off's owner, and its targets that may become flights. */
+export interface FreshFanout {
+  f: FanoutRow;
+  targets: FanoutTarget[];
+  candidates: FanoutTarget[];
+}
+
+export interface FreshWindow {
+  fanouts: FreshFanout[];
+  heldOf: (ref: number) => boolean | null;
+  /** A row written for the window is a claimable head. */
+  signal: boolean;
+}
+
+export interface FanoutRow {
   first_seq: number;
   activity_seq: number;
   conversation_ref: number;
@@ -33,13 +48,17 @@ export class Fanouts {
   private readonly oldest: Statement<[number, number], FanoutRow>;
   private readonly anyAfter: Statement<[number, number], { one: number }>;
   private readonly remove: Statement<[number]>;
+  private readonly removeOne: Statement<[number]>;
+  private readonly laneHasPending: Statement<[number, number], { one: number }>;
+  private readonly leased: Statement;
+  private readonly flightRow: Statement;
   private readonly newest: Statement<[], { m: number | null }>;
   private readonly waitingBefore: Statement<[number], { first_seq: number }>;
   private readonly readNext: Statement<[], { next: number }>;
   private readonly writeNext: Statement<[number]>;
   /** The counter inside the current transaction: read at its first allocation, written at its commit. */
   private counter: { transaction: number; next: number } | undefined;
-  private readonly earliestCreated: Statement<[], { created_at: number }>;
+  private readonly earliestCreated: Statement<[number], { created_at: number }>;
   private readonly status: Statement<[number], { held: number }>;
   private readonly cancelled: Statement;
   private readonly inserts: Statement[] = [];
@@ -48,6 +67,7 @@ export class Fanouts {
     private readonly db: Database,
     private readonly writes: GroupCommit,
     private readonly signalWork: () => void,
+    private readonly handoff: Handoff,
   ) {
     this.insert = db.prepare(
       'INSERT INTO fanouts (first_seq, activity_seq, conversation_ref, created_at, targets) VALUES (?, ?, ?, ?, ?)',
@@ -61,11 +81,30 @@ export class Fanouts {
       'SELECT 1 AS one FROM fanouts WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq LIMIT 1',
     );
     this.remove = db.prepare('DELETE FROM fanouts WHERE first_seq <= ?');
+    this.removeOne = db.prepare('DELETE FROM fanouts WHERE first_seq = ?');
+    this.laneHasPending = db.prepare(
+      `SELECT 1 AS one FROM deliveries INDEXED BY deliveries_lane
+       WHERE conversation_ref = ? AND integration_ref = ? AND status = 'pending' AND transport = 'webhook' LIMIT 1`,
+    );
+    // A taken delivery whose flight has no row yet, written by a store that does not hold it: a head
+    // leased until the latest flight's lease, fence 1 (the flight's), so its outcome applies to it.
+    this.leased = db.prepare(
+      `INSERT OR IGNORE INTO deliveries (seq, integration_ref, conversation_ref, transport, echo, activity_seq,
+         status, held, is_head, due_at, next_attempt_at, created_at, fence, lease_owner, lease_until)
+       VALUES (?, ?, ?, 'webhook', ?, ?, 'pending', ?, 1, ?, ?, ?, 1, '${HANDOFF_OWNER}', ?)`,
+    );
     this.newest = db.prepare('SELECT MAX(first_seq) AS m FROM fanouts');
     this.waitingBefore = db.prepare(
       'SELECT first_seq FROM fanouts WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1',
     );
-    this.earliestCreated = db.prepare('SELECT created_at FROM fanouts ORDER BY first_seq LIMIT 1');
+    this.flightRow = db.prepare(
+      `INSERT OR IGNORE INTO deliveries (seq, integration_ref, conversation_ref, transport, echo, activity_seq,
+         status, held, is_head, due_at, next_attempt_at, attempt_count, fence, created_at)
+       VALUES (?, ?, ?, 'webhook', ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
+    );
+    this.earliestCreated = db.prepare(
+      'SELECT created_at FROM fanouts WHERE first_seq > ? ORDER BY first_seq LIMIT 1',
+    );
     this.readNext = db.prepare('SELECT next FROM delivery_seqs WHERE id = 1');
     this.writeNext = db.prepare('UPDATE delivery_seqs SET next = ? WHERE id = 1');
     // held: the integration or its hub is paused now; no row: the integration was deleted.
@@ -74,7 +113,7 @@ export class Fanouts {
        FROM integrations i LEFT JOIN hubs h ON h.hub_id = i.hub_id WHERE i.seq = ?`,
     );
     this.cancelled = db.prepare(
-      `INSERT INTO deliveries (seq, integration_ref, conversation_ref, transport, echo, activity_seq,
+      `INSERT OR IGNORE INTO deliveries (seq, integration_ref, conversation_ref, transport, echo, activity_seq,
          status, held, is_head, created_at)
        VALUES (?, ?, ?, 'webhook', ?, ?, 'cancelled', 0, 0, ?)`,
     );
@@ -112,33 +151,16 @@ export class Fanouts {
     let rows = 0;
     let last: number | undefined;
     let signal = false;
-    const held = new Map<number, boolean | null>();
-    const heldOf = (ref: number): boolean | null => {
-      let h = held.get(ref);
-      if (h === undefined) {
-        const row = this.status.get(ref);
-        h = row === undefined ? null : row.held === 1;
-        held.set(ref, h);
-      }
-      return h;
-    };
+    const heldOf = this.heldCache();
+    // Rows up to the watermark were taken by the hand-off's owner: what is left of them are flights.
+    const taken = this.handoff.watermark;
     for (;;) {
       const batch = this.oldest.all(last ?? 0, upTo);
       if (batch.length === 0) break;
       for (const f of batch) {
         const targets = JSON.parse(f.targets) as FanoutTarget[];
-        const live: FanoutTarget[] = [];
-        for (const t of targets) {
-          const h = heldOf(t[1]);
-          if (h === null) {
-            // Deleted since the submit (deleting materialises first, so only a race can get here).
-            this.cancelled.run(t[0], t[1], f.conversation_ref, t[2], f.activity_seq, f.created_at);
-          } else {
-            live.push(t);
-            if (!h) signal = true;
-          }
-        }
-        this.write(f, live, heldOf);
+        if (f.first_seq <= taken) this.writeTaken(f, targets, heldOf);
+        else if (this.writeRows(f, targets, heldOf)) signal = true;
         rows += targets.length;
         last = f.first_seq;
         if (rows >= maxRows) break;
@@ -149,6 +171,113 @@ export class Fanouts {
     this.remove.run(last);
     if (signal) this.signalWork();
     return this.anyAfter.get(last, upTo) !== undefined;
+  }
+
+  /**
+   * Inside a write transaction of the hand-off's owner (handoff.ts): reads the fanouts rows after the
+   * watermark, oldest first, until `maxRows` targets, and writes the rows of every target that cannot
+   * be a flight: its integration is held or deleted, a flight holds its lane, its lane has a pending
+   * row, or another target of the window shares its lane (they are written in order, so a System head
+   * batches them). The rest are *candidates*: the claim picks flights among them (fairly, with the due
+   * heads), then `settle` writes rows for the candidates it did not pick.
+   */
+  readFresh(maxRows: number): FreshWindow {
+    const heldOf = this.heldCache();
+    const fanouts: FreshFanout[] = [];
+    const lanes = new Map<string, number>();
+    let rows = 0;
+    let after = this.handoff.watermark;
+    read: for (;;) {
+      const batch = this.oldest.all(after, Number.MAX_SAFE_INTEGER);
+      for (const f of batch) {
+        const targets = JSON.parse(f.targets) as FanoutTarget[];
+        fanouts.push({ f, targets, candidates: [] });
+        for (const t of targets) {
+          const lane = `${f.conversation_ref}:${t[1]}`;
+          lanes.set(lane, (lanes.get(lane) ?? 0) + 1);
+        }
+        after = f.first_seq;
+        rows += targets.length;
+        if (rows >= maxRows) break read;
+      }
+      if (batch.length < READ_FANOUTS) break;
+    }
+    let signal = false;
+    for (const fresh of fanouts) {
+      const { f, targets } = fresh;
+      const rest: FanoutTarget[] = [];
+      for (const t of targets) {
+        const ref = t[1];
+        if (
+          heldOf(ref) === false &&
+          lanes.get(`${f.conversation_ref}:${ref}`) === 1 &&
+          !this.handoff.laneBusy(f.conversation_ref, ref) &&
+          this.laneHasPending.get(f.conversation_ref, ref) === undefined
+        )
+          fresh.candidates.push(t);
+        else rest.push(t);
+      }
+      if (rest.length > 0 && this.writeRows(f, rest, heldOf)) signal = true;
+    }
+    return { fanouts, heldOf, signal };
+  }
+
+  /**
+   * Inside the same write transaction, after the claim: the picked candidates are flights (added to
+   * the hand-off by the caller); the others get their rows (heads, claimable at once). A fanouts row
+   * left without flights is deleted; the watermark moves past the window.
+   */
+  settle(window: FreshWindow, isFlight: (seq: number) => boolean): void {
+    let signal = window.signal;
+    for (const { f, candidates } of window.fanouts) {
+      const rest = candidates.filter((t) => !isFlight(t[0]));
+      if (rest.length > 0 && this.writeRows(f, rest, window.heldOf)) signal = true;
+      if (rest.length === candidates.length) this.removeOne.run(f.first_seq);
+    }
+    const last = window.fanouts[window.fanouts.length - 1];
+    if (last !== undefined) this.handoff.advance(last.f.first_seq);
+    if (signal) this.signalWork();
+  }
+
+  /** Inside a write transaction: a flight's fanouts row has no flight left. */
+  taken(firstSeq: number): void {
+    this.removeOne.run(firstSeq);
+  }
+
+  /**
+   * Inside a write transaction: writes the row of a flight, with its outcome or — its lease ended
+   * without one — due again (pending, no lease, so a late result is stale). Undefined when it has a row
+   * already (another store of the process wrote it, leased: apply to that row instead); else whether
+   * its integration is held now.
+   */
+  writeFlight(
+    flight: Flight,
+    status: 'pending' | 'delivered' | 'failed',
+    dueAt: number | null,
+    attemptCount: number,
+  ): { held: boolean } | undefined {
+    const h = this.heldCache()(flight.integrationRef);
+    const pending = status === 'pending';
+    const changes = this.flightRow.run(
+      flight.seq,
+      flight.integrationRef,
+      flight.conversationRef,
+      flight.echo,
+      flight.activitySeq,
+      h === null && pending ? 'cancelled' : status,
+      pending && h === true ? 1 : 0,
+      pending && h !== null ? 1 : 0,
+      pending ? dueAt : null,
+      pending ? dueAt : null,
+      attemptCount,
+      flight.createdAt,
+    ).changes;
+    return changes === 0 ? undefined : { held: h === true };
+  }
+
+  /** Inside a write transaction: rows for the flights still out, as leased heads (the store closes). */
+  materialiseTaken(): void {
+    while (this.materialise(CATCH_UP_ROWS, this.handoff.watermark));
   }
 
   /** Writes every fanout's rows (inside a write transaction): before an integration is deleted. */
@@ -168,7 +297,61 @@ export class Fanouts {
 
   /** When the oldest fanout was submitted (its deliveries are due since), if any waits. */
   earliest(): number | undefined {
-    return this.earliestCreated.get()?.created_at;
+    return this.earliestCreated.get(this.handoff.watermark)?.created_at;
+  }
+
+  /** held (true/false) or deleted (null) of integrations, read once per transaction step. */
+  private heldCache(): (ref: number) => boolean | null {
+    const held = new Map<number, boolean | null>();
+    return (ref) => {
+      let h = held.get(ref);
+      if (h === undefined) {
+        const row = this.status.get(ref);
+        h = row === undefined ? null : row.held === 1;
+        held.set(ref, h);
+      }
+      return h;
+    };
+  }
+
+  /** Rows for targets of a not-taken fanout; true when one is a claimable head. */
+  private writeRows(f: FanoutRow, targets: FanoutTarget[], heldOf: (ref: number) => boolean | null): boolean {
+    let signal = false;
+    const live: FanoutTarget[] = [];
+    for (const t of targets) {
+      const h = heldOf(t[1]);
+      if (h === null) {
+        // Deleted since the submit (deleting materialises first, so only a race can get here).
+        this.cancelled.run(t[0], t[1], f.conversation_ref, t[2], f.activity_seq, f.created_at);
+      } else {
+        live.push(t);
+        if (!h) signal = true;
+      }
+    }
+    this.write(f, live, heldOf);
+    return signal;
+  }
+
+  /** Rows for the targets of a taken fanout that have none yet: its flights, as leased heads. */
+  private writeTaken(f: FanoutRow, targets: FanoutTarget[], heldOf: (ref: number) => boolean | null): void {
+    const lease = this.handoff.leaseUntil;
+    for (const t of targets) {
+      const h = heldOf(t[1]);
+      if (h === null) this.cancelled.run(t[0], t[1], f.conversation_ref, t[2], f.activity_seq, f.created_at);
+      else
+        this.leased.run(
+          t[0],
+          t[1],
+          f.conversation_ref,
+          t[2],
+          f.activity_seq,
+          h ? 1 : 0,
+          lease,
+          f.created_at,
+          f.created_at,
+          lease,
+        );
+    }
   }
 
   private write(f: FanoutRow, targets: FanoutTarget[], heldOf: (ref: number) => boolean | null): void {
@@ -190,11 +373,17 @@ export class Fanouts {
       params[`r${k}`] = t[1];
       params[`e${k}`] = t[2];
       params[`h${k}`] = heldOf(t[1]) === true ? 1 : 0;
+      params[`b${k}`] = this.handoff.laneBusy(f.conversation_ref, t[1]) ? 1 : 0;
     });
     return params;
   }
 
-  /** One INSERT for n rows; a row is its lane's head when the lane has no pending delivery yet. */
+  /**
+   * One INSERT for n rows; a row is its lane's head when no flight holds the lane and no earlier pending
+   * delivery waits in it. (After a restart a flight's row can come after later rows of its lane, which
+   * were written behind it: it is their head.) A row that exists already — a flight's, written with its
+   * outcome before a restart — is kept.
+   */
   private insertOf(count: number): Statement {
     let statement = this.inserts[count];
     if (statement === undefined) {
@@ -202,12 +391,13 @@ export class Fanouts {
         { length: count },
         (_, k) =>
           `(@s${k}, @r${k}, @cr, 'webhook', @e${k}, @a, 'pending', @h${k},
-            NOT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_lane
-              WHERE conversation_ref = @cr AND integration_ref = @r${k} AND status = 'pending' AND transport = 'webhook'),
+            @b${k} = 0 AND NOT EXISTS (SELECT 1 FROM deliveries INDEXED BY deliveries_lane
+              WHERE conversation_ref = @cr AND integration_ref = @r${k} AND status = 'pending' AND transport = 'webhook'
+                AND seq < @s${k}),
             @now, @now, @now)`,
       );
       statement = this.db.prepare(
-        `INSERT INTO deliveries (seq, integration_ref, conversation_ref, transport, echo, activity_seq,
+        `INSERT OR IGNORE INTO deliveries (seq, integration_ref, conversation_ref, transport, echo, activity_seq,
            status, held, is_head, due_at, next_attempt_at, created_at) VALUES ${rows.join(', ')}`,
       );
       this.inserts[count] = statement;

@@ -50,6 +50,8 @@ export class GroupCommit {
   private idleWaiters: (() => void)[] = [];
   /** Runs just before the current transaction's COMMIT (registered by writes inside it). */
   private beforeCommit: (() => void)[] = [];
+  /** Undoes changes to memory made by writes of the current transaction, newest last (onUndo). */
+  private undo: (() => void)[] = [];
   /** Increments at each BEGIN: lets a write tell whether it runs in the same transaction as before. */
   transaction = 0;
   private readonly begin: Statement;
@@ -138,6 +140,16 @@ export class GroupCommit {
     }
   }
 
+  /** Runs `run` holding the write lock shared with the process's other threads (waiting for it). */
+  withLock(run: () => void): void {
+    if (this.lock !== undefined) lockBlocking(this.lock);
+    try {
+      run();
+    } finally {
+      if (this.lock !== undefined) unlock(this.lock);
+    }
+  }
+
   /** Runs everything queued now, waiting for the other thread's transaction if need be (migrations). */
   flushBlocking(): void {
     if (this.lock !== undefined) lockBlocking(this.lock);
@@ -163,6 +175,7 @@ export class GroupCommit {
     }
     this.transaction++;
     this.beforeCommit = [];
+    this.undo = [];
     // Optimistically without a savepoint per write (two statements less each). If a write fails, the
     // batch is undone back to the `batch` savepoint — inside the same transaction, so SQLite's write lock
     // is never let go — and runs again with one savepoint per write, so the failing write changes nothing
@@ -183,6 +196,7 @@ export class GroupCommit {
     }
     if (failed && single) {
       if (this.db.inTransaction) this.rollback.run();
+      this.undoTo(0);
       batch[0]!.reject(translateError(failure));
       return;
     }
@@ -193,11 +207,14 @@ export class GroupCommit {
       } catch {
         // SQLite already rolled the transaction back (a full disk, an I/O error): nothing was kept.
         if (this.db.inTransaction) this.rollback.run();
+        this.undoTo(0);
         for (const write of batch) write.reject(translateError(failure));
         return;
       }
+      this.undoTo(0);
       for (const write of batch) {
         this.savepoint.run();
+        const mark = this.undo.length;
         try {
           const value = write.run();
           this.release.run();
@@ -205,6 +222,7 @@ export class GroupCommit {
         } catch (error) {
           this.rollbackTo.run();
           this.release.run();
+          this.undoTo(mark);
           settled.push({ write, ok: false, value: translateError(error) });
         }
       }
@@ -215,9 +233,11 @@ export class GroupCommit {
       this.commit.run();
     } catch (error) {
       if (this.db.inTransaction) this.rollback.run();
+      this.undoTo(0);
       for (const write of batch) write.reject(translateError(error));
       return;
     }
+    this.undo = [];
     for (const s of settled) {
       // Failed writes changed nothing; non-durable ones need no sync: answer both now.
       if (!s.ok || !s.write.durable || this.walPath === undefined) answer(s);
@@ -234,6 +254,19 @@ export class GroupCommit {
    */
   atCommit(run: () => void): void {
     this.beforeCommit.push(run);
+  }
+
+  /**
+   * Inside a write: `run` undoes a change the write made to memory, and runs if the write's changes to
+   * the database are rolled back (its savepoint, or the whole transaction), so memory that mirrors
+   * the database never gets ahead of it.
+   */
+  onUndo(run: () => void): void {
+    this.undo.push(run);
+  }
+
+  private undoTo(mark: number): void {
+    while (this.undo.length > mark) this.undo.pop()!();
   }
 
   /** Resolves once every write committed so far is answered (used by close()). */

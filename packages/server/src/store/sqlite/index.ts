@@ -16,6 +16,7 @@ import { GroupCommit } from './group-commit.js';
 import { createHeldPushes } from './held-pushes.js';
 import { createHubs } from './hubs.js';
 import { Fanouts } from './fanout.js';
+import { Handoff } from './handoff.js';
 import { Lanes } from './lanes.js';
 import { applyMigrations } from './migrate.js';
 import { createOutcomes } from './outcomes.js';
@@ -64,9 +65,11 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   let work = false;
   let closed = false;
   let parts: Parts | undefined;
+  let context: SqliteContext | undefined;
   const inMemory = path === ':memory:' || path === '';
   // Shared with a dispatch thread of this process, if one opens the same file (write-lock.ts).
-  const lock = inMemory ? undefined : new Int32Array(writeLockOf(path));
+  const shared = inMemory ? undefined : writeLockOf(path);
+  const lock = shared === undefined ? undefined : new Int32Array(shared);
   const writes = new GroupCommit(
     db,
     inMemory ? undefined : `${db.name}-wal`,
@@ -83,6 +86,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     },
     lock,
   );
+  // Another process cannot see the hand-off's watermark: a store that watches other processes' commits
+  // (a worker beside an API process) never takes flights.
+  const handoff = new Handoff(shared, writes, options.watchForeignCommits !== true);
 
   function ready(): Parts {
     if (parts !== undefined) return parts;
@@ -111,10 +117,12 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       db,
       writes,
       lanes: new Lanes(db),
-      fanouts: new Fanouts(db, writes, signalWork),
+      fanouts: new Fanouts(db, writes, signalWork, handoff),
+      handoff,
       deliveryIdPrefix: prefix,
       signalWork,
     };
+    context = ctx;
     parts = createParts(ctx);
     return parts;
   }
@@ -140,7 +148,14 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       if (closed) return;
       closed = true;
       unwatch?.();
+      // Flights still out (their results will not be recorded here) get rows as leased heads: the next
+      // store takes them back when the lease ends, as any lease of a stopped process.
+      if (context !== undefined && handoff.size > 0) {
+        const fanouts = context.fanouts;
+        await writes.enqueue(() => fanouts.materialiseTaken()).catch(() => undefined);
+      }
       await writes.whenIdle();
+      writes.withLock(() => handoff.disown());
       writes.close();
       parts = undefined;
       db.close();

@@ -5,6 +5,7 @@ import type { EpochMs, Guid } from '../../domain/types.js';
 import type { AttemptRecord } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import { seqOfDeliveryId } from './delivery-id.js';
+import type { Flight } from './handoff.js';
 import { notificationWriter } from './tenancy.js';
 
 interface StateRow {
@@ -70,6 +71,40 @@ export function createOutcomes(ctx: SqliteContext) {
   function applyAttempt(r: AttemptRecord): boolean {
     const seq = seqOf(r.deliveryId);
     if (seq === undefined) return false;
+    const flight = ctx.handoff.flight(seq);
+    if (flight !== undefined && r.fence === 1) {
+      // A flight (handoff.ts): its row is written now, with its outcome — unless another store of the
+      // process wrote it meanwhile (leased, fence 1), when the outcome applies to that row as below.
+      const applied = applyFlight(r, flight);
+      if (ctx.handoff.resolve(flight)) ctx.fanouts.taken(flight.firstSeq);
+      if (applied !== undefined) return applied;
+    }
+    return applyLeased(r, seq);
+  }
+
+  /** The outcome of a flight as its row; undefined when it has a row already. */
+  function applyFlight(r: AttemptRecord, flight: Flight): boolean | undefined {
+    const next = r.next;
+    const written = ctx.fanouts.writeFlight(
+      flight,
+      next.status,
+      next.status === 'pending' ? next.nextAttemptAt : null,
+      1,
+    );
+    if (written === undefined) return undefined;
+    if (next.status !== 'pending') {
+      if (r.notify !== undefined && next.status === 'failed') {
+        insertNotification(r.notify.notification, r.notify.owedMail);
+      }
+      if (lanes.promoteNext(flight.conversationRef, flight.integrationRef, written.held) && !written.held) {
+        ctx.signalWork();
+      }
+    }
+    pushAttempt(flight.seq, r);
+    return true;
+  }
+
+  function applyLeased(r: AttemptRecord, seq: number): boolean {
     // Only the current lease may report: an older fence, an unleased row (already reported) or a
     // delivery that left pending (cancelled, retried by hand) means this result is stale — the
     // guarded UPDATE then changes nothing. A leased pending row is always its lane's head.
@@ -89,6 +124,11 @@ export function createOutcomes(ctx: SqliteContext) {
         ctx.signalWork();
       }
     }
+    pushAttempt(seq, r);
+    return true;
+  }
+
+  function pushAttempt(seq: number, r: AttemptRecord): void {
     attemptRows.push([
       seq,
       r.attemptNumber,
@@ -98,7 +138,6 @@ export function createOutcomes(ctx: SqliteContext) {
       r.error ?? null,
       r.responseExcerpt ?? null,
     ]);
-    return true;
   }
 
   /** Attempt rows of the current recordAttempts call, inserted together by insertAttempts. */

@@ -22,12 +22,19 @@ export function sqlitePathOf(databaseUrl: string): string | undefined {
   return path === '' || path === ':memory:' ? undefined : path;
 }
 
+/**
+ * Bytes of the shared state of one file: the lock (Int32 at 0), the owner of the hand-off (Int32 at 4)
+ * and the hand-off's watermark and lease (two Float64 from 8; see handoff.ts). Read and written only
+ * by a thread that holds the lock, so the lock's atomics order them.
+ */
+export const SHARED_BYTES = 24;
+
 /** This thread's lock for the file, created on first use (pass it to another thread with adoptWriteLock). */
 export function writeLockOf(path: string): SharedArrayBuffer {
   const key = keyOf(path);
   let lock = locks.get(key);
   if (lock === undefined) {
-    lock = new SharedArrayBuffer(4);
+    lock = new SharedArrayBuffer(SHARED_BYTES);
     locks.set(key, lock);
   }
   return lock;
