@@ -57,3 +57,31 @@ it('does not hold back a non-durable write while a sync runs', async () => {
   // The lease was committed and answered during a's sync, not after it.
   expect(order).toEqual(['lease', 'durable']);
 });
+
+it('undoes the memory changes of a write whose changes are rolled back, and keeps the others', async () => {
+  // Memory that mirrors rows (handoff.ts): each write records a change and registers its undo.
+  const memory: string[] = [];
+  const remembering = (v: string, fail = false) => () => {
+    db.prepare('INSERT INTO t (v) VALUES (?)').run(v);
+    memory.push(v);
+    writes.onUndo(() => memory.splice(memory.indexOf(v), 1));
+    if (fail) throw new Error(`${v} fails`);
+  };
+  // One turn: three writes share a transaction; the middle one fails after changing memory. The batch
+  // runs again with a savepoint per write, so a and c are kept once each, b not at all.
+  const results = await Promise.allSettled([
+    writes.enqueue(remembering('a')),
+    writes.enqueue(remembering('b', true)),
+    writes.enqueue(remembering('c')),
+  ]);
+  expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  expect(memory).toEqual(['a', 'c']);
+  expect(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all()).toEqual(['a', 'c']);
+  // A write alone that fails is rolled back with its memory change.
+  await expect(writes.enqueue(remembering('d', true))).rejects.toThrow();
+  expect(memory).toEqual(['a', 'c']);
+  // A committed write's undo never runs later.
+  await writes.enqueue(remembering('e'));
+  await expect(writes.enqueue(remembering('f', true))).rejects.toThrow();
+  expect(memory).toEqual(['a', 'c', 'e']);
+});

@@ -1,0 +1,190 @@
+// The hand-off of fresh deliveries on real SQLite files (handoff.ts): what a flight is in the database
+// before and after its outcome, lane order around it, how other stores of the process see it, and what
+// a closed store leaves for the next one.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { claimRequest, makeWorld, planTo, record, webhookTo, type World } from '../conformance/fixtures.js';
+import type { Store } from '../contract.js';
+import { createSqliteStore } from './index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'hookster-handoff-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+let counter = 0;
+
+async function fresh(): Promise<{ store: Store; path: string; w: World }> {
+  const path = join(root, `store-${++counter}`, 'hookster.db');
+  const store = createSqliteStore(path);
+  await store.migrate();
+  return { store, path, w: await makeWorld(store) };
+}
+
+/** What the file holds, read through a connection of its own. */
+function rows(path: string) {
+  const raw = new Database(path, { readonly: true });
+  try {
+    return {
+      deliveries: raw
+        .prepare(
+          'SELECT seq, status, is_head, fence, lease_owner, attempt_count FROM deliveries WHERE transport = ? ORDER BY seq',
+        )
+        .all('webhook') as {
+        seq: number;
+        status: string;
+        is_head: number;
+        fence: number;
+        lease_owner: string | null;
+        attempt_count: number;
+      }[],
+      fanouts: (raw.prepare('SELECT COUNT(*) AS n FROM fanouts').get() as { n: number }).n,
+      attempts: (raw.prepare('SELECT COUNT(*) AS n FROM attempts').get() as { n: number }).n,
+    };
+  } finally {
+    raw.close();
+  }
+}
+
+const submit = (w: World, text: string) =>
+  w.store.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)], { text }));
+
+describe('hand-off of fresh deliveries (SQLite)', () => {
+  it('sends a fresh delivery without a row; its outcome writes the row, its attempt, and drops the fanout', async () => {
+    const { store, path, w } = await fresh();
+    try {
+      const { deliveryIds } = await submit(w, 'a');
+      const [claimed] = await store.claimDeliveries(claimRequest());
+      expect(claimed).toMatchObject({
+        deliveryId: deliveryIds[0],
+        fence: 1,
+        attemptNumber: 1,
+        activityCount: 1,
+      });
+      expect(rows(path)).toEqual({ deliveries: [], fanouts: 1, attempts: 0 });
+      expect(await store.recordAttempts([record(claimed!, { status: 'delivered' })])).toEqual(deliveryIds);
+      const after = rows(path);
+      expect(after.deliveries).toEqual([
+        expect.objectContaining({
+          status: 'delivered',
+          is_head: 0,
+          fence: 1,
+          lease_owner: null,
+          attempt_count: 1,
+        }),
+      ]);
+      expect(after).toMatchObject({ fanouts: 0, attempts: 1 });
+      const logged = await store.getDelivery(deliveryIds[0]!);
+      expect(logged?.status).toBe('delivered');
+      expect(logged?.attempts).toHaveLength(1);
+      // Recorded twice (a retried record round): the second is stale.
+      expect(await store.recordAttempts([record(claimed!, { status: 'failed' }, 500)])).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps lane order: a later delivery of the lane waits for the flight, also through its retry', async () => {
+    const { store, w } = await fresh();
+    try {
+      const [a] = (await submit(w, 'a')).deliveryIds;
+      const now = Date.now();
+      const [flight] = await store.claimDeliveries(claimRequest({ now }));
+      expect(flight?.deliveryId).toBe(a);
+      const [b] = (await submit(w, 'b')).deliveryIds;
+      expect(await store.claimDeliveries(claimRequest({ now }))).toEqual([]);
+      // The flight fails once: its row is its lane's head, due at the retry; b still waits.
+      const retryAt = now + 1_000;
+      expect(
+        await store.recordAttempts([record(flight!, { status: 'pending', nextAttemptAt: retryAt }, 500)]),
+      ).toEqual([a]);
+      expect(await store.claimDeliveries(claimRequest({ now: retryAt - 1 }))).toEqual([]);
+      expect(await store.nextDueAt()).toBe(retryAt);
+      const [again] = await store.claimDeliveries(claimRequest({ now: retryAt }));
+      expect(again).toMatchObject({ deliveryId: a, fence: 2, attemptNumber: 2, body: flight!.body });
+      expect(await store.claimDeliveries(claimRequest({ now: retryAt }))).toEqual([]);
+      await store.recordAttempts([record(again!, { status: 'delivered' })]);
+      const [next] = await store.claimDeliveries(claimRequest({ now: retryAt }));
+      expect(next?.deliveryId).toBe(b);
+      const log = await store.getDelivery(a!);
+      expect(log?.attempts.map((x) => x.statusCode)).toEqual([500, 200]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('shows a flight in the log as pending (a leased row), and applies its outcome to that row', async () => {
+    const { store, path, w } = await fresh();
+    try {
+      const [a] = (await submit(w, 'a')).deliveryIds;
+      const [flight] = await store.claimDeliveries(claimRequest());
+      expect(rows(path).deliveries).toEqual([]);
+      const pending = await store.getDelivery(a!);
+      expect(pending?.status).toBe('pending');
+      expect(pending?.attempts).toEqual([]);
+      expect(rows(path).deliveries).toEqual([
+        expect.objectContaining({ status: 'pending', is_head: 1, fence: 1, lease_owner: 'handoff' }),
+      ]);
+      // Leased: no claim takes it while the flight is out.
+      expect(await store.claimDeliveries(claimRequest())).toEqual([]);
+      expect(await store.recordAttempts([record(flight!, { status: 'delivered' })])).toEqual([a]);
+      expect((await store.getDelivery(a!))?.status).toBe('delivered');
+      expect(rows(path)).toMatchObject({ fanouts: 0, attempts: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lets another store of the process write the flights as leased heads before later rows of their lanes', async () => {
+    const { store, path, w } = await fresh();
+    // A second connection in this thread, as the API's is beside the dispatch thread's.
+    const other = createSqliteStore(path);
+    try {
+      const [a] = (await submit(w, 'a')).deliveryIds;
+      const [flight] = await store.claimDeliveries(claimRequest());
+      const [b] = (await submit(w, 'b')).deliveryIds;
+      // The other store writes every fanout: the flight first (leased), then b behind it (newest first).
+      expect(
+        (
+          await other.listDeliveries(w.customer.integrationId, 'pending', { pageNumber: 0, pageSize: 10 })
+        ).results.map((d) => d.deliveryId),
+      ).toEqual([b, a]);
+      expect(rows(path).deliveries.map((d) => [d.status, d.is_head, d.lease_owner])).toEqual([
+        ['pending', 1, 'handoff'],
+        ['pending', 0, null],
+      ]);
+      // The other store claims nothing: a is leased, b waits behind it.
+      expect(await other.claimDeliveries(claimRequest())).toEqual([]);
+      expect(await store.recordAttempts([record(flight!, { status: 'delivered' })])).toEqual([a]);
+      const [next] = await store.claimDeliveries(claimRequest());
+      expect(next?.deliveryId).toBe(b);
+    } finally {
+      await other.close();
+      await store.close();
+    }
+  });
+
+  it('leaves flights still out as leased rows when it closes; the next store takes them back after the lease', async () => {
+    const { store, path, w } = await fresh();
+    const [a] = (await submit(w, 'a')).deliveryIds;
+    const now = Date.now();
+    const [flight] = await store.claimDeliveries(claimRequest({ now, leaseMs: 5_000 }));
+    await store.close();
+    expect(rows(path)).toMatchObject({
+      deliveries: [expect.objectContaining({ status: 'pending', fence: 1, lease_owner: 'handoff' })],
+      fanouts: 0,
+    });
+    const next = createSqliteStore(path);
+    try {
+      expect(await next.claimDeliveries(claimRequest({ now: now + 4_999 }))).toEqual([]);
+      const [again] = await next.claimDeliveries(claimRequest({ now: now + 5_000 }));
+      expect(again).toMatchObject({ deliveryId: a, fence: 2, body: flight!.body });
+      // The first flight's late result is stale.
+      expect(await next.recordAttempts([record(flight!, { status: 'delivered' })])).toEqual([]);
+      expect(await next.recordAttempts([record(again!, { status: 'delivered' })])).toEqual([a]);
+    } finally {
+      await next.close();
+    }
+  });
+});
