@@ -1,4 +1,5 @@
-// Claiming deliveries on SQLite: fair between integrations, head of lane only, leased with a fence,
+// Claiming deliveries on SQLite: fair between integrations, head of lane only, leased with a fence
+// (or, for the process's dispatcher, fresh deliveries sent as flights without a row: handoff.ts),
 // and — for System integrations at first dispatch — batched with the lane's waiting deliveries into
 // one body that is stored, so every retry sends the same bytes. A body of one activity is not stored:
 // it is rebuilt at each attempt from what never changes (the activity's stored JSON, the conversation's
@@ -255,8 +256,7 @@ export function createClaims(ctx: SqliteContext) {
       expireFlights(request.now);
       fresh = ctx.fanouts.readFresh(CLAIM_ROWS);
     } else if (ctx.fanouts.materialise(CLAIM_ROWS)) ctx.signalWork();
-    const claimed = request.limit > 0 || fresh !== undefined ? claim(request, fresh) : [];
-    return claimed;
+    return request.limit > 0 || fresh !== undefined ? claim(request, fresh) : [];
   }
 
   /** Flights whose outcome never came (it could not be recorded) are due again, as after a lease. */
