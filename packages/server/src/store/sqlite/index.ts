@@ -46,6 +46,9 @@ export interface SqliteStoreOptions {
   cacheSizeKiB?: number;
 }
 
+/** WAL pages between automatic checkpoints (see createSqliteStore). */
+const WAL_AUTOCHECKPOINT_PAGES = 8_000;
+
 /** Opens (creating if needed) the SQLite database at `path`; call migrate() before anything else. */
 export function createSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -53,6 +56,12 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   db.pragma('journal_mode = WAL');
   // NORMAL + our own fdatasync of the WAL before answering a durable write (group-commit.ts).
   db.pragma('synchronous = NORMAL');
+  // Checkpoint every 8,000 WAL pages (32 MiB) instead of SQLite's 1,000: a page rewritten by many
+  // commits (the tail of a conversation's index, an appended table page) is copied to the database
+  // file once per checkpoint, so fewer checkpoints copy less and sync the file less often. Measured
+  // (docs/benchmarks.md): 5–7 % more deliveries/s end to end on 2 cores; a checkpoint copies at most
+  // 32 MiB, done inside the commit that crosses the mark.
+  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   db.pragma('busy_timeout = 5000');
   db.pragma(`cache_size = -${options.cacheSizeKiB ?? 65_536}`);
   db.pragma('temp_store = MEMORY');
