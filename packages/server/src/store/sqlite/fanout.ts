@@ -4,6 +4,8 @@
 // (one per integration, in the lanes) are written from it by `materialise`, oldest activity first, at
 // the start of every claim and before any read of the delivery log, so nothing above the store can tell
 // the difference. Lane order holds because every webhook delivery goes through here in activity order.
+// The process's dispatcher reads them with `readFresh` instead and may send fresh ones before they have
+// rows (flights, handoff.ts); the rows up to its watermark are then written as leased heads.
 //
 // A delivery's seq is fixed at submit, from a counter in the database (allocate), so submit can answer
 // with the delivery ids and seq order is submit order. A fanouts row is keyed by its first seq.
