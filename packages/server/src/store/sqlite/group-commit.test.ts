@@ -1,6 +1,5 @@
 // GroupCommit on a real SQLite file: durable writes queued while a WAL sync runs wait for it and then
-// commit together; a non-durable write is not held back; rolled-back writes undo their memory changes;
-// fast syncs are made in place.
+// commit together; a non-durable write is not held back; rolled-back writes undo their memory changes.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +18,7 @@ beforeEach(() => {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec('CREATE TABLE t (v TEXT NOT NULL)');
-  // Syncs on the libuv pool (no inline syncs): the tests below hold writes back while one runs.
-  writes = new GroupCommit(db, `${db.name}-wal`, () => undefined, undefined, 0);
+  writes = new GroupCommit(db, `${db.name}-wal`, () => undefined);
 });
 afterEach(async () => {
   await writes.whenIdle();
@@ -88,26 +86,4 @@ it('undoes the memory changes of a write whose changes are rolled back, and keep
   await writes.enqueue(remembering('e'));
   await expect(writes.enqueue(remembering('f', true))).rejects.toThrow();
   expect(memory).toEqual(['a', 'c', 'e']);
-});
-
-it('makes a fast sync on the committing thread, and gives syncs to the pool once they are slow', async () => {
-  // Inline (the default threshold): a durable write is answered within the turn of its commit.
-  const inline = new GroupCommit(db, `${db.name}-wal`, () => undefined);
-  let answered = false;
-  const write = inline.enqueue(insert('inline')).then(() => (answered = true));
-  await turn();
-  expect(answered).toBe(true);
-  await write;
-  // A threshold no sync can meet: after the first (inline, measured) sync, the next go to the pool,
-  // so the answer comes in a later turn than the commit.
-  const slow = new GroupCommit(db, `${db.name}-wal`, () => undefined, undefined, 0.001);
-  await slow.enqueue(insert('measured'));
-  answered = false;
-  const pooled = slow.enqueue(insert('pooled')).then(() => (answered = true));
-  await turn();
-  expect(answered).toBe(false);
-  await pooled;
-  await Promise.all([inline.whenIdle(), slow.whenIdle()]);
-  inline.close();
-  slow.close();
 });

@@ -2,13 +2,12 @@
 // and one failing write does not undo the others (see flushLocked). Durability: the connection
 // runs synchronous=NORMAL (COMMIT writes the WAL frames without fsync) and a durable write is answered
 // only after an fdatasync of the WAL file that started after its COMMIT — the same guarantee as
-// synchronous=FULL, made after the write lock is released — on this thread while the device syncs fast,
-// else on the libuv pool while the event loop keeps serving requests (see syncInline) — and one fsync
-// covers every transaction committed before it started.
+// synchronous=FULL, but the fsync runs on the libuv pool while the event loop keeps serving requests,
+// and one fsync covers every transaction committed before it started (up to MAX_SYNCS may overlap).
 // (Checkpoints sync the WAL before copying it and the database after, so a frame acknowledged here is
 // durable whether it is still in the WAL or already in the database file.)
 
-import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { closeSync, fdatasync, openSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import { HooksterError } from '../../domain/errors.js';
 import { translateError } from './errors.js';
@@ -21,17 +20,6 @@ import { lockBlocking, tryLock, unlock, whenUnlocked } from './write-lock.js';
 const MAX_SYNCS = 1;
 /** Most durable writes held back while a sync runs (more are committed at once). */
 const DEFER_UP_TO = 256;
-/**
- * A WAL sync faster than this (moving average) is made on the committing thread, after it released the
- * write lock; a slower one on the libuv pool, so a slow device does not stop the event loop. Why: on a
- * 2-core machine under load, handing a ~0.2–0.8 ms sync to a pool thread and back costs two thread
- * wake-ups, each waiting for a core — measured 3–4 % more deliveries/s end to end and 6 % less engine
- * CPU per activity with the sync made in place (docs/benchmarks.md).
- */
-const INLINE_SYNC_MAX_US = 1_000;
-/** Pool syncs between two inline ones that measure the device again. */
-const INLINE_PROBE_EVERY = 256;
-
 interface QueuedWrite {
   run: () => unknown;
   durable: boolean;
@@ -58,9 +46,6 @@ export class GroupCommit {
   /** A flush put off until the WAL sync in flight ends. */
   private deferred = false;
   private walFd: number | undefined;
-  /** Moving average of the inline syncs' duration (µs), and pool syncs since the last inline one. */
-  private inlineSyncUs = 0;
-  private poolSyncs = 0;
   private idleWaiters: (() => void)[] = [];
   /** Runs just before the current transaction's COMMIT (registered by writes inside it). */
   private beforeCommit: (() => void)[] = [];
@@ -86,8 +71,6 @@ export class GroupCommit {
     private readonly afterCommit: () => void,
     /** Shared with the other threads of this process that write the same file (write-lock.ts). */
     private readonly lock?: Int32Array,
-    /** Inline syncs slower than this on average go to the libuv pool (0: always the pool). */
-    private readonly inlineSyncMaxUs = INLINE_SYNC_MAX_US,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -140,7 +123,6 @@ export class GroupCommit {
     }
     if (this.lock === undefined) {
       this.flushLocked();
-      this.syncWal();
       return;
     }
     // Another thread of this process may be mid-transaction: try again once it unlocks, without
@@ -155,8 +137,6 @@ export class GroupCommit {
     } finally {
       unlock(this.lock);
     }
-    // After unlocking: a sync made on this thread does not keep the other thread from writing.
-    this.syncWal();
   }
 
   /** Runs `run` holding the write lock shared with the process's other threads (waiting for it). */
@@ -180,7 +160,6 @@ export class GroupCommit {
     } finally {
       if (this.lock !== undefined) unlock(this.lock);
     }
-    this.syncWal();
   }
 
   private flushLocked(): void {
@@ -265,6 +244,7 @@ export class GroupCommit {
     }
     this.commits++;
     this.afterCommit();
+    this.syncWal();
   }
 
   /**
@@ -343,34 +323,7 @@ export class GroupCommit {
       done((error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : error);
       return;
     }
-    if (this.syncInline()) {
-      const started = process.hrtime.bigint();
-      let failure: unknown;
-      try {
-        fdatasyncSync(this.walFd);
-      } catch (error) {
-        failure = error;
-      }
-      this.inlineSyncUs += (Number(process.hrtime.bigint() - started) / 1000 - this.inlineSyncUs) / 8;
-      done(failure);
-      return;
-    }
-    this.poolSyncs++;
     fdatasync(this.walFd, done);
-  }
-
-  /**
-   * Whether the next WAL sync runs on this thread: yes while inline syncs take less than
-   * inlineSyncMaxUs on average; otherwise on the libuv pool, with one inline sync every
-   * INLINE_PROBE_EVERY to notice a device that became fast again.
-   */
-  private syncInline(): boolean {
-    if (this.inlineSyncMaxUs <= 0) return false;
-    if (this.inlineSyncUs < this.inlineSyncMaxUs || this.poolSyncs >= INLINE_PROBE_EVERY) {
-      this.poolSyncs = 0;
-      return true;
-    }
-    return false;
   }
 }
 
