@@ -261,8 +261,9 @@ export function createClaims(ctx: SqliteContext) {
 
   /** Flights whose outcome never came (it could not be recorded) are due again, as after a lease. */
   function expireFlights(now: number): void {
+    const heldOf = ctx.fanouts.heldCache();
     for (const flight of ctx.handoff.expired(now)) {
-      ctx.fanouts.writeFlight(flight, 'pending', now, 0);
+      ctx.fanouts.writeFlight(flight, 'pending', now, 0, heldOf);
       if (ctx.handoff.resolve(flight)) ctx.fanouts.taken(flight.firstSeq);
       ctx.signalWork();
     }

@@ -250,15 +250,16 @@ export class Fanouts {
    * Inside a write transaction: writes the row of a flight, with its outcome or — its lease ended
    * without one — due again (pending, no lease, so a late result is stale). Undefined when it has a row
    * already (another store of the process wrote it, leased: apply to that row instead); else whether
-   * its integration is held now.
+   * its integration is held now (`heldOf`: one cache per transaction step, see heldCache).
    */
   writeFlight(
     flight: Flight,
     status: 'pending' | 'delivered' | 'failed',
     dueAt: number | null,
     attemptCount: number,
+    heldOf: (ref: number) => boolean | null,
   ): { held: boolean } | undefined {
-    const h = this.heldCache()(flight.integrationRef);
+    const h = heldOf(flight.integrationRef);
     const pending = status === 'pending';
     const changes = this.flightRow.run(
       flight.seq,
@@ -303,7 +304,7 @@ export class Fanouts {
   }
 
   /** held (true/false) or deleted (null) of integrations, read once per transaction step. */
-  private heldCache(): (ref: number) => boolean | null {
+  heldCache(): (ref: number) => boolean | null {
     const held = new Map<number, boolean | null>();
     return (ref) => {
       let h = held.get(ref);

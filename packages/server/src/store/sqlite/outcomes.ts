@@ -90,6 +90,7 @@ export function createOutcomes(ctx: SqliteContext) {
       next.status,
       next.status === 'pending' ? next.nextAttemptAt : null,
       1,
+      heldOf,
     );
     if (written === undefined) return undefined;
     if (next.status !== 'pending') {
@@ -140,6 +141,8 @@ export function createOutcomes(ctx: SqliteContext) {
     ]);
   }
 
+  /** Whether an integration is held, read once per recordAttempts call (its flights' rows need it). */
+  let heldOf = ctx.fanouts.heldCache();
   /** Attempt rows of the current recordAttempts call, inserted together by insertAttempts. */
   let attemptRows: (string | number | null)[][] = [];
   // One statement for a whole round of attempts (rows as a JSON array of arrays).
@@ -198,6 +201,7 @@ export function createOutcomes(ctx: SqliteContext) {
       const durable = records.some((r) => r.notify !== undefined);
       return ctx.writes.enqueue(() => {
         attemptRows = [];
+        heldOf = ctx.fanouts.heldCache();
         const applied = records.filter(applyAttempt).map((r) => r.deliveryId);
         insertAttempts();
         return applied;
