@@ -45,6 +45,7 @@ const cfg = {
   cpuProfDir: envStr('CPU_PROF_DIR', ''),
   deadlineMs: envInt('DEADLINE_MS', 1_200_000),
   engineB: envStr('ENGINE_B_MAIN', ''),
+  engineBNodeArgs: envStr('ENGINE_B_NODE_ARGS', ''),
 };
 // While the receiver is down the engine keeps retrying each conversation's head delivery; the schedule
 // must outlast the backlog's submission so nothing is exhausted (1 s waits, 240 attempts).
@@ -106,9 +107,10 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
   const phases = [];
 
   // One engine process (role all) on a fresh SQLite file, provisioned with one System integration.
-  async function engineUnder(extraEnv, main) {
+  async function engineUnder(extraEnv, main, nodeArgs = []) {
     const engine = await startEngine({
       main,
+      nodeArgs,
       cpuProfDir: cfg.cpuProfDir || null,
       env: {
         HOOKSTER_CONCURRENCY: String(cfg.engineConcurrency),
@@ -170,8 +172,8 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
       },
     });
   }
-  async function engineSystem(name, main) {
-    const { engine, run } = await engineUnder({}, main);
+  async function engineSystem(name, main, nodeArgs) {
+    const { engine, run } = await engineUnder({}, main, nodeArgs);
     systems.push({
       name,
       run,
@@ -182,15 +184,24 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
   }
   if (cfg.only.includes('engine')) await engineSystem('engine');
   // ENGINE_B_MAIN=<another build's dist/cli/main.js>: a second engine joins the rotation, to compare two
-  // versions of the engine round by round under the same conditions (an A/B, not a published figure).
-  if (cfg.engineB !== '') await engineSystem('engineB', cfg.engineB);
+  // versions of the engine round by round under the same conditions (an A/B, not a published figure);
+  // ENGINE_B_NODE_ARGS (space-separated, e.g. "--max-semi-space-size=64") runs it under other node flags.
+  if (cfg.engineB !== '' || cfg.engineBNodeArgs !== '') {
+    const nodeArgs = cfg.engineBNodeArgs.split(' ').filter((a) => a !== '');
+    await engineSystem('engineB', cfg.engineB || undefined, nodeArgs);
+  }
   for (const sys of systems) {
-    await deliveryPhase(
+    const warm = await deliveryPhase(
       receiver,
       loadgen,
       { ...sys.run, n: cfg.warmup, phase: `${sys.name}warm` },
       phaseOpts(sys.pids),
     );
+    // A system that cannot deliver its warm-up would time out in every round: stop now, not after them.
+    if (verdict(warm) !== 'ok') {
+      log(`${sys.name} warm-up FAILED: ${summary(warm)}`);
+      return 1;
+    }
     sys.bursts = [];
   }
   for (let round = 1; round <= cfg.rounds; round += 1) {
@@ -357,7 +368,7 @@ function printReport(out) {
   if (engine && engineB) {
     const cpu = (r) => r.burst.cpuMsPerActivity.toFixed(3);
     console.log(
-      `deliveries/s by round, engine B (${cfg.engineB}): ${engineB.rounds.map((v) => int(v)).join(' / ')}`,
+      `deliveries/s by round, engine B (${cfg.engineB || 'same build'}${cfg.engineBNodeArgs ? ` under ${cfg.engineBNodeArgs}` : ''}): ${engineB.rounds.map((v) => int(v)).join(' / ')}`,
     );
     console.log(
       `engine B / engine by round: ${engineB.rounds.map((v, i) => (v / engine.rounds[i]).toFixed(2)).join(' / ')}; ` +

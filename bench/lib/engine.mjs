@@ -34,6 +34,7 @@ export async function startEngine({
   cpuProfDir = null,
   dir = null,
   main: entry,
+  nodeArgs: extraNodeArgs = [],
 } = {}) {
   const fromSource = process.env.ENGINE_FROM === 'src';
   const main = entry ?? process.env.ENGINE_MAIN ?? (fromSource ? SOURCE_MAIN : BUILT_MAIN);
@@ -44,6 +45,7 @@ export async function startEngine({
   const nodeArgs = [];
   if (cpuProfDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`);
   if (fromSource) nodeArgs.push('--import', 'tsx');
+  nodeArgs.push(...extraNodeArgs);
   const child = spawnChild(process.execPath, [...nodeArgs, main, 'serve', '--role', role], {
     cwd: REPO_ROOT,
     echo: process.env.ENGINE_LOG === '1',

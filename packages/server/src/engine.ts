@@ -113,15 +113,25 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
     logger,
     url: '',
     async start() {
-      await app.ready();
-      gateway?.attach(app.server);
-      // On PostgreSQL the gateway listens for other processes' pushes before this one takes traffic.
-      await gateway?.ready();
-      await app.listen({ host: config.host, port: config.port });
-      engine.url = urlOf(app.server.address(), config.host);
-      if (gateway) sweeper = startStaleSweeper(store, logger);
-      dispatcher?.start();
-      return engine.url;
+      try {
+        await app.ready();
+        gateway?.attach(app.server);
+        // On PostgreSQL the gateway listens for other processes' pushes before this one takes traffic.
+        await gateway?.ready();
+        await app.listen({ host: config.host, port: config.port });
+        engine.url = urlOf(app.server.address(), config.host);
+        if (gateway) sweeper = startStaleSweeper(store, logger);
+        dispatcher?.start();
+        return engine.url;
+      } catch (error) {
+        // Never half started (e.g. serving submissions with no dispatcher to deliver them): all or nothing.
+        await engine
+          .stop()
+          .catch((stopError: unknown) =>
+            logger.error({ err: stopError }, 'stopping after a failed start failed'),
+          );
+        throw error;
+      }
     },
     stop() {
       stopping ??= (async () => {

@@ -5,7 +5,8 @@
 
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
+import type { Logger } from 'pino';
 import type { HooksterConfig } from '../config/types.js';
 import type { Dispatcher, PartDeps } from '../engine-parts.js';
 import { sqlitePathOf, writeLockOf } from '../store/sqlite/write-lock.js';
@@ -28,6 +29,49 @@ type FromThread = { type: 'started' } | { type: 'stopped' } | { type: 'metrics';
 
 /** Wait before starting a thread again after it died unexpectedly. */
 const RESTART_DELAY_MS = 1_000;
+
+/**
+ * The node flags the thread starts with. A worker refuses V8 and process-wide flags (e.g.
+ * `node --max-old-space-size=4096 …`: ERR_WORKER_INVALID_EXEC_ARGV, which names them), so those are
+ * left out; a heap limit given to the process applies to the thread through its resource limits.
+ */
+export function threadFlags(execArgv: readonly string[]): {
+  execArgv: string[];
+  resourceLimits: ResourceLimits;
+} {
+  const resourceLimits: ResourceLimits = {};
+  for (const flag of execArgv) {
+    const old = /^--max[-_]old[-_]space[-_]size=(\d+)$/.exec(flag);
+    if (old) resourceLimits.maxOldGenerationSizeMb = Number(old[1]);
+  }
+  return { execArgv: [...execArgv], resourceLimits };
+}
+
+/** Starts a worker, leaving out the node flags a worker cannot take (named once in a warning). */
+export function startWorker(
+  target: string | URL,
+  options: WorkerOptions,
+  flags: { execArgv: string[] },
+  logger: Pick<Logger, 'warn'>,
+): Worker {
+  for (;;) {
+    try {
+      return new Worker(target, { ...options, execArgv: flags.execArgv });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || flags.execArgv.length === 0) throw error;
+      // "Initiated Worker with invalid execArgv flags: --a=1, --b"; if the names cannot be read, none.
+      const named = /flags: (.+)$/.exec((error as Error).message)?.[1]?.split(', ') ?? [];
+      const kept = flags.execArgv.filter((flag) => !named.includes(flag));
+      const dropped = kept.length < flags.execArgv.length ? named : flags.execArgv;
+      logger.warn(
+        { flags: dropped },
+        'the dispatch thread starts without node flags a worker thread cannot take',
+      );
+      flags.execArgv = kept.length < flags.execArgv.length ? kept : [];
+    }
+  }
+}
 
 export interface ThreadDispatcherOptions extends PartDeps {
   metrics?: DeliveryMetrics;
@@ -69,13 +113,21 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
     if (delta.queueDepth !== undefined) metrics.queueDepth.set(delta.queueDepth);
   }
 
+  // Worked out at the first start (restarts reuse it without warning again).
+  const flags = threadFlags(process.execArgv);
+
   function spawn(): void {
-    const thread = new Worker(bootstrap ?? entry, {
-      eval: bootstrap !== undefined,
-      workerData: { config, writeLock } satisfies ThreadData,
-      execArgv: process.execArgv,
-      env: process.env,
-    });
+    const thread = startWorker(
+      bootstrap ?? entry,
+      {
+        eval: bootstrap !== undefined,
+        workerData: { config, writeLock } satisfies ThreadData,
+        env: process.env,
+        resourceLimits: flags.resourceLimits,
+      },
+      flags,
+      logger,
+    );
     worker = thread;
     thread.on('message', (message: FromThread) => {
       if (message.type === 'metrics') apply(message.delta);
@@ -85,8 +137,17 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
       if (worker === thread) worker = undefined;
       if (stopping !== undefined) return;
       logger.error({ code }, `dispatch thread exited; starting it again in ${RESTART_DELAY_MS} ms`);
-      restartTimer = setTimeout(spawn, RESTART_DELAY_MS);
+      restartTimer = setTimeout(respawn, RESTART_DELAY_MS);
     });
+  }
+
+  function respawn(): void {
+    try {
+      spawn();
+    } catch (error) {
+      logger.error({ err: error }, `dispatch thread could not start; trying again in ${RESTART_DELAY_MS} ms`);
+      restartTimer = setTimeout(respawn, RESTART_DELAY_MS);
+    }
   }
 
   return {

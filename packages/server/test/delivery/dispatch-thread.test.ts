@@ -26,8 +26,8 @@ async function receiver(...args: Parameters<typeof startTestReceiver>): Promise<
   return started;
 }
 
-async function world(env: Record<string, string>): Promise<DeliveryWorld> {
-  const started = await startWorld({ ...THREAD_ENV, ...env });
+async function world(env: Record<string, string>, nodeArgs?: string[]): Promise<DeliveryWorld> {
+  const started = await startWorld({ ...THREAD_ENV, ...env }, undefined, nodeArgs);
   cleanups.push(() => started.engine.stop());
   return started;
 }
@@ -81,6 +81,26 @@ describe('the dispatch thread', () => {
     expect(delivered.results.every((d) => d.attemptCount === 1)).toBe(true);
     expect(slow.requests).toHaveLength(ids.length);
     expect(w.engine.output()).toMatch(/"thread":"dispatch"[^\n]*webhook dispatcher stopped/);
+  });
+
+  it('starts under node flags a worker thread refuses (node --max-old-space-size=… hookster serve)', async () => {
+    // Node throws ERR_WORKER_INVALID_EXEC_ARGV for V8 flags in a worker's execArgv: before, the engine
+    // then served submissions with no dispatcher at all.
+    const w = await world({}, [
+      '--max-old-space-size=512',
+      '--max-semi-space-size=16',
+      '--enable-source-maps',
+    ]);
+    const hook = await receiver((_req, res) => res.end('ok'));
+    await addSystem(w, hook.url);
+    await submitText(w.client, (await w.hub.openConversation()).conversationId, 'hello');
+    await hook.waitFor(1);
+    const output = w.engine.output();
+    expect(output).toMatch(/"thread":"dispatch"[^\n]*webhook dispatcher started/);
+    const warning = output.split('\n').find((l) => l.includes('without node flags'));
+    expect(JSON.parse(warning ?? '{}')).toMatchObject({
+      flags: ['--max-old-space-size=512', '--max-semi-space-size=16'],
+    });
   });
 
   it('is on by default for a SQLite file and off by default for PostgreSQL (auto)', async () => {

@@ -22,8 +22,9 @@ export interface DeliveryWorld {
 export async function startWorld(
   env: Record<string, string> = {},
   accountHolderEmail?: string,
+  nodeArgs?: string[],
 ): Promise<DeliveryWorld> {
-  const engine = await startEngine({ env });
+  const engine = await startEngine({ env, ...(nodeArgs ? { nodeArgs } : {}) });
   try {
     const tenant = await createTenantWithToken(engine, accountHolderEmail ? { accountHolderEmail } : {});
     const hub = await setupHub(tenant.client);
