@@ -15,6 +15,7 @@ import { registerHealthRoutes } from './health.js';
 import { registerHubRoutes } from './hubs.js';
 import { registerIntegrationRoutes } from './integrations.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { registerJsonBodyParser } from './json-body.js';
 import { registerSubmitRoutes } from './submit.js';
 import { registerTenantRoutes } from './tenants.js';
 import { registerTokenRoutes } from './token.js';
@@ -64,6 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(notFoundHandler);
+  registerJsonBodyParser(app);
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string' },

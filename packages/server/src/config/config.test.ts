@@ -71,6 +71,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, configFile: file })).toThrow(/nonsense/);
   });
 
+  it('refuses durations a timer cannot wait and retry steps over a week', () => {
+    // setTimeout fires after 1 ms for anything over 2^31 − 1 ms; a longer retry wait overflowed dates.
+    expect(() => loadConfig({ env: { HOOKSTER_NOTIFY_WINDOW: '597h' } })).toThrow(/HOOKSTER_NOTIFY_WINDOW/);
+    expect(loadConfig({ env: { HOOKSTER_NOTIFY_WINDOW: '596h' } }).notifyWindowMs).toBe(596 * 3_600_000);
+    expect(() => loadConfig({ env: { HOOKSTER_RETRY_SCHEDULE: '1m,169h' } })).toThrow(
+      /HOOKSTER_RETRY_SCHEDULE/,
+    );
+    expect(loadConfig({ env: { HOOKSTER_RETRY_SCHEDULE: '1m,168h' } }).retryScheduleMs).toEqual([
+      60_000,
+      168 * 3_600_000,
+    ]);
+  });
+
   it('derives the data folder from the SQLite path', () => {
     const config = loadConfig({ env: { HOOKSTER_DATABASE_URL: 'sqlite:/var/tmp/x/hookster.db' } });
     expect(config.dataDir).toBe('/var/tmp/x');

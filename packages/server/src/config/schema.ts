@@ -2,7 +2,7 @@
 // parser. The TypeBox document below (ConfigFileSchema) is derived from it and checks --config files.
 
 import { Type, type TSchema } from '@sinclair/typebox';
-import { parseDuration, parseDurationList } from '../domain/duration.js';
+import { MAX_RETRY_WAIT_MS, MAX_TIMER_MS, parseDuration, parseDurationList } from '../domain/duration.js';
 import type { HooksterConfig, Role } from './types.js';
 
 /** The keys of HooksterConfig; dataDir's default depends on databaseUrl. */
@@ -47,15 +47,16 @@ function parseBytes(text: string): number {
 
 function parsePositiveDuration(text: string): number {
   const value = parseDuration(text);
-  if (value === undefined || value <= 0)
-    throw new Error('expected a positive duration such as 500ms, 10s, 2m or 1h');
+  if (value === undefined || value <= 0 || value > MAX_TIMER_MS)
+    throw new Error('expected a positive duration of at most 596h, such as 500ms, 10s, 2m or 1h');
   return value;
 }
 
 function parseSchedule(text: string): number[] {
   if (text.trim().toLowerCase() === 'none') return [];
   const values = parseDurationList(text);
-  if (!values) throw new Error('expected comma-separated durations such as 2m,4m,6m (or "none")');
+  if (!values || values.some((ms) => ms > MAX_RETRY_WAIT_MS))
+    throw new Error('expected comma-separated durations of at most 168h each, such as 2m,4m,6m (or "none")');
   return values;
 }
 
@@ -159,7 +160,7 @@ export const settings: Setting[] = [
     flag: 'retry-schedule',
     default: '2m,4m,6m,8m,10m',
     description:
-      'Waits before attempts 2..N, comma-separated, units `ms` `s` `m` `h` (`none` = a single attempt). ' +
+      'Waits before attempts 2..N, comma-separated, units `ms` `s` `m` `h`, each at most 168h (`none` = a single attempt). ' +
       'The default makes 6 attempts at 0, 2, 6, 12, 20 and 30 minutes.',
     parse: parseSchedule,
   },

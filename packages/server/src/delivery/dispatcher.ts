@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { buildBody } from '../domain/body.js';
-import { parseDuration, parseDurationList } from '../domain/duration.js';
+import { MAX_RETRY_WAIT_MS, MAX_TIMER_MS, parseDuration, parseDurationList } from '../domain/duration.js';
 import { decideOutcome } from '../domain/retry.js';
 import type { EpochMs, Guid } from '../domain/types.js';
 import type { Dispatcher, PartDeps } from '../engine-parts.js';
@@ -107,7 +107,12 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     if (text === undefined || text.trim() === '') return config.retryScheduleMs;
     let parsed = schedules.get(text);
     if (parsed === undefined) {
-      parsed = text.trim() === 'none' ? [] : (parseDurationList(text) ?? config.retryScheduleMs);
+      // A schedule stored before steps were capped is capped here (a step past a week, or one that
+      // overflows a date, would leave the delivery's outcome unrecordable).
+      parsed =
+        text.trim() === 'none'
+          ? []
+          : (parseDurationList(text)?.map((ms) => Math.min(ms, MAX_RETRY_WAIT_MS)) ?? config.retryScheduleMs);
       schedules.set(text, parsed);
     }
     return parsed;
@@ -330,7 +335,8 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
         timerAt = Infinity;
         schedulePump();
       },
-      Math.max(0, at - now()),
+      // A due time further than a timer can wait: wake then, and arm again from the store.
+      Math.min(MAX_TIMER_MS, Math.max(0, at - now())),
     );
   }
 

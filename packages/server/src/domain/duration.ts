@@ -10,6 +10,16 @@ export function parseDuration(text: string): number | undefined {
   return Number.isFinite(value) ? Math.round(value) : undefined;
 }
 
+/**
+ * The longest wait between two attempts of a retry schedule (a week; Stripe retries for three days,
+ * Svix for about a day and a half). A longer step is refused rather than stored: it would also overflow
+ * a timer (at most 2^31 − 1 ms) and, far enough, a date.
+ */
+export const MAX_RETRY_WAIT_MS = 7 * 24 * 3_600_000;
+
+/** Timers (setTimeout) take at most 2^31 − 1 ms: a longer setting would fire after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Parses "2m,4m,6m" into milliseconds; undefined if any element is invalid or the list is empty. */
 export function parseDurationList(text: string): number[] | undefined {
   const parts = text.split(',').filter((p) => p.trim() !== '');

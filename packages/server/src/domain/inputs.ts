@@ -66,7 +66,8 @@ export function parseTenantCreate(body: unknown, now: number): ParseResult<Tenan
 }
 
 const HubStatusSchema = Type.Union([Type.Literal(HubStatus.Active), Type.Literal(HubStatus.Paused)]);
-const Dormant = Type.Integer({ minimum: 0 });
+/** Days; at most PostgreSQL's integer (a larger number was a 500 there and a rounded value on SQLite). */
+const Dormant = Type.Integer({ minimum: 0, maximum: 2_147_483_647 });
 const HubCreate = compileValidator(
   Type.Object({
     name: Name,

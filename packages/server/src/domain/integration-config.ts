@@ -2,7 +2,7 @@
 // any case normalised to camelCase, derived integrationTypeId, signing keys generated and rotated.
 
 import { Type } from '@sinclair/typebox';
-import { parseDuration, parseDurationList } from './duration.js';
+import { MAX_RETRY_WAIT_MS, parseDuration, parseDurationList } from './duration.js';
 import { errorItem, type ErrorItem } from './errors.js';
 import { sequentialGuid, signingKey } from './ids.js';
 import { parseMessage } from './message-input.js';
@@ -122,11 +122,11 @@ const invalid = (path: string, text: string) => errorItem('InvalidValue', `Prope
 function checkExtensions(config: Record<string, unknown>, errors: ErrorItem[]): void {
   if (typeof config.retrySchedule === 'string') {
     const steps = parseDurationList(config.retrySchedule);
-    if (!steps || steps.length > MAX_RETRY_STEPS) {
+    if (!steps || steps.length > MAX_RETRY_STEPS || steps.some((ms) => ms > MAX_RETRY_WAIT_MS)) {
       errors.push(
         invalid(
           `${PATH}.retrySchedule`,
-          `must be a comma-separated list of at most ${MAX_RETRY_STEPS} durations, e.g. "100ms,2s,1m".`,
+          `must be a comma-separated list of at most ${MAX_RETRY_STEPS} durations of at most 168h each, e.g. "100ms,2s,1m".`,
         ),
       );
     }

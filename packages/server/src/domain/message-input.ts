@@ -172,7 +172,10 @@ function parseActionAt(raw: unknown, path: string, codes: ErrorCodeSet, errors: 
   if (!objectAt(raw, path, codes, errors)) return undefined;
   const read = readType(raw, path, codes, errors);
   if (!read) return undefined;
-  const schema = ACTION_SCHEMAS[read.type as (typeof ACTION_TYPES)[number]];
+  // Own keys only: a type such as "constructor" must not find Object.prototype's members.
+  const schema = Object.hasOwn(ACTION_SCHEMAS, read.type)
+    ? ACTION_SCHEMAS[read.type as (typeof ACTION_TYPES)[number]]
+    : undefined;
   // Unknown action types degrade to {type} (hubster-wire §2.1: be liberal on input).
   if (!schema) return { type: read.type };
   if (!schema.check(read.object)) errors.push(...schema.errors(read.object, codes, path));
@@ -200,7 +203,7 @@ function parseMessageAt(
   if (!read) return undefined;
   let message = read.object;
   const type = read.type as MessageType;
-  const schema = MESSAGE_SCHEMAS[type];
+  const schema = Object.hasOwn(MESSAGE_SCHEMAS, type) ? MESSAGE_SCHEMAS[type] : undefined;
   // Unknown message types degrade to {type} (hubster-wire §2.1).
   if (!schema) return { type: read.type };
   if (inItems && !ITEM_MESSAGE_TYPES.includes(type)) {

@@ -162,6 +162,82 @@ describe('bad input', () => {
     expect(broken.body.errors[0].code).toBe(309);
   });
 
+  it('refuses invalid UTF-8, unpaired surrogates and prototype keys with a 400 that says so', async () => {
+    const post = (body: string | Buffer) =>
+      client.raw('/api/v1/hubs', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    // Before: the bytes were replaced by U+FFFD and the hub stored under that name with a 200.
+    const invalidUtf8 = await post(
+      Buffer.from([...Buffer.from('{"name":"'), 0xff, 0xfe, ...Buffer.from('"}')]),
+    );
+    expect(invalidUtf8.status).toBe(400);
+    expectErrorShape(400, invalidUtf8.body);
+    expect(descriptions(invalidUtf8.body)).toContain('not valid UTF-8');
+    // Before: 200 echoing "\ud83d" while SQLite stored replacement characters.
+    for (const body of [
+      '{"name":"lone \\ud83d","description":""}',
+      '{"name":"x","description":"\\udc00 low"}',
+    ]) {
+      const lone = await post(body);
+      expect(lone.status, body).toBe(400);
+      expect(descriptions(lone.body)).toContain('unpaired UTF-16 surrogate');
+    }
+    const paired = await post('{"name":"pair \\ud83d\\ude00","description":""}');
+    expect(paired.status).toBe(200);
+    expect((await client.get(`/api/v1/hubs/${paired.body.hubId}`)).body.name).toBe('pair 😀');
+    for (const body of ['{"__proto__":{"x":1}}', '{"a":{"constructor":{"prototype":{"x":1}}}}']) {
+      const poisoned = await post(body);
+      expect(poisoned.status, body).toBe(400);
+      expect(descriptions(poisoned.body)).toContain('"__proto__"');
+    }
+  });
+
+  it('reduces message and action types named like Object.prototype members to {type} (was a 500)', async () => {
+    for (const message of [
+      { type: 'constructor' },
+      { type: '__proto__' },
+      { type: 'toString' },
+      { type: 'text', text: 'x', actions: [{ type: 'constructor' }] },
+    ]) {
+      const response = await client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+        type: 'message',
+        message,
+      });
+      expect(response.status, JSON.stringify(message)).toBe(200);
+    }
+    const direct = await client.post(`/api/v1/integrations/hubs/${hubId}`, {
+      channelId: 'Direct',
+      name: `start-${randomBytes(4).toString('hex')}`,
+      configuration: { integrationType: 'Customer', start: [{ type: 'Constructor' }] },
+    });
+    expect(direct.status, JSON.stringify(direct.body)).toBe(200);
+  });
+
+  it('refuses retry steps over 168h and dormant periods past an integer (a 500 or a lost outcome before)', async () => {
+    const system = (retrySchedule: string) =>
+      client.post(`/api/v1/integrations/hubs/${hubId}`, {
+        channelId: 'System',
+        name: `retry-${randomBytes(4).toString('hex')}`,
+        configuration: { webhookUrl: 'https://example.com/hook', events: ['message'], retrySchedule },
+      });
+    for (const schedule of ['99999999999999999999h', '1s,169h']) {
+      const response = await system(schedule);
+      expect(response.status, schedule).toBe(400);
+      expect(descriptions(response.body)).toContain('retrySchedule');
+    }
+    expect((await system('1s,168h')).status).toBe(200);
+    for (const days of [3_000_000_000, 1e300]) {
+      const created = await client.post('/api/v1/hubs', {
+        name: `dormant-${randomBytes(4).toString('hex')}`,
+        description: '',
+        closeDormantConversation: days,
+      });
+      expect(created.status, String(days)).toBe(400);
+      expect(descriptions(created.body)).toContain('closeDormantConversation');
+      const updated = await client.put(`/api/v1/hubs/${hubId}`, { closeDormantConversation: days });
+      expect(updated.status, String(days)).toBe(400);
+    }
+  });
+
   it('answers a body over the limit with 413', async () => {
     const response = await client.raw(`/inbound/customer/v1/direct/activity/${conversationId}`, {
       method: 'POST',
