@@ -62,7 +62,12 @@ async function run(): Promise<void> {
   // The main thread migrated the database before starting this thread.
   // A smaller page cache than the main connection's: claims and records touch the recent pages only,
   // and two 64 MiB caches showed as ~90 MB more RSS while a backlog drained.
-  const store = await openStore(config.databaseUrl, { cacheSizeKiB: 16_384 });
+  // In a `--role worker` process the API process writes deliveries from fanouts too and cannot see this
+  // thread's hand-off: no flights, or a read of the delivery log there would send them again.
+  const store = await openStore(config.databaseUrl, {
+    cacheSizeKiB: 16_384,
+    handoff: config.role !== 'worker',
+  });
   const metrics = forwardingMetrics((delta) => port.postMessage({ type: 'metrics', delta }));
   const dispatcher = createDispatcher({ config, store, logger, metrics });
   let stopping = false;

@@ -253,7 +253,7 @@ describe('parseIntegrationCreate', () => {
         configuration: { ...systemBody.configuration, retrySchedule: '1x', deliveryTimeout: '0ms' },
       }),
     ).toEqual([
-      'Property \'configuration.retrySchedule\' must be a comma-separated list of at most 50 durations, e.g. "100ms,2s,1m". (code: PRT000304)',
+      'Property \'configuration.retrySchedule\' must be a comma-separated list of at most 50 durations of at most 168h each, e.g. "100ms,2s,1m". (code: PRT000304)',
       'Property \'configuration.deliveryTimeout\' must be a duration between 1ms and 2m, e.g. "2s". (code: PRT000304)',
     ]);
     expect(

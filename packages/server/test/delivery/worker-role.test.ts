@@ -54,4 +54,42 @@ describe('hookster serve --role worker', () => {
     latencies.sort((a, b) => a - b);
     expect(latencies[5], `latencies ${latencies.map(Math.round).join(', ')} ms`).toBeLessThan(250);
   });
+
+  it('sends each activity once when the API process reads the delivery log while they are in flight', async () => {
+    // Before: the worker's dispatch thread took fresh deliveries as flights (kept in its memory only).
+    // A read of the delivery log in the API process, which cannot see them, wrote their fanouts as
+    // pending rows, and the worker sent them again.
+    const hook: TestReceiver = await startTestReceiver((_req, res) => setTimeout(() => res.end('ok'), 400));
+    running.push({ stop: () => hook.close() });
+    const api: RunningEngine = await startEngine({ role: 'api' });
+    running.push(api);
+    const worker = await startEngine({
+      role: 'worker',
+      databaseUrl: api.databaseUrl,
+      adminToken: api.adminToken,
+    });
+    running.push(worker);
+    const tenant = await createTenantWithToken(api);
+    const hub = await setupHub(tenant.client);
+    const system = await hub.addIntegration({
+      channelId: 'System',
+      configuration: { webhookUrl: hook.url, events: ['message'] },
+    });
+    const conversations: string[] = [];
+    for (let i = 0; i < 10; i++) conversations.push((await hub.openConversation()).conversationId);
+    const log = `/api/v1/integrations/${String(system.integrationId)}/deliveries`;
+    await Promise.all(conversations.map((id) => submitText(tenant.client, id, 'first')));
+    // All ten are being answered (400 ms each): the log is read while they are in flight.
+    await hook.waitFor(conversations.length, 10_000);
+    expect((await tenant.client.get(log)).status).toBe(200);
+    await eventually(async () => {
+      const delivered = await tenant.client.get(`${log}?status=delivered`);
+      const all = await tenant.client.get(log);
+      return all.body.total === conversations.length && delivered.body.total === all.body.total
+        ? true
+        : undefined;
+    }, 20_000);
+    // A row sent twice is delivered only once its second sending is answered: both are in by now.
+    expect(hook.requests).toHaveLength(conversations.length);
+  });
 });

@@ -1,7 +1,7 @@
 // GroupCommit on a real SQLite file: durable writes queued while a WAL sync runs wait for it and then
 // commit together; a non-durable write is not held back; rolled-back writes undo their memory changes.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fdatasync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -47,14 +47,28 @@ it('commits the durable writes queued during a WAL sync together once it ends', 
 });
 
 it('does not hold back a non-durable write while a sync runs', async () => {
+  // The WAL sync is held until the test lets it run, so "while a sync runs" does not depend on timing.
+  let release: (() => void) | undefined;
+  writes = new GroupCommit(
+    db,
+    `${db.name}-wal`,
+    () => undefined,
+    undefined,
+    (fd, done) => {
+      release = () => fdatasync(fd, done);
+    },
+  );
   const order: string[] = [];
   const durable = writes.enqueue(insert('a')).then(() => order.push('durable'));
-  // a has committed once its turn ran; its WAL sync is now in flight.
-  await turn();
-  await turn();
-  const lease = writes.enqueue(insert('lease'), false).then(() => order.push('lease'));
-  await Promise.all([durable, lease]);
+  for (let i = 0; release === undefined; i++) {
+    if (i > 100) throw new Error('the sync of the durable write never started');
+    await turn();
+  }
+  await writes.enqueue(insert('lease'), false).then(() => order.push('lease'));
   // The lease was committed and answered during a's sync, not after it.
+  expect(order).toEqual(['lease']);
+  release();
+  await durable;
   expect(order).toEqual(['lease', 'durable']);
 });
 

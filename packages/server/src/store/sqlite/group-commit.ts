@@ -71,6 +71,11 @@ export class GroupCommit {
     private readonly afterCommit: () => void,
     /** Shared with the other threads of this process that write the same file (write-lock.ts). */
     private readonly lock?: Int32Array,
+    /** The WAL sync (a test holds it to see what happens while one runs). */
+    private readonly syncFile: (
+      fd: number,
+      done: (error: NodeJS.ErrnoException | null) => void,
+    ) => void = fdatasync,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -323,7 +328,7 @@ export class GroupCommit {
       done((error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : error);
       return;
     }
-    fdatasync(this.walFd, done);
+    this.syncFile(this.walFd, done);
   }
 }
 

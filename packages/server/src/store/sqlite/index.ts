@@ -44,6 +44,12 @@ export interface SqliteStoreOptions {
   watchForeignCommits?: boolean;
   /** Page cache of this connection in KiB (default 65,536 = 64 MiB). */
   cacheSizeKiB?: number;
+  /**
+   * Whether this store may take fresh deliveries as flights (handoff.ts). Only when no other process
+   * writes this file's deliveries: false in a `--role worker` process, whose API process materialises
+   * fanouts without seeing this process's watermark. Default: not when watching foreign commits.
+   */
+  handoff?: boolean;
 }
 
 /** WAL pages between automatic checkpoints (see createSqliteStore). */
@@ -97,7 +103,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   );
   // Another process cannot see the hand-off's watermark: a store that watches other processes' commits
   // (a worker beside an API process) never takes flights.
-  const handoff = new Handoff(shared, writes, options.watchForeignCommits !== true);
+  const handoff = new Handoff(shared, writes, options.handoff ?? options.watchForeignCommits !== true);
 
   function ready(): Parts {
     if (parts !== undefined) return parts;
