@@ -15,6 +15,8 @@ import { createGateway, type HubGateway } from './gateway/gateway.js';
 import { startStaleSweeper, type StaleSweeper } from './gateway/stale-sweeper.js';
 import type { Store } from './store/contract.js';
 import { openStore } from './store/open.js';
+import { claimDatabaseFile } from './store/sqlite/process-lock.js';
+import { sqlitePathOf } from './store/sqlite/write-lock.js';
 
 export interface EngineOptions {
   logger?: Logger;
@@ -63,6 +65,17 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
   const logger = options.logger ?? pino({ level: config.logLevel, base: { role: config.role } });
   // A worker-only process on SQLite is woken by the API process's commits through the file itself.
   const store = await openStore(config.databaseUrl, { watchForeignCommits: config.role === 'worker' });
+  // SQLite: a --role all process must be the file's only process (process-lock.ts).
+  const sqlitePath = sqlitePathOf(config.databaseUrl);
+  let releaseFile: (() => void) | undefined;
+  try {
+    if (sqlitePath !== undefined) {
+      releaseFile = claimDatabaseFile(sqlitePath, config.role === 'all' ? 'sole' : 'shared');
+    }
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   await store.migrate();
   const authenticate = createAuthenticate(store, config.adminToken);
   const metrics = createMetrics();
@@ -141,6 +154,7 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
         await Promise.all([closeHttp(app), gateway?.close(), sweeper?.stop()]);
         await dispatcher?.stop();
         await store.close();
+        releaseFile?.();
       })();
       return stopping;
     },

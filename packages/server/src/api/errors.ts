@@ -37,7 +37,14 @@ export function errorResponse(status: number, errors: ErrorItem[]): ErrorRespons
 
 /** Maps any thrown value to a response; unknown failures are logged here with their cause. */
 export function toErrorResponse(error: unknown, logger: Logger): ErrorResponse {
-  if (error instanceof HooksterError) return errorResponse(error.status, error.errors);
+  if (error instanceof HooksterError) {
+    // A server-side failure is logged once here, with the driver's error that caused it.
+    if (error.status >= 500) {
+      const cause = (error as { cause?: unknown }).cause;
+      logger[error.status === 503 ? 'warn' : 'error']({ err: cause ?? error }, error.message);
+    }
+    return errorResponse(error.status, error.errors);
+  }
   const fastifyError = error as Partial<FastifyError> | undefined;
   const known = fastifyError?.code ? FASTIFY_ERRORS[fastifyError.code] : undefined;
   if (known) return errorResponse(known.status, [errorItem(known.name, known.detail)]);
@@ -57,6 +64,7 @@ export function toErrorResponse(error: unknown, logger: Logger): ErrorResponse {
 export function errorHandler(logger: Logger) {
   return (error: unknown, _request: FastifyRequest, reply: FastifyReply): void => {
     const response = toErrorResponse(error, logger);
+    if (response.status === 503) void reply.header('retry-after', '1');
     void reply.code(response.status).type('application/json; charset=utf-8').send(response);
   };
 }

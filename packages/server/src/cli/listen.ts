@@ -2,6 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { UsageError } from './options.js';
 import {
   createReceiver,
   type Activity,
@@ -49,19 +50,19 @@ export function parseListenArgs(argv: string[]): Omit<ListenOptions, 'out'> {
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new Error(`--port must be 0..65535\n${LISTEN_USAGE}`);
+    throw new UsageError(`--port must be 0..65535\n${LISTEN_USAGE}`);
   const keys = new Map<string, string>();
   for (const pair of values.key ?? []) {
     const [publicKey, privateKey, ...rest] = pair.split(':');
     if (!publicKey || !privateKey || rest.length > 0) {
-      throw new Error(`--key must be PUBLIC:PRIVATE, got ${JSON.stringify(pair)}\n${LISTEN_USAGE}`);
+      throw new UsageError(`--key must be PUBLIC:PRIVATE, got ${JSON.stringify(pair)}\n${LISTEN_USAGE}`);
     }
     keys.set(publicKey, privateKey);
   }
-  if (keys.size === 0) throw new Error(`at least one --key PUBLIC:PRIVATE is required\n${LISTEN_USAGE}`);
+  if (keys.size === 0) throw new UsageError(`at least one --key PUBLIC:PRIVATE is required\n${LISTEN_USAGE}`);
   const scheme = values.scheme as SignatureScheme;
   if (!['both', 'hubster', 'standard'].includes(scheme))
-    throw new Error(`--scheme must be both, hubster or standard\n${LISTEN_USAGE}`);
+    throw new UsageError(`--scheme must be both, hubster or standard\n${LISTEN_USAGE}`);
   return { port, host: values.host, keys, scheme };
 }
 

@@ -60,15 +60,41 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** A one-line message for failures caused by the environment, not by Hookster; undefined otherwise. */
+function operationalMessage(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const e = error as Error & { code?: unknown; syscall?: unknown; operational?: unknown };
+  if (e.operational === true) return e.message;
+  // Node's system errors (EADDRINUSE, ECONNREFUSED, EACCES, ENOTDIR…) carry the failed call.
+  if (typeof e.code === 'string' && typeof e.syscall === 'string') return e.message;
+  if (e.name === 'SqliteError') return `SQLite: ${e.message}`;
+  // fetch's "fetch failed" carries the system error (ECONNREFUSED …) as its cause.
+  const cause = operationalMessage(e.cause);
+  if (cause !== undefined) return `${e.message}: ${cause}`;
+  return undefined;
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     // serve keeps running (it resolves with -1 and exits on a signal); everything else exits now.
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
-    // Unexpected failures show their stack: they are bugs or environment problems to diagnose.
+    // The environment's refusals (port taken, database unreachable or in use, a path that is not a
+    // folder) are said in one line; anything else shows its stack: a bug to diagnose.
+    // A command line that cannot be run (util.parseArgs' own refusals included): its reason, exit 2.
+    const code = (error as { code?: unknown } | undefined)?.code;
+    if (
+      error instanceof Error &&
+      (error.name === 'UsageError' || String(code).startsWith('ERR_PARSE_ARGS') || code === 'ERR_INVALID_URL')
+    ) {
+      process.stderr.write(`hookster: ${error.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const operational = operationalMessage(error);
     process.stderr.write(
-      `hookster: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      `hookster: ${operational ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
     );
     process.exitCode = 1;
   },

@@ -3,6 +3,11 @@
 import { parseArgs } from 'node:util';
 import { settings } from '../config/schema.js';
 
+/** A command line that cannot be run as given: said in one line with the usage, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
 export interface ParsedOptions {
   flags: Record<string, string | undefined>;
   configFile?: string;

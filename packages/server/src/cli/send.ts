@@ -1,5 +1,6 @@
 // `hookster send`: submits a test activity to a conversation through the API and prints the engine's answer.
 import { parseArgs } from 'node:util';
+import { UsageError } from './options.js';
 import {
   HooksterApiError,
   HooksterClient,
@@ -20,6 +21,14 @@ export interface SendOptions {
   externalId?: string;
 }
 
+function isHttpUrl(text: string): boolean {
+  try {
+    return /^https?:$/.test(new URL(text).protocol);
+  } catch {
+    return false;
+  }
+}
+
 /** Parses the flags of `hookster send`; throws an Error carrying the usage text on bad input. */
 export function parseSendArgs(argv: string[]): SendOptions {
   const { values } = parseArgs({
@@ -36,9 +45,12 @@ export function parseSendArgs(argv: string[]): SendOptions {
     allowPositionals: false,
   });
   if (values.token === undefined || values.token === '')
-    throw new Error(`--token is required\n${SEND_USAGE}`);
+    throw new UsageError(`--token is required\n${SEND_USAGE}`);
   if (values.conversation === undefined || values.conversation === '') {
-    throw new Error(`--conversation is required\n${SEND_USAGE}`);
+    throw new UsageError(`--conversation is required\n${SEND_USAGE}`);
+  }
+  if (!isHttpUrl(values.url)) {
+    throw new UsageError(`--url must be an http(s) URL such as http://127.0.0.1:8080\n${SEND_USAGE}`);
   }
   return {
     url: values.url,

@@ -30,7 +30,15 @@ export async function runServe(argv: string[]): Promise<number> {
     }
     throw error;
   }
-  config.adminToken = resolveAdminToken(config);
+  try {
+    config.adminToken = resolveAdminToken(config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`hookster serve: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
   const engine = await createEngine(config);
 
   let signals = 0;

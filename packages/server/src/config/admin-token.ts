@@ -3,6 +3,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { secret } from '../domain/ids.js';
+import { ConfigError } from './load.js';
+import { parseToken } from './schema.js';
 import type { HooksterConfig } from './types.js';
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
@@ -35,11 +37,18 @@ export function resolveAdminToken(
   return token;
 }
 
+/** The stored token, held to the same rule as HOOKSTER_ADMIN_TOKEN (an edited file could weaken it). */
 function readToken(path: string): string | undefined {
   try {
     const text = readFileSync(path, 'utf8').trim();
-    return text === '' ? undefined : text;
+    if (text === '') return undefined;
+    try {
+      return parseToken(text);
+    } catch (error) {
+      throw new ConfigError([`${path}: ${(error as Error).message}`]);
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }

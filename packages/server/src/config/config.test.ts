@@ -105,6 +105,16 @@ describe('resolveAdminToken', () => {
     expect(statSync(join(dir, 'admin-token')).mode & 0o077).toBe(0);
   });
 
+  it('holds a stored token to the rule of HOOKSTER_ADMIN_TOKEN (an edited file is refused, not trusted)', () => {
+    const dir = tempDir('hookster-token-');
+    writeFileSync(join(dir, 'admin-token'), 'abc def\n');
+    const config = loadConfig({ env: { HOOKSTER_DATA_DIR: dir } });
+    expect(() => resolveAdminToken(config, () => undefined)).toThrow(ConfigError);
+    expect(() => resolveAdminToken(config, () => undefined)).toThrow(
+      /admin-token: expected at least 16 characters/,
+    );
+  });
+
   it('prefers the configured token', () => {
     const config = loadConfig({ env: { HOOKSTER_ADMIN_TOKEN: 'configured-token-0123456789' } });
     expect(resolveAdminToken(config, () => undefined)).toBe('configured-token-0123456789');

@@ -83,7 +83,7 @@ function parseSmtpUrl(text: string): string {
   throw new Error('expected smtp://host:port or smtps://user:pass@host:port');
 }
 
-function parseToken(text: string): string {
+export function parseToken(text: string): string {
   const value = text.trim();
   if (value.length < 16 || /\s/.test(value))
     throw new Error('expected at least 16 characters without spaces');

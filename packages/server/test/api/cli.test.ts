@@ -114,6 +114,79 @@ describe('hookster CLI', () => {
     expect(unknown.code).toBe(2);
   });
 
+  it('refuses a second process beside a --role all one on its SQLite file, in one line', async () => {
+    // Before: both ran and each sent deliveries the other had in flight (a quarter to half twice).
+    const dir = tempDir('hookster-cli-');
+    const file = join(dir, 'h.db');
+    const env = {
+      HOOKSTER_DATABASE_URL: `sqlite:${file}`,
+      HOOKSTER_ADMIN_TOKEN: 'a-long-enough-admin-token',
+    };
+    const first = await startEngine({ databaseUrl: `sqlite:${file}`, adminToken: env.HOOKSTER_ADMIN_TOKEN });
+    try {
+      for (const role of ['all', 'worker', 'api']) {
+        const second = await run(['serve', '--role', role, '--port', '0', '--host', '127.0.0.1'], env);
+        expect(second.code, role).toBe(1);
+        expect(second.stderr, role).toContain(`uses ${file}`);
+        expect(second.stderr, role).not.toMatch(/\n\s+at /);
+      }
+      // The first one still serves.
+      expect((await apiClient(first.url, first.adminToken).get('/readyz')).status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+    // Once it is gone (however it ended), the file is free again.
+    const api = await startEngine({
+      role: 'api',
+      databaseUrl: `sqlite:${file}`,
+      adminToken: env.HOOKSTER_ADMIN_TOKEN,
+    });
+    try {
+      const all = await run(['serve', '--port', '0', '--host', '127.0.0.1'], env);
+      expect(all.code).toBe(1);
+      expect(all.stderr).toContain('must be the only one');
+    } finally {
+      await api.kill();
+      await api.stop();
+    }
+    const again = await startEngine({ databaseUrl: `sqlite:${file}`, adminToken: env.HOOKSTER_ADMIN_TOKEN });
+    await again.stop();
+  });
+
+  it('answers a send or listen command line it cannot run with its reason and exit code 2', async () => {
+    // Before: exit 1 with the usage wrapped in an Error's stack trace.
+    for (const args of [
+      ['send'],
+      ['send', '--token', 'x'],
+      ['send', '--bogus'],
+      ['send', '--url', 'notaurl', '--token', 'x', '--conversation', 'c'],
+      ['listen'],
+      ['listen', '--key', 'a:b', '--port', '99999'],
+      ['listen', '--bogus'],
+    ]) {
+      const result = await run(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(/^hookster: \S/);
+      expect(result.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('says a taken port in one line, without a stack', async () => {
+    const engine = await startEngine();
+    try {
+      const port = new URL(engine.url).port;
+      const dir = tempDir('hookster-cli-');
+      const result = await run(['serve', '--port', port, '--host', '127.0.0.1'], {
+        HOOKSTER_DATABASE_URL: `sqlite:${join(dir, 'h.db')}`,
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('EADDRINUSE');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await engine.stop();
+    }
+  });
+
   it('exits cleanly on SIGTERM', async () => {
     const engine = await startEngine();
     const code = await engine.kill('SIGTERM');

@@ -19,6 +19,10 @@ export function translateError(error: unknown): Error {
       return HooksterError.of('IntegrationNameExists');
     return withCause(HooksterError.of('AlreadyExists'), error);
   }
+  // Another process held the file's write lock past busy_timeout: temporary, the client may try again.
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return withCause(HooksterError.of('Busy'), error);
+  }
   return withCause(HooksterError.of('SystemError'), error);
 }
 
