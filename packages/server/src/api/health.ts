@@ -10,6 +10,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: RouteDeps): voi
 
   app.get('/readyz', async (_request, reply) => {
     try {
+      await deps.store.check?.();
       await deps.store.getTenant(PROBE_ID);
       return { status: 'ready', store: deps.store.kind };
     } catch (error) {

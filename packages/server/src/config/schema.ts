@@ -2,6 +2,7 @@
 // parser. The TypeBox document below (ConfigFileSchema) is derived from it and checks --config files.
 
 import { Type, type TSchema } from '@sinclair/typebox';
+import { parsePostgresUrl } from '../store/postgres/url.js';
 import { MAX_RETRY_WAIT_MS, MAX_TIMER_MS, parseDuration, parseDurationList } from '../domain/duration.js';
 import type { HooksterConfig, Role } from './types.js';
 
@@ -69,7 +70,12 @@ function parseList(text: string): string[] {
 
 function parseDatabaseUrl(text: string): string {
   const value = text.trim();
-  if (/^sqlite:.+/.test(value) || /^postgres(ql)?:\/\/.+/.test(value)) return value;
+  if (/^sqlite:.+/.test(value)) return value;
+  if (/^postgres(ql)?:\/\/.+/.test(value)) {
+    // Its `schema` and `pool` parameters are checked now, not when the store first connects.
+    parsePostgresUrl(value);
+    return value;
+  }
   throw new Error('expected sqlite:<path> or postgres://user@host:port/database');
 }
 

@@ -104,6 +104,11 @@ export function errorItem(name: ErrorName, detail?: string): ErrorItem {
   return { code: numericCode(entry.code), description: `${text} (code: ${entry.code})` };
 }
 
+/** A start refused by the environment (a file in use, a path that cannot be opened): one line, no stack. */
+export class OperationalError extends Error {
+  readonly operational = true;
+}
+
 /** A failure with a known code; the API maps it to `{status, errors}`. */
 export class HooksterError extends Error {
   readonly status: number;

@@ -163,6 +163,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   /** Applies pending numbered migrations under a lock and records them in the ledger. */
   migrate(): Promise<void>;
+  /** Throws when the store can no longer keep what it commits (readiness; e.g. its file was removed). */
+  check?(): Promise<void>;
   close(): Promise<void>;
 
   // tenants, clients, tokens

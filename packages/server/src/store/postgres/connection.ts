@@ -2,32 +2,9 @@
 // that resolve names in that schema, parse bigint as number and never crash the process on errors.
 
 import pg from 'pg';
+import { parsePostgresUrl, type PostgresSettings } from './url.js';
 
-export interface PostgresSettings {
-  /** The URL without Hookster's own parameters, for the pg driver. */
-  connectionString: string;
-  /** Every table lives in this schema (created by migrate()); `public` when the URL names none. */
-  schema: string;
-  /** Most pooled connections of this process. */
-  poolSize: number;
-}
-
-const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/** Reads `schema` and `pool` from the query string; the rest goes to the driver unchanged. */
-export function parsePostgresUrl(url: string): PostgresSettings {
-  const parsed = new URL(url);
-  const schema = parsed.searchParams.get('schema') ?? 'public';
-  if (!SCHEMA_RE.test(schema) || schema.startsWith('pg_')) {
-    throw new Error(`invalid schema name "${schema}": use lower-case letters, digits and _`);
-  }
-  const poolText = parsed.searchParams.get('pool');
-  const poolSize = poolText === null ? 10 : Number(poolText);
-  if (!Number.isInteger(poolSize) || poolSize < 1) throw new Error(`invalid pool size "${poolText}"`);
-  parsed.searchParams.delete('schema');
-  parsed.searchParams.delete('pool');
-  return { connectionString: parsed.toString(), schema, poolSize };
-}
+export { parsePostgresUrl, type PostgresSettings };
 
 // Why a private type map: epoch milliseconds and counters are bigint columns; as JS numbers they stay
 // exact below 2^53, and the global pg.types registry is left alone for any other user of the driver.

@@ -3,9 +3,10 @@
 // resolved write is on disk exactly as with synchronous=FULL. onWork listeners fire in-process, and with
 // `watchForeignCommits` also for other processes' commits (foreign-commits.ts).
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { OperationalError } from '../../domain/errors.js';
 import type { Store } from '../contract.js';
 import { createClaims } from './claim.js';
 import type { SqliteContext } from './context.js';
@@ -58,8 +59,14 @@ const WAL_AUTOCHECKPOINT_PAGES = 8_000;
 /** Opens (creating if needed) the SQLite database at `path`; call migrate() before anything else. */
 export function createSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+  } catch (error) {
+    // "unable to open database file", "file is not a database": say which file.
+    throw new OperationalError(`cannot use ${path} as the SQLite database: ${(error as Error).message}`);
+  }
   // NORMAL + our own fdatasync of the WAL before answering a durable write (group-commit.ts).
   db.pragma('synchronous = NORMAL');
   // Checkpoint every 8,000 WAL pages (32 MiB) instead of SQLite's 1,000: a page rewritten by many
@@ -152,8 +159,23 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       throw error instanceof Error && error.constructor === Error ? error : translateError(error);
     }
   }
+  // The file this connection opened: if the path later names another file (or none), commits go to an
+  // unlinked inode and are lost at the next start.
+  const opened = path === ':memory:' ? undefined : statSync(path);
   return {
     kind: 'sqlite',
+    async check() {
+      if (opened === undefined) return;
+      let now: Stats | undefined;
+      try {
+        now = statSync(path);
+      } catch {
+        now = undefined;
+      }
+      if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
+        throw new Error(`${path} was removed or replaced while this process had it open: restart it`);
+      }
+    },
     async migrate() {
       writes.flushBlocking();
       applyMigrations(db, newDeliveryIdPrefix());

@@ -6,13 +6,12 @@
 // releases it when the process ends, however it ends (kill -9 included).
 
 import Database from 'better-sqlite3';
+import { OperationalError } from '../../domain/errors.js';
 
 export type FileClaim = 'sole' | 'shared';
 
 /** Another process holds a claim this one cannot share (a start error, not a fault: no stack). */
-export class DatabaseInUseError extends Error {
-  readonly operational = true;
-}
+export class DatabaseInUseError extends OperationalError {}
 
 /** How long a start waits for another process to let go (a restart racing the old process's exit). */
 const WAIT_MS = 1_000;

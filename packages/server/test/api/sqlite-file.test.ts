@@ -1,12 +1,14 @@
-// Another process holding the SQLite file's write lock past busy_timeout (5 s): a submission is
-// answered 503 with Retry-After (it may be sent again), the driver's error is logged, and the engine
-// takes submissions again once the lock is let go. Before: a 500 and nothing in the log.
+// What others do to the engine's SQLite file. Another process holding its write lock past busy_timeout
+// (5 s): a submission is answered 503 with Retry-After (it may be sent again), the driver's error is
+// logged, and submissions work again once the lock is let go (before: a 500 and nothing in the log).
+// The file removed while the engine runs: /readyz answers 503 (before: 200 while every commit went to
+// an unlinked file, lost at the next start).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, expect, it } from 'vitest';
-import { createTenantWithToken, eventually, setupHub } from '../support/client.js';
+import { apiClient, createTenantWithToken, eventually, setupHub } from '../support/client.js';
 import { startEngine } from '../support/engine.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'hookster-busy-'));
@@ -42,3 +44,19 @@ it('answers 503 with Retry-After while another process holds the write lock, and
     await engine.stop();
   }
 }, 30_000);
+
+it('is not ready once its database file is removed', async () => {
+  const file = join(dir, 'removed.db');
+  const engine = await startEngine({ databaseUrl: `sqlite:${file}` });
+  try {
+    const client = apiClient(engine.url, null);
+    expect((await client.get('/readyz')).status).toBe(200);
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+    const probe = await client.get('/readyz');
+    expect(probe.status).toBe(503);
+    expect(probe.body).toMatchObject({ status: 'unavailable', store: 'sqlite' });
+    await eventually(async () => (/was removed or replaced/.test(engine.output()) ? true : undefined));
+  } finally {
+    await engine.stop();
+  }
+});
