@@ -120,8 +120,14 @@ export function createGateway(deps: GatewayDeps): HubGateway {
   );
   timer.unref();
 
-  function pathOf(req: IncomingMessage): { path: string; query: URLSearchParams } {
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+  /** The request target's path and query; undefined when it is no URL at all (`//[`, `http://x:99999/`). */
+  function pathOf(req: IncomingMessage): { path: string; query: URLSearchParams } | undefined {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    } catch {
+      return undefined;
+    }
     const path = url.pathname.length > 1 ? url.pathname.replace(/\/+$/, '') : url.pathname;
     return { path, query: url.searchParams };
   }
@@ -193,7 +199,13 @@ export function createGateway(deps: GatewayDeps): HubGateway {
 
   function attach(server: Server): void {
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-      const { path, query } = pathOf(req);
+      const target = pathOf(req);
+      if (target === undefined) {
+        // Thrown here, it would have ended the process: this listener runs outside any request handler.
+        refuseUpgrade(socket, 400, errorBody(400, [errorItem('InvalidValue', 'The URL is not valid.')]));
+        return;
+      }
+      const { path, query } = target;
       if (path !== options.path) {
         // Only answer foreign paths when nobody else handles upgrades on this server.
         if (server.listenerCount('upgrade') === 1)
@@ -211,9 +223,10 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     // server's own request listeners (the HTTP API) see them; every other request passes through.
     const previous = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-      const { path, query } = pathOf(req);
-      if (path === negotiatePath) {
-        negotiate(req, res, query).catch((error: unknown) => {
+      // A target that is no URL is not the gateway's: the HTTP API answers it (400).
+      const target = pathOf(req);
+      if (target?.path === negotiatePath) {
+        negotiate(req, res, target.query).catch((error: unknown) => {
           logger.error({ err: error }, 'hub negotiate failed');
           if (!res.headersSent) writeJson(req, res, 500, errorBody(500, [errorItem('SystemError')]));
           else res.destroy();

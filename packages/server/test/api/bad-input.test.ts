@@ -2,6 +2,7 @@
 // over the limit is a 413, unknown ids and routes are 404, a missing or bad token is 401.
 
 import { randomBytes, randomInt } from 'node:crypto';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, createTenantWithToken, setupHub, type ApiClient, type Json } from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
@@ -236,6 +237,35 @@ describe('bad input', () => {
       const updated = await client.put(`/api/v1/hubs/${hubId}`, { closeDormantConversation: days });
       expect(updated.status, String(days)).toBe(400);
     }
+  });
+
+  it('answers request targets that are no URL (also as websocket upgrades) and keeps running', async () => {
+    // Before: `new URL` threw in the gateway's request and upgrade listeners, ending the process.
+    const { hostname, port } = new URL(engine.url);
+    const send = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), hostname, () => socket.write(request));
+        let data = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => {
+          data += chunk;
+          if (data.includes('\r\n')) socket.end();
+        });
+        socket.on('close', () => resolve(data.split('\r\n')[0] ?? ''));
+        socket.on('error', reject);
+      });
+    const upgrade =
+      'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    for (const request of [
+      'GET //[ HTTP/1.1\r\nHost: x\r\n\r\n',
+      'POST http://x:99999/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n',
+      `GET http://x:99999/engine-chat-hub HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`,
+      `GET //[/engine-chat-hub HTTP/1.1\r\nHost: x\r\n${upgrade}\r\n`,
+    ]) {
+      expect(await send(request), request).toMatch(/^HTTP\/1\.1 4\d\d /);
+    }
+    expect((await client.get('/healthz')).status).toBe(200);
   });
 
   it('answers a body over the limit with 413', async () => {
