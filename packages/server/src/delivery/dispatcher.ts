@@ -292,6 +292,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
       integrationId: claimed.integrationId,
       webhookUrl: claimed.webhookUrl,
       attempts: claimed.attemptNumber,
+      createdAt: claimed.createdAt,
       ...(record.statusCode !== undefined ? { statusCode: record.statusCode } : {}),
       ...(record.error !== undefined ? { error: record.error } : {}),
     };

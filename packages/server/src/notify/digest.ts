@@ -19,6 +19,12 @@ export function digestMail(
 ): { subject: string; text: string } {
   const first = items[0];
   if (first === undefined) throw new Error('a digest needs at least one failed delivery');
+  // recover resends failed deliveries *created* since the time given: the earliest creation among
+  // these (a delivery gives up after its whole retry schedule, 30 minutes by default, so the time of
+  // the notification would miss every one of them).
+  const since = new Date(
+    Math.min(...items.map((item) => item.failure.createdAt ?? Date.parse(item.notification.createdAt))),
+  ).toISOString();
   const { integrationId, hubId, webhookUrl } = first.failure;
   const count = items.length;
   const noun = count === 1 ? 'delivery' : 'deliveries';
@@ -43,7 +49,7 @@ export function digestMail(
     ...(more ? ['', 'More failures of this integration follow in the next e-mail.'] : []),
     '',
     'Fix the endpoint, then resend them with',
-    `  POST /api/v1/integrations/${integrationId}/recover {"since": "${first.notification.createdAt}"}`,
+    `  POST /api/v1/integrations/${integrationId}/recover {"since": "${since}"}`,
     '',
     `You get at most one such e-mail per integration every ${formatWindow(windowMs)}.`,
   ];

@@ -13,6 +13,8 @@ export interface ExhaustedDelivery {
   webhookUrl: string;
   /** Attempts made in this delivery's budget (including the last one). */
   attempts: number;
+  /** When the delivery was created: what `recover {since}` compares (absent in e-mails owed before). */
+  createdAt?: EpochMs;
   statusCode?: number;
   error?: string;
 }

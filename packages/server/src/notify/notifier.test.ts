@@ -156,6 +156,59 @@ describe('exhaustion notifier', () => {
     expect(await store.integrationsOwedMail()).toEqual([]);
   });
 
+  it('tries a refused e-mail again within seconds, not a window later', async () => {
+    // Before: the window was used up by the failed send, so the first failure went out a window late.
+    const refusing = await startTestSmtp({ refuseFirst: 1 });
+    try {
+      const { integrations, failure } = await world('retry@example.com');
+      const id = integrations[0]?.integrationId ?? '';
+      const windowMs = 60_000;
+      const notifier = createNotifier({
+        store,
+        logger,
+        windowMs,
+        mailer: createMailer(refusing.url, 'h@example.com'),
+      });
+      const failedAt = Date.now();
+      await notifier.exhausted([failure(id, 51)]);
+      const [mail] = await refusing.waitFor(1, 10_000);
+      expect(refusing.refused).toBe(1);
+      expect(mailText(mail?.raw ?? '')).toContain('000000000051');
+      expect((mail?.at ?? Infinity) - failedAt).toBeLessThan(windowMs / 4);
+      await notifier.close();
+      expect(refusing.mails).toHaveLength(1);
+      expect(await store.integrationsOwedMail()).toEqual([]);
+    } finally {
+      await refusing.close();
+    }
+  });
+
+  it('does not announce more failures when exactly the most one e-mail carries are owed', async () => {
+    const { integrations, failure } = await world('thousand@example.com');
+    const id = integrations[0]?.integrationId ?? '';
+    await Promise.all(
+      Array.from({ length: 1000 }, (_, n) =>
+        store.createNotification(
+          exhaustionNotification(failure(id, 1000 + n), Date.now()),
+          JSON.stringify(failure(id, 1000 + n)),
+        ),
+      ),
+    );
+    // The start-up sweep finds what is owed and sends it in one e-mail.
+    const notifier = createNotifier({
+      store,
+      logger,
+      windowMs: WINDOW_MS,
+      mailer: createMailer(smtp.url, 'h@example.com'),
+    });
+    const [mail] = await smtp.waitFor(1);
+    const text = mailText(mail?.raw ?? '');
+    expect(text).toContain('1000 webhook deliveries');
+    expect(text).not.toContain('More failures');
+    await notifier.close();
+    expect(await store.integrationsOwedMail()).toEqual([]);
+  });
+
   /** An integration owing one e-mail whose stored details are not JSON, and a notifier that mails. */
   async function unreadableOwed(email: string, n: number) {
     const { integrations, failure } = await world(email);

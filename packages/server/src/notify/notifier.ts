@@ -34,6 +34,10 @@ export interface NotifierDeps {
 
 interface IntegrationMail {
   timer: NodeJS.Timeout | undefined;
+  /** Until when the e-mail window this process reserved lasts (a failed send is tried again inside it). */
+  windowUntil: number;
+  /** Wait before trying a failed send again; doubles up to the window's end. */
+  backoffMs: number;
   /** Serialises this integration's decisions and sends. */
   chain: Promise<void>;
 }
@@ -42,6 +46,8 @@ interface IntegrationMail {
 const MAX_PER_MAIL = 1000;
 /** Least wait before trying the window again (clocks of several hosts may disagree a little). */
 const MIN_RETRY_MS = 10;
+/** First wait after a failed send (an SMTP error) inside the window the e-mail reserved. */
+const FIRST_BACKOFF_MS = 1_000;
 /** How often a process looks for e-mails owed by another (or a stopped) process. */
 const SWEEP_MS = 60_000;
 
@@ -55,11 +61,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
    * The owed e-mails of the integration that can be read (up to MAX_PER_MAIL), and how many rows were
    * listed. Unreadable ones are dropped here, so they neither block the others nor use up a window.
    */
-  async function readOwed(integrationId: Guid): Promise<{ items: DigestItem[]; listed: number }> {
-    const owed = await store.listOwedMail(integrationId, MAX_PER_MAIL);
+  async function readOwed(integrationId: Guid): Promise<{ items: DigestItem[]; more: boolean }> {
+    // One row past the limit tells whether more are owed than this e-mail carries.
+    const owed = await store.listOwedMail(integrationId, MAX_PER_MAIL + 1);
     const items: DigestItem[] = [];
     const unreadable: Guid[] = [];
-    for (const o of owed) {
+    for (const o of owed.slice(0, MAX_PER_MAIL)) {
       try {
         items.push({ notification: o.notification, failure: JSON.parse(o.mail) as ExhaustedDelivery });
       } catch {
@@ -74,16 +81,19 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       );
       await store.clearOwedMail(unreadable);
     }
-    return { items, listed: owed.length };
+    return { items, more: owed.length > MAX_PER_MAIL };
   }
 
-  /** Sends what is owed for the integration (its window is ours); false if it could not be sent. */
-  async function sendOwed(integrationId: Guid): Promise<boolean> {
-    if (!mailer) return true;
-    const { items, listed } = await readOwed(integrationId);
-    const more = listed >= MAX_PER_MAIL;
+  /**
+   * Sends what is owed for the integration (its window is ours): 'done', 'more' (sent, more is owed for
+   * the next window) or 'failed' (nothing sent; still owed).
+   */
+  async function sendOwed(integrationId: Guid): Promise<'done' | 'more' | 'failed'> {
+    if (!mailer) return 'done';
+    const { items, more } = await readOwed(integrationId);
+    const outcome = more ? 'more' : 'done';
     const first = items[0];
-    if (first === undefined) return !more;
+    if (first === undefined) return outcome;
     const ids = items.map((item) => item.notification.notificationId);
     const tenantId = first.notification.tenantId;
     try {
@@ -91,20 +101,20 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       if (!tenant?.accountHolderEmail) {
         logger.warn({ tenantId, integrationId }, 'no account holder e-mail: exhaustion e-mail not sent');
         await store.clearOwedMail(ids);
-        return !more;
+        return outcome;
       }
       const integration = await store.getIntegration(integrationId);
       const mail = digestMail(items, integration?.name, windowMs, more);
       await mailer.send({ to: tenant.accountHolderEmail, ...mail });
       logger.info({ integrationId, failed: items.length }, 'exhaustion e-mail sent');
     } catch (error) {
-      // Still owed: sent with the next window's e-mail.
+      // Still owed: tried again soon, inside the window this process reserved for it.
       logger.error({ err: error, integrationId }, 'exhaustion e-mail could not be sent');
-      return false;
+      return 'failed';
     }
     // A crash right here sends them again after a restart: at least once, never lost.
     await store.clearOwedMail(ids);
-    return !more;
+    return outcome;
   }
 
   // Why the store decides: the window is shared by every process of the deployment (and survives a
@@ -114,12 +124,29 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if (state.timer !== undefined || closed) return;
     // Only a readable owed e-mail takes the window (dropping unreadable ones needs none).
     if ((await readOwed(integrationId)).items.length === 0) return;
-    const window = await store.reserveEmailWindow(integrationId, now(), windowMs);
-    if (window.reserved && (await sendOwed(integrationId))) return;
-    // The window is someone else's (or ours was used and more is owed): try again when it ends.
+    let wait: number;
+    if (now() < state.windowUntil) {
+      // A send in the window this process holds failed before: try again (nothing went out yet).
+      const outcome = await sendOwed(integrationId);
+      if (outcome === 'done') return;
+      wait = outcome === 'failed' ? nextBackoff(state) : state.windowUntil - now();
+    } else {
+      const window = await store.reserveEmailWindow(integrationId, now(), windowMs);
+      if (window.reserved) {
+        state.windowUntil = now() + windowMs;
+        state.backoffMs = FIRST_BACKOFF_MS;
+        const outcome = await sendOwed(integrationId);
+        if (outcome === 'done') return;
+        // Failed: again shortly, not a window later (the first failure is e-mailed at once). More owed:
+        // with the next window.
+        wait = outcome === 'failed' ? nextBackoff(state) : state.windowUntil - now();
+      } else {
+        // The window is someone else's: try again when it ends.
+        wait = window.lastSentAt + windowMs - now();
+      }
+    }
     if (closed) return;
-    const lastSentAt = window.reserved ? now() : window.lastSentAt;
-    const wait = Math.max(MIN_RETRY_MS, lastSentAt + windowMs - now());
+    wait = Math.max(MIN_RETRY_MS, wait);
     state.timer = setTimeout(() => {
       state.timer = undefined;
       schedule(integrationId);
@@ -127,11 +154,18 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     state.timer.unref();
   }
 
+  /** The wait before the next try of a failed send: doubling, never past the end of the window held. */
+  function nextBackoff(state: IntegrationMail): number {
+    const wait = Math.min(state.backoffMs, state.windowUntil - now());
+    state.backoffMs *= 2;
+    return wait;
+  }
+
   function schedule(integrationId: Guid): void {
     if (!mailer || closed) return;
     let state = states.get(integrationId);
     if (state === undefined) {
-      state = { timer: undefined, chain: Promise.resolve() };
+      state = { timer: undefined, windowUntil: 0, backoffMs: FIRST_BACKOFF_MS, chain: Promise.resolve() };
       states.set(integrationId, state);
     }
     const current = state;

@@ -116,6 +116,14 @@ describe('exhaustion', () => {
     const digestText = mailText(digest?.raw ?? '');
     expect(digestText).toContain('2 webhook deliveries');
     expect(digestText).toContain('2 × last status 500');
+
+    // The command the e-mail quotes resends the deliveries it names. Before, it quoted when they gave up
+    // and recover (which compares creation times) found none of them.
+    const command = /POST (\S+) (\{.*\})/.exec(digestText);
+    expect(command).not.toBeNull();
+    const recovered = await world.client.post(command![1]!, JSON.parse(command![2]!));
+    expect(recovered.status).toBe(200);
+    expect(recovered.body).toMatchObject({ recovered: 2 });
   });
 
   it('records a refused egress as a failed attempt with its reason and notifies on exhaustion', async () => {

@@ -12,12 +12,15 @@ export interface ReceivedMail {
 export interface TestSmtp {
   url: string;
   mails: ReceivedMail[];
+  /** Messages answered 451 (try again later) and not kept: the first `refuseFirst`. */
+  refused: number;
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
 }
 
-export async function startTestSmtp(): Promise<TestSmtp> {
+export async function startTestSmtp(options: { refuseFirst?: number } = {}): Promise<TestSmtp> {
   const mails: ReceivedMail[] = [];
+  let refused = 0;
   const waiters = new Set<() => void>();
   const server = new SMTPServer({
     authOptional: true,
@@ -27,6 +30,11 @@ export async function startTestSmtp(): Promise<TestSmtp> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        if (refused < (options.refuseFirst ?? 0)) {
+          refused++;
+          callback(Object.assign(new Error('Try again later'), { responseCode: 451 }));
+          return;
+        }
         mails.push({
           at: Date.now(),
           to: session.envelope.rcptTo.map((r) => r.address),
@@ -43,6 +51,9 @@ export async function startTestSmtp(): Promise<TestSmtp> {
   return {
     url: `smtp://127.0.0.1:${port}`,
     mails,
+    get refused() {
+      return refused;
+    },
     waitFor(count, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
