@@ -179,3 +179,42 @@ describe('Fastify encapsulation', () => {
     }
   });
 });
+
+describe('Web Request adapter limits', () => {
+  it('refuses a chunked body past maxBodyBytes as soon as it passes, without reading the rest', async () => {
+    // Before: the whole body was read into memory first (an endless one was never answered); 32 MiB
+    // here, so that reading it whole fails the test rather than the test process.
+    const handle = hooksterWebHandler({
+      receiver: createWebReceiver({ keys }),
+      onDelivery: () => undefined,
+      maxBodyBytes: 1 << 20,
+    });
+    const chunk = new Uint8Array(64 * 1024);
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= 32 << 20) return controller.close();
+        pulled += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    const request = new Request('http://receiver.test/hooks', {
+      method: 'POST',
+      headers: signedHeaders(vector.body),
+      body: endless,
+      duplex: 'half',
+    } as RequestInit);
+    const answer = await handle(request);
+    expect(answer.status).toBe(413);
+    // The limit, plus what the stream had queued ahead (its high-water mark), not more.
+    expect(pulled).toBeLessThanOrEqual((1 << 20) + 4 * chunk.byteLength);
+  });
+
+  it('answers 403, not a TypeError, when a hand-built header record holds a number', async () => {
+    const receiver = createReceiver({ keys });
+    const headers = { ...signedHeaders(vector.body), 'webhook-timestamp': 1_700_000_000 };
+    await expect(
+      receiver.receive(headers as unknown as Record<string, string>, vector.body),
+    ).rejects.toMatchObject({ name: 'WebhookVerificationError' });
+  });
+});

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   parseActivity,
   parseInboundActivity,
+  isKnownMessageType,
   parseMessage,
   parseWebhookPayload,
   decodeBody,
@@ -146,15 +147,27 @@ describe('activity, message and inbound parsing', () => {
       },
       { type: 'list', items: [{ title: 'a' }], actions: [{ type: 'postback', title: 'b', payload: 'p' }] },
       { type: 'command', title: 'c' },
+      // What the engine accepts and delivers must parse (hubster-wire §2.1: liberal on input). Before,
+      // each of these was answered 400 by an SDK receiver and retried by the engine to exhaustion.
+      { type: 'gif', url: 'u' },
+      { type: 'sticker' },
+      { type: 'carousel', items: [{ content: 'c' }] },
+      { type: 'text', text: 'hi', actions: [{ type: 'call' }] },
+      { type: 'text', text: 'hi', actions: [{ type: 'reply', payload: 'P' }] },
+      { type: 'text', text: 'hi', channels: [{ type: 'Webchat' }] },
     ];
-    for (const message of good) expect(parseMessage(message)).toMatchObject({ ok: true });
+    for (const message of good)
+      expect(parseMessage(message), JSON.stringify(message)).toMatchObject({ ok: true });
+    expect(isKnownMessageType('gif')).toBe(false);
+    expect(isKnownMessageType('carousel')).toBe(true);
     const bad: [unknown, string][] = [
       [{ type: 'text' }, '$'],
       [{ type: 'location', latitude: 1 }, '$'],
       [{ type: 'attachment', url: 'u', label: 'l' }, '$.mimeType'],
       [{ type: 'carousel', items: [] }, '$.items'],
       [{ type: 'video' }, '$.url'],
-      [{ type: 'gif', url: 'u' }, '$.type'],
+      [{ type: 42 }, '$.type'],
+      [{ text: 'no type' }, '$.type'],
       [{ type: 'text', text: 'x', actions: [{ type: 'link', title: 't' }] }, '$.actions[0].url'],
     ];
     for (const [message, path] of bad)

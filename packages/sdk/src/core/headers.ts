@@ -37,5 +37,9 @@ export function readHeader(headers: HeaderSource, name: string): string | undefi
     }
   }
   if (value === undefined) return undefined;
-  return typeof value === 'string' ? value : value.join(' ');
+  if (typeof value === 'string') return value;
+  // A hand-built record (Lambda-style events, tests) may hold a number or null: read as absent or text,
+  // never a TypeError (which an adapter would turn into a 500 instead of a 403).
+  if (Array.isArray(value)) return value.map(String).join(' ');
+  return value === null ? undefined : String(value);
 }

@@ -142,9 +142,13 @@ function checkEvent(c: Checker, value: unknown, path: string): void {
   }
 }
 
+// Liberal as the engine is (hubster-wire §2.1): whatever the engine accepts and signs must parse here,
+// or a receiver would answer 400 to a valid delivery and the engine would retry it to exhaustion. So
+// an unknown message or action type is accepted as `{type}`, and only what the engine requires is.
 function checkMessage(c: Checker, value: unknown, path: string): void {
   if (!c.object(value, path)) return;
-  c.oneOf(value, 'type', path, MESSAGE_TYPES, true);
+  c.string(value, 'type', path, true);
+  if (typeof value.type === 'string' && !(MESSAGE_TYPES as readonly string[]).includes(value.type)) return;
   c.list(value, 'channels', path, false, 0, (item, itemPath) => checkChannel(c, item, itemPath));
   switch (value.type) {
     case 'text':
@@ -206,8 +210,9 @@ function checkMessage(c: Checker, value: unknown, path: string): void {
 
 function checkAction(c: Checker, value: unknown, path: string): void {
   if (!c.object(value, path)) return;
-  c.oneOf(value, 'type', path, ACTION_TYPES, true);
-  c.string(value, 'title', path, true);
+  c.string(value, 'type', path, true);
+  if (typeof value.type === 'string' && !(ACTION_TYPES as readonly string[]).includes(value.type)) return;
+  c.string(value, 'title', path, false);
   for (const key of ['urlIcon', 'urlImage']) c.string(value, key, path, false);
   c.boolean(value, 'isDefault', path, false);
   c.list(value, 'channels', path, false, 0, (item, itemPath) => checkChannel(c, item, itemPath));
@@ -217,7 +222,7 @@ function checkAction(c: Checker, value: unknown, path: string): void {
 
 function checkListItem(c: Checker, value: unknown, path: string): void {
   if (!c.object(value, path)) return;
-  c.string(value, 'title', path, true);
+  c.string(value, 'title', path, false);
   for (const key of ['subtitle', 'content', 'url', 'fallbackImageUrl']) c.string(value, key, path, false);
   c.oneOf(value, 'urlType', path, URL_TYPES, false);
   c.list(value, 'actions', path, false, 0, (item, itemPath) => checkAction(c, item, itemPath));
@@ -226,7 +231,7 @@ function checkListItem(c: Checker, value: unknown, path: string): void {
 function checkChannel(c: Checker, value: unknown, path: string): void {
   if (!c.object(value, path)) return;
   c.string(value, 'type', path, true);
-  c.list(value, 'metadata', path, true, 0, (item, itemPath) => {
+  c.list(value, 'metadata', path, false, 0, (item, itemPath) => {
     if (!c.object(item, itemPath)) return;
     c.string(item, 'key', itemPath, true);
     c.string(item, 'value', itemPath, true);

@@ -19,7 +19,7 @@ export type UrlType = 'image' | 'youtube' | 'vimeo' | 'video' | 'audio';
 /** Channel-specific rendering hints, e.g. `{type: "Webchat", metadata: [{key: "caption-show", value: "true"}]}`. */
 export interface ChannelMetadata {
   type: string;
-  metadata: { key: string; value: string }[];
+  metadata?: { key: string; value: string }[];
 }
 
 export interface PropertyItem {
@@ -29,7 +29,7 @@ export interface PropertyItem {
 }
 
 interface ActionBase {
-  title: string;
+  title?: string;
   urlIcon?: string;
   urlImage?: string;
   isDefault?: boolean;
@@ -48,7 +48,7 @@ export interface LinkAction extends ActionBase {
 export type Action = PostbackAction | LinkAction;
 
 export interface ListItem {
-  title: string;
+  title?: string;
   subtitle?: string;
   content?: string;
   urlType?: UrlType;
@@ -139,6 +139,11 @@ export type Message =
   | CarouselMessage
   | ListMessage
   | CommandMessage;
+/**
+ * The message types this SDK knows. The engine also delivers messages of other types, reduced to
+ * `{type}` (hubster-wire §2.1, "be liberal on input"): they parse, and `message.type` is then none of
+ * these — check with `isKnownMessageType` before relying on a variant's fields.
+ */
 export type MessageType = Message['type'];
 
 /** A reserved signal event (not emitted today, typed for completeness). */

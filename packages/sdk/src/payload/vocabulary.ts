@@ -34,3 +34,8 @@ export const MESSAGE_TYPES = [
   'list',
   'command',
 ] as const;
+
+/** True for a message type this SDK types; the engine may deliver others, reduced to `{type}`. */
+export function isKnownMessageType(type: string): type is (typeof MESSAGE_TYPES)[number] {
+  return (MESSAGE_TYPES as readonly string[]).includes(type);
+}
