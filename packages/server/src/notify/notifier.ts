@@ -34,8 +34,10 @@ export interface NotifierDeps {
 
 interface IntegrationMail {
   timer: NodeJS.Timeout | undefined;
-  /** Until when the e-mail window this process reserved lasts (a failed send is tried again inside it). */
+  /** Until when the e-mail window this process reserved lasts. */
   windowUntil: number;
+  /** Nothing has gone out in that window yet (its send failed): the next try may still use it. */
+  windowUnused: boolean;
   /** Wait before trying a failed send again; doubles up to the window's end. */
   backoffMs: number;
   /** Serialises this integration's decisions and sends. */
@@ -125,9 +127,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     // Only a readable owed e-mail takes the window (dropping unreadable ones needs none).
     if ((await readOwed(integrationId)).items.length === 0) return;
     let wait: number;
-    if (now() < state.windowUntil) {
-      // A send in the window this process holds failed before: try again (nothing went out yet).
+    if (state.windowUnused && now() < state.windowUntil) {
+      // The send in the window this process holds failed, so nothing went out: try again in it.
       const outcome = await sendOwed(integrationId);
+      state.windowUnused = outcome === 'failed';
       if (outcome === 'done') return;
       wait = outcome === 'failed' ? nextBackoff(state) : state.windowUntil - now();
     } else {
@@ -136,6 +139,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         state.windowUntil = now() + windowMs;
         state.backoffMs = FIRST_BACKOFF_MS;
         const outcome = await sendOwed(integrationId);
+        state.windowUnused = outcome === 'failed';
         if (outcome === 'done') return;
         // Failed: again shortly, not a window later (the first failure is e-mailed at once). More owed:
         // with the next window.
@@ -165,7 +169,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     if (!mailer || closed) return;
     let state = states.get(integrationId);
     if (state === undefined) {
-      state = { timer: undefined, windowUntil: 0, backoffMs: FIRST_BACKOFF_MS, chain: Promise.resolve() };
+      state = {
+        timer: undefined,
+        windowUntil: 0,
+        windowUnused: false,
+        backoffMs: FIRST_BACKOFF_MS,
+        chain: Promise.resolve(),
+      };
       states.set(integrationId, state);
     }
     const current = state;
