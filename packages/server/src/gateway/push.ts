@@ -18,6 +18,8 @@ const RELEASE_CHUNK = 500;
 const RELEASE_DRAIN_WAIT_MS = 10_000;
 const DRAIN_POLL_MS = 5;
 
+type ReleaseScope = { integrationIds: Guid[] } | { hubId: Guid };
+
 export interface PusherDeps {
   store: Store;
   registry: SessionRegistry;
@@ -52,6 +54,10 @@ export class Pusher {
   // their order even when one of them has to load its activity from the store.
   private remoteChain: Promise<void> = Promise.resolve();
   private releaseChain: Promise<void> = Promise.resolve();
+  /** Scopes of the releases asked for and not finished. */
+  private readonly releasing: ReleaseScope[] = [];
+  /** Fresh pushes inside a releasing scope, in commit order: they must not overtake its backlog. */
+  private heldBack: { hubId: Guid; integrationIds: Guid[]; push: () => void }[] = [];
 
   constructor(private readonly deps: PusherDeps) {
     deps.bus?.subscribe((announcement) => {
@@ -77,7 +83,12 @@ export class Pusher {
       }
       targets.push({ deliveryId, integrationId: delivery.integrationId, echo: delivery.echo });
     });
-    this.push(conversation.conversationId, plan.activity.eventId, plan.activityJson, targets);
+    const push = () =>
+      this.push(conversation.conversationId, plan.activity.eventId, plan.activityJson, targets);
+    const integrationIds = targets.map((t) => t.integrationId);
+    if (this.inRelease(conversation.hubId, integrationIds)) {
+      this.heldBack.push({ hubId: conversation.hubId, integrationIds, push });
+    } else push();
     if (held) {
       // The resume may have committed between this submit's read of the statuses and its commit, and
       // its release ran before this delivery existed: take again now (a no-op while still paused).
@@ -99,7 +110,9 @@ export class Pusher {
    * and pushes them in order, like fresh commits. Releases run one after another, so two releases of
    * one process never interleave their pushes.
    */
-  release(scope: { integrationIds: Guid[] } | { hubId: Guid }): Promise<number> {
+  release(scope: ReleaseScope): Promise<number> {
+    // From now until it ends, fresh pushes in its scope wait for it (a resume committed already).
+    this.releasing.push(scope);
     const run = this.releaseChain.then(async () => {
       // A long pause may have held more than a connection's send buffer: the backlog is taken in
       // chunks and pushed at the pace the receiving connections drain (bounded, see waitForDrain), so
@@ -139,11 +152,25 @@ export class Pusher {
       if (total > 0) this.deps.logger.info({ count: total }, 'released held websocket deliveries');
       return total;
     });
-    this.releaseChain = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    const ended = (): void => {
+      this.releasing.splice(this.releasing.indexOf(scope), 1);
+      const waiting = this.heldBack;
+      this.heldBack = [];
+      for (const entry of waiting) {
+        if (this.inRelease(entry.hubId, entry.integrationIds)) this.heldBack.push(entry);
+        else entry.push();
+      }
+    };
+    this.releaseChain = run.then(ended, ended);
     return run;
+  }
+
+  private inRelease(hubId: Guid, integrationIds: Guid[]): boolean {
+    return this.releasing.some((scope) =>
+      'hubId' in scope
+        ? scope.hubId === hubId
+        : scope.integrationIds.some((id) => integrationIds.includes(id)),
+    );
   }
 
   /**

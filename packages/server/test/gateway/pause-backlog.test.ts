@@ -70,4 +70,47 @@ describe('releasing a held backlog larger than the send buffer', () => {
       await client.closed;
     }
   });
+
+  it('holds fresh activities back until the release of the backlog ends, even when the client stalls', async () => {
+    // Before: a fresh activity committed during the release was pushed at once, ahead of the part of
+    // the backlog still waiting for the stalled client's buffer to drain.
+    const hub = await setupHub(tenant.client);
+    const agent = await hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    });
+    const { conversationId } = await hub.openConversation();
+    const client = await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId });
+    const post = (text: string) =>
+      tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+        type: 'message',
+        message: { type: 'text', text },
+      });
+    try {
+      expect((await tenant.client.put(`/api/v1/hubs/${hub.hubId}`, { statusId: 2002 })).status).toBe(200);
+      const heldCount = 300;
+      for (let i = 0; i < heldCount; i += 50) {
+        await Promise.all(Array.from({ length: 50 }, (_, k) => post(`held ${i + k} ${PADDING}`)));
+      }
+      // The client stops reading: the release (~9 MB against a 64 KiB buffer) cannot finish meanwhile.
+      const socket = (client.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      socket.pause();
+      const resume = tenant.client.put(`/api/v1/hubs/${hub.hubId}`, { statusId: 2000 });
+      // The resume is committed (its release has begun, in the same turn): now fresh activities come.
+      await eventually(async () =>
+        (await tenant.client.get(`/api/v1/hubs/${hub.hubId}`)).body.statusId === 2000 ? true : undefined,
+      );
+      const fresh: number[] = [];
+      for (let i = 0; i < 5; i++) fresh.push((await post(`fresh ${i}`)).body.eventId as number);
+      socket.resume();
+      expect((await resume).status).toBe(200);
+      await client.waitFor(() => client.activities.length >= heldCount + 5, 30_000, 'backlog and fresh');
+      const ids = client.activities.map((a) => a.eventId as number);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(ids.slice(-5)).toEqual(fresh);
+    } finally {
+      client.close();
+      await client.closed;
+    }
+  });
 });
