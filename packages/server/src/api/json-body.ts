@@ -1,7 +1,8 @@
 // The JSON body parser: secure-json-parse as in Fastify's own (`__proto__` and `constructor.prototype`
-// keys refused, now with an answer that says so), plus two checks Fastify's does not make. A body must be UTF-8: invalid bytes are refused instead of
-// being replaced by U+FFFD and stored. And no string may hold an unpaired UTF-16 surrogate (`"\ud83d"`):
-// such a string is answered back as sent but stored by SQLite as replacement characters.
+// keys refused, now with an answer that says so), plus two checks Fastify's does not make:
+// - a body must be UTF-8: invalid bytes are refused instead of being replaced by U+FFFD and stored;
+// - no string may hold an unpaired UTF-16 surrogate (`"\ud83d"`): such a string is answered back as
+//   sent but stored by SQLite as replacement characters.
 
 import { isUtf8 } from 'node:buffer';
 import type { FastifyInstance } from 'fastify';

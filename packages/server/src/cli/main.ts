@@ -80,8 +80,6 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (error: unknown) => {
-    // The environment's refusals (port taken, database unreachable or in use, a path that is not a
-    // folder) are said in one line; anything else shows its stack: a bug to diagnose.
     // A command line that cannot be run (util.parseArgs' own refusals included): its reason, exit 2.
     const code = (error as { code?: unknown } | undefined)?.code;
     if (
@@ -92,6 +90,8 @@ main(process.argv.slice(2)).then(
       process.exitCode = 2;
       return;
     }
+    // The environment's refusals (port taken, database unreachable or in use, a path that is not a
+    // folder) are said in one line; anything else shows its stack: a bug to diagnose.
     const operational = operationalMessage(error);
     process.stderr.write(
       `hookster: ${operational ?? (error instanceof Error ? (error.stack ?? error.message) : String(error))}\n`,
