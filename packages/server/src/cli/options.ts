@@ -8,6 +8,25 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/**
+ * `--name value` → `--name=value` for these string options. util.parseArgs refuses a separate value
+ * that starts with a dash as ambiguous, but tokens and keys may (base64url: one in 64 tokens does).
+ * A following argument that is itself one of the options is left alone (the value is then missing).
+ */
+export function withAttachedValues(argv: readonly string[], names: readonly string[]): string[] {
+  const flags = new Set(names.map((name) => `--${name}`));
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (flags.has(arg) && next !== undefined && next.startsWith('-') && !flags.has(next.split('=')[0]!)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 export interface ParsedOptions {
   flags: Record<string, string | undefined>;
   configFile?: string;
@@ -20,7 +39,13 @@ export function parseSettingFlags(argv: string[]): ParsedOptions {
     help: { type: 'boolean' },
   };
   for (const setting of settings) if (setting.flag) options[setting.flag] = { type: 'string' };
-  const { values } = parseArgs({ args: argv, options, allowPositionals: false, strict: true });
+  const stringFlags = Object.keys(options).filter((name) => options[name]!.type === 'string');
+  const { values } = parseArgs({
+    args: withAttachedValues(argv, stringFlags),
+    options,
+    allowPositionals: false,
+    strict: true,
+  });
   const flags: Record<string, string | undefined> = {};
   for (const setting of settings) {
     const value = setting.flag ? values[setting.flag] : undefined;

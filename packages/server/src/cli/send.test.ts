@@ -128,6 +128,16 @@ describe('hookster send → engine → hookster listen', () => {
     );
   });
 
+  it('takes a token that starts with a dash as a separate argument (one base64url token in 64 does)', () => {
+    // Before: util.parseArgs refused `--token -Fxb…` as ambiguous, and this file's engine tests failed
+    // whenever the generated token happened to start with "-".
+    expect(parseSendArgs(['--token', '-Fxb_d3N', '--conversation', 'c'])).toMatchObject({
+      token: '-Fxb_d3N',
+      conversationId: 'c',
+    });
+    expect(() => parseSendArgs(['--token', '--conversation', 'c'])).toThrow(/--token/);
+  });
+
   it('refuses missing flags with the usage text', () => {
     expect(() => parseSendArgs(['--token', 't'])).toThrow(/--conversation is required/);
     expect(() => parseSendArgs(['--conversation', 'c'])).toThrow(/usage: hookster send/);

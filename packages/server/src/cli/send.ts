@@ -1,6 +1,6 @@
 // `hookster send`: submits a test activity to a conversation through the API and prints the engine's answer.
 import { parseArgs } from 'node:util';
-import { UsageError } from './options.js';
+import { UsageError, withAttachedValues } from './options.js';
 import {
   HooksterApiError,
   HooksterClient,
@@ -31,16 +31,17 @@ function isHttpUrl(text: string): boolean {
 
 /** Parses the flags of `hookster send`; throws an Error carrying the usage text on bad input. */
 export function parseSendArgs(argv: string[]): SendOptions {
+  const options = {
+    url: { type: 'string', default: 'http://127.0.0.1:8080' },
+    token: { type: 'string' },
+    conversation: { type: 'string' },
+    text: { type: 'string', default: 'Hello from hookster send' },
+    sender: { type: 'string' },
+    'external-id': { type: 'string' },
+  } as const;
   const { values } = parseArgs({
-    args: argv,
-    options: {
-      url: { type: 'string', default: 'http://127.0.0.1:8080' },
-      token: { type: 'string' },
-      conversation: { type: 'string' },
-      text: { type: 'string', default: 'Hello from hookster send' },
-      sender: { type: 'string' },
-      'external-id': { type: 'string' },
-    },
+    args: withAttachedValues(argv, Object.keys(options)),
+    options,
     strict: true,
     allowPositionals: false,
   });
