@@ -10,25 +10,30 @@ afterAll(async () => {
   for (const part of running.reverse()) await part.stop();
 });
 
+/** An API-only and a worker-only process on one database, a tenant, a hub and a System integration. */
+async function apiAndWorker(answer: Parameters<typeof startTestReceiver>[0]) {
+  const hook: TestReceiver = await startTestReceiver(answer);
+  running.push({ stop: () => hook.close() });
+  const api: RunningEngine = await startEngine({ role: 'api' });
+  running.push(api);
+  const worker = await startEngine({
+    role: 'worker',
+    databaseUrl: api.databaseUrl,
+    adminToken: api.adminToken,
+  });
+  running.push(worker);
+  const tenant = await createTenantWithToken(api);
+  const hub = await setupHub(tenant.client);
+  const system = await hub.addIntegration({
+    channelId: 'System',
+    configuration: { webhookUrl: hook.url, events: ['message'] },
+  });
+  return { hook, tenant, hub, system };
+}
+
 describe('hookster serve --role worker', () => {
   it('delivers what an API-only process committed to the same database', async () => {
-    const hook: TestReceiver = await startTestReceiver((_req, res) => res.end('ok'));
-    running.push({ stop: () => hook.close() });
-    const api: RunningEngine = await startEngine({ role: 'api' });
-    running.push(api);
-    const worker = await startEngine({
-      role: 'worker',
-      databaseUrl: api.databaseUrl,
-      adminToken: api.adminToken,
-    });
-    running.push(worker);
-
-    const tenant = await createTenantWithToken(api);
-    const hub = await setupHub(tenant.client);
-    const system = await hub.addIntegration({
-      channelId: 'System',
-      configuration: { webhookUrl: hook.url, events: ['message'] },
-    });
+    const { hook, tenant, hub, system } = await apiAndWorker((_req, res) => res.end('ok'));
     const { conversationId } = await hub.openConversation();
     const eventId = await submitText(tenant.client, conversationId, 'from the api process');
     const [request] = await hook.waitFor(1, 10_000);
@@ -59,22 +64,9 @@ describe('hookster serve --role worker', () => {
     // Before: the worker's dispatch thread took fresh deliveries as flights (kept in its memory only).
     // A read of the delivery log in the API process, which cannot see them, wrote their fanouts as
     // pending rows, and the worker sent them again.
-    const hook: TestReceiver = await startTestReceiver((_req, res) => setTimeout(() => res.end('ok'), 400));
-    running.push({ stop: () => hook.close() });
-    const api: RunningEngine = await startEngine({ role: 'api' });
-    running.push(api);
-    const worker = await startEngine({
-      role: 'worker',
-      databaseUrl: api.databaseUrl,
-      adminToken: api.adminToken,
-    });
-    running.push(worker);
-    const tenant = await createTenantWithToken(api);
-    const hub = await setupHub(tenant.client);
-    const system = await hub.addIntegration({
-      channelId: 'System',
-      configuration: { webhookUrl: hook.url, events: ['message'] },
-    });
+    const { hook, tenant, hub, system } = await apiAndWorker((_req, res) =>
+      setTimeout(() => res.end('ok'), 400),
+    );
     const conversations: string[] = [];
     for (let i = 0; i < 10; i++) conversations.push((await hub.openConversation()).conversationId);
     const log = `/api/v1/integrations/${String(system.integrationId)}/deliveries`;

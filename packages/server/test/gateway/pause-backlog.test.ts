@@ -29,26 +29,32 @@ afterAll(async () => {
   if (databaseUrl !== undefined) await dropIsolatedSchema(databaseUrl);
 });
 
+/** A paused hub with a Direct Agent integration whose client is connected, and a customer submitter. */
+async function pausedHubWithClient() {
+  const hub = await setupHub(tenant.client);
+  const agent = await hub.addIntegration({
+    channelId: 'Direct',
+    configuration: { integrationType: 'Agent' },
+  });
+  const { conversationId } = await hub.openConversation();
+  const client = await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId });
+  expect((await tenant.client.put(`/api/v1/hubs/${hub.hubId}`, { statusId: 2002 })).status).toBe(200);
+  const post = (text: string) =>
+    tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+      type: 'message',
+      message: { type: 'text', text },
+    });
+  return { hub, agent, client, post };
+}
+
 describe('releasing a held backlog larger than the send buffer', () => {
   it('delivers every held activity in order to a client that reads normally', async () => {
-    const hub = await setupHub(tenant.client);
-    const agent = await hub.addIntegration({
-      channelId: 'Direct',
-      configuration: { integrationType: 'Agent' },
-    });
-    const { conversationId } = await hub.openConversation();
-    const client = await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId });
+    const { hub, agent, client, post } = await pausedHubWithClient();
     try {
-      expect((await tenant.client.put(`/api/v1/hubs/${hub.hubId}`, { statusId: 2002 })).status).toBe(200);
       const held: number[] = [];
       for (let i = 0; i < HELD; i += 50) {
         const batch = await Promise.all(
-          Array.from({ length: Math.min(50, HELD - i) }, (_, k) =>
-            tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
-              type: 'message',
-              message: { type: 'text', text: `${i + k} ${PADDING}` },
-            }),
-          ),
+          Array.from({ length: Math.min(50, HELD - i) }, (_, k) => post(`${i + k} ${PADDING}`)),
         );
         for (const response of batch) held.push(response.body.eventId as number);
       }
@@ -74,20 +80,8 @@ describe('releasing a held backlog larger than the send buffer', () => {
   it('holds fresh activities back until the release of the backlog ends, even when the client stalls', async () => {
     // Before: a fresh activity committed during the release was pushed at once, ahead of the part of
     // the backlog still waiting for the stalled client's buffer to drain.
-    const hub = await setupHub(tenant.client);
-    const agent = await hub.addIntegration({
-      channelId: 'Direct',
-      configuration: { integrationType: 'Agent' },
-    });
-    const { conversationId } = await hub.openConversation();
-    const client = await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId });
-    const post = (text: string) =>
-      tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
-        type: 'message',
-        message: { type: 'text', text },
-      });
+    const { hub, client, post } = await pausedHubWithClient();
     try {
-      expect((await tenant.client.put(`/api/v1/hubs/${hub.hubId}`, { statusId: 2002 })).status).toBe(200);
       const heldCount = 300;
       for (let i = 0; i < heldCount; i += 50) {
         await Promise.all(Array.from({ length: 50 }, (_, k) => post(`held ${i + k} ${PADDING}`)));
