@@ -85,10 +85,14 @@ export class Pusher {
     });
     const push = () =>
       this.push(conversation.conversationId, plan.activity.eventId, plan.activityJson, targets);
-    const integrationIds = targets.map((t) => t.integrationId);
-    if (this.inRelease(conversation.hubId, integrationIds)) {
-      this.heldBack.push({ hubId: conversation.hubId, integrationIds, push });
-    } else push();
+    // The common case (no release running, or nothing to push) costs the submit path nothing more.
+    if (this.releasing.length === 0 || targets.length === 0) push();
+    else {
+      const integrationIds = targets.map((t) => t.integrationId);
+      if (this.inRelease(conversation.hubId, integrationIds)) {
+        this.heldBack.push({ hubId: conversation.hubId, integrationIds, push });
+      } else push();
+    }
     if (held) {
       // The resume may have committed between this submit's read of the statuses and its commit, and
       // its release ran before this delivery existed: take again now (a no-op while still paused).
