@@ -35,5 +35,11 @@ export interface Gateway {
    * resumed integrations (or of the hub's) in order and records their outcomes; resolves with how many.
    */
   release?(scope: { integrationIds: string[] } | { hubId: string }): Promise<number>;
+  /**
+   * After an integration was updated or deleted (or its hub deleted): closes this process's connections
+   * whose integration may no longer hold one (`integrationIds`: only these; default all). Other
+   * processes find out within a keep-alive period.
+   */
+  recheck?(integrationIds?: string[]): Promise<void>;
   close(): Promise<void>;
 }

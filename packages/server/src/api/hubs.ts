@@ -9,7 +9,7 @@ import type { Principal } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
 import type { RouteDeps } from './app.js';
 import { canSee, tenantScope } from './auth.js';
-import { releaseHeld } from './release.js';
+import { recheckConnections, releaseHeld } from './release.js';
 import { guidParam, pageRequest, valueOf } from './params.js';
 
 /** The hub if it exists and the principal may see it; otherwise 404 (a foreign hub looks unknown). */
@@ -51,6 +51,7 @@ export function registerHubRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.delete('/api/v1/hubs/:hubId', async (request) => {
     const hub = await visibleHub(store, request.principal, guidParam(request.params, 'hubId'));
     await store.deleteHub(hub.hubId);
+    await recheckConnections(deps);
     return hub;
   });
 }

@@ -10,7 +10,7 @@ import type { Principal } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
 import type { RouteDeps } from './app.js';
 import { canSee, tenantScope } from './auth.js';
-import { releaseHeld } from './release.js';
+import { recheckConnections, releaseHeld } from './release.js';
 import { visibleHub } from './hubs.js';
 import { guidParam, pageRequest, queryValue } from './params.js';
 
@@ -60,6 +60,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps)
     ) {
       await releaseHeld(deps, { integrationIds: [existing.integrationId] });
     }
+    await recheckConnections(deps, [existing.integrationId]);
     return integrationView(parsed.value);
   }
 
@@ -102,6 +103,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps)
       guidParam(request.params, 'integrationId'),
     );
     await store.deleteIntegration(integration.integrationId);
+    await recheckConnections(deps, [integration.integrationId]);
     return integrationView(integration);
   });
 

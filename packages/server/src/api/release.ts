@@ -1,4 +1,6 @@
-// After a resume: the websocket gateway pushes the deliveries held while paused (DESIGN §2.2.5).
+// The websocket gateway's follow-ups to changes made through the API: after a resume it pushes the
+// deliveries held while paused (DESIGN §2.2.5); after an integration changed or was deleted it closes
+// the connections that may no longer receive.
 
 import type { RouteDeps } from './app.js';
 
@@ -15,5 +17,19 @@ export async function releaseHeld(
     await deps.gateway.release(scope);
   } catch (error) {
     deps.logger.error({ err: error, ...scope }, 'releasing held websocket deliveries failed');
+  }
+}
+
+/**
+ * After an integration was updated or deleted, or a hub deleted: connections of an integration that
+ * is gone, canceled or now receives by webhook are closed before the answer. A failure is logged only
+ * (the change is committed; the gateway's periodic check closes them later).
+ */
+export async function recheckConnections(deps: RouteDeps, integrationIds?: string[]): Promise<void> {
+  if (!deps.gateway?.recheck) return;
+  try {
+    await deps.gateway.recheck(integrationIds);
+  } catch (error) {
+    deps.logger.error({ err: error }, 'checking websocket connections after a change failed');
   }
 }

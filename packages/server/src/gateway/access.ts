@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorItem, type ErrorItem } from '../domain/errors.js';
 import { isGuid, normalizeGuid } from '../domain/ids.js';
-import { IntegrationStatus, type Guid } from '../domain/types.js';
+import { IntegrationStatus, type Guid, type Integration } from '../domain/types.js';
 import type { Authenticate } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
 
@@ -27,6 +27,24 @@ export function bearerToken(headers: IncomingHttpHeaders, query: URLSearchParams
   }
   const fromQuery = query.get('access_token');
   return fromQuery ? fromQuery : undefined;
+}
+
+/**
+ * Why this integration may not hold a hub connection (undefined: it may). Checked at negotiate, at the
+ * upgrade, and again on open connections after the integration changed (see the gateway's recheck).
+ */
+export function integrationRefusal(integration: Integration | undefined): string | undefined {
+  if (integration === undefined) return 'This integration no longer exists.';
+  if (integration.channelId !== 'Direct') {
+    return 'Only Direct/BYOI integrations receive activities over the websocket.';
+  }
+  if (integration.configuration.webhookUrl) {
+    return 'This integration has a webhookUrl, so it receives activities by webhook; remove webhookUrl to receive them over the websocket.';
+  }
+  if (integration.statusId === IntegrationStatus.Canceled) {
+    return 'This integration is canceled and receives nothing.';
+  }
+  return undefined;
 }
 
 function refuse(status: number, ...errors: ErrorItem[]): AccessResult {
@@ -60,25 +78,8 @@ export async function resolveHubTarget(
   if (!integration || (principal.kind === 'tenant' && principal.tenantId !== integration.tenantId)) {
     return refuse(404, errorItem('IntegrationNotFound'));
   }
-  if (integration.channelId !== 'Direct') {
-    return refuse(
-      400,
-      errorItem('InvalidValue', 'Only Direct/BYOI integrations receive activities over the websocket.'),
-    );
-  }
-  if (integration.configuration.webhookUrl) {
-    return refuse(
-      400,
-      errorItem(
-        'InvalidValue',
-        'This integration has a webhookUrl, so it receives activities by webhook; remove webhookUrl to receive them over the websocket.',
-      ),
-    );
-  }
-
-  if (integration.statusId === IntegrationStatus.Canceled) {
-    return refuse(400, errorItem('InvalidValue', 'This integration is canceled and receives nothing.'));
-  }
+  const refusal = integrationRefusal(integration);
+  if (refusal !== undefined) return refuse(400, errorItem('InvalidValue', refusal));
 
   const target: HubTarget = { integrationId: integration.integrationId, tenantId: integration.tenantId };
   if (cId) {

@@ -9,7 +9,7 @@ import { WebSocketServer } from 'ws';
 import { errorItem } from '../domain/errors.js';
 import type { Guid } from '../domain/types.js';
 import type { Authenticate, Gateway, PartDeps } from '../engine-parts.js';
-import { resolveHubTarget, type AccessResult, type HubTarget } from './access.js';
+import { integrationRefusal, resolveHubTarget, type AccessResult, type HubTarget } from './access.js';
 import type { GatewayBus } from './bus.js';
 import { corsHeaders, errorBody, refuseUpgrade, writeJson } from './http.js';
 import { createGatewayMetrics } from './metrics.js';
@@ -22,7 +22,10 @@ import { HubSession, type SessionLimits } from './session.js';
 export interface GatewayOptions extends SessionLimits {
   /** The hub path (the negotiate path is this + "/negotiate"). */
   path: string;
-  /** Keep-alive ping period (SignalR default 15 s). */
+  /**
+   * Keep-alive ping period (SignalR default 15 s). Open connections are also checked against their
+   * integration this often (deleted, canceled or given a webhookUrl by another process → closed).
+   */
   pingIntervalMs: number;
   /**
    * With a bus (several processes): how long "not delivered" waits for another process to report
@@ -60,6 +63,7 @@ export interface HubGateway extends Gateway {
   /** Resolves once pushes from other processes are heard (at once without a bus). */
   ready(): Promise<void>;
   release(scope: { integrationIds: Guid[] } | { hubId: Guid }): Promise<number>;
+  recheck(integrationIds?: Guid[]): Promise<void>;
 }
 
 function connectionToken(): string {
@@ -109,12 +113,47 @@ export function createGateway(deps: GatewayDeps): HubGateway {
   const resolve = (req: IncomingMessage, query: URLSearchParams): Promise<AccessResult> =>
     resolveHubTarget(deps.store, deps.authenticate, req.headers, query);
 
+  /**
+   * Closes this process's connections whose integration may no longer hold one (deleted with itself or
+   * its hub, canceled, given a webhookUrl), with the reason as the SignalR close error. Passes run one
+   * after another, so a pass asked for after a change reads that change. `only`: these integrations
+   * (default: every connected one).
+   */
+  let rechecks: Promise<void> = Promise.resolve();
+  let recheckQueued = false;
+  async function recheckPass(only?: Guid[]): Promise<void> {
+    for (const integrationId of only ?? registry.integrationIds()) {
+      if (registry.sessionsOf(integrationId).length === 0) continue;
+      let refusal: string | undefined;
+      try {
+        refusal = integrationRefusal(await deps.store.getIntegration(integrationId));
+      } catch (error) {
+        // The store is unavailable: keep the connections, the next pass checks again.
+        logger.warn({ err: error, integrationId }, 'hub connections could not be checked');
+        continue;
+      }
+      if (refusal === undefined) continue;
+      for (const session of registry.sessionsOf(integrationId)) session.close('revoked', refusal);
+    }
+  }
+  function recheck(integrationIds?: Guid[]): Promise<void> {
+    if (closed) return Promise.resolve();
+    const pass = (): Promise<void> => recheckPass(integrationIds);
+    rechecks = rechecks.then(pass, pass);
+    return rechecks;
+  }
+
   const timer = setInterval(
     () => {
       const now = Date.now();
       const ping = now - lastPingAt >= options.pingIntervalMs;
       if (ping) lastPingAt = now;
       for (const session of registry.all()) session.tick(now, ping);
+      // A periodic pass only when none is queued: a slow store must not pile passes up.
+      if (ping && !recheckQueued && registry.size > 0) {
+        recheckQueued = true;
+        void recheck().finally(() => (recheckQueued = false));
+      }
     },
     Math.min(1_000, options.pingIntervalMs),
   );
@@ -266,6 +305,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
           }),
       ),
     );
+    await rechecks;
     await pusher.settle();
     await bus?.close();
     await outcomes.drain();
@@ -276,6 +316,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     attach,
     publish: (result) => pusher.publish(result),
     release: (scope) => (closed ? Promise.resolve(0) : pusher.release(scope)),
+    recheck,
     close,
     connectionCount: () => registry.size,
     ready: () => bus?.ready() ?? Promise.resolve(),

@@ -55,6 +55,16 @@ export class SessionRegistry {
     return sent;
   }
 
+  /** Integrations with at least one connection in this process. */
+  integrationIds(): Guid[] {
+    return [...this.byIntegration.keys()];
+  }
+
+  /** This process's connections of the integration (a copy: closing one removes it from the set). */
+  sessionsOf(integrationId: Guid): HubSession[] {
+    return [...(this.byIntegration.get(integrationId) ?? [])];
+  }
+
   all(): HubSession[] {
     const result: HubSession[] = [];
     for (const sessions of this.byIntegration.values()) result.push(...sessions);

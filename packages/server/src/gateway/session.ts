@@ -28,7 +28,8 @@ export interface SessionLimits {
 
 const PING_BYTES = Buffer.from(PING_FRAME);
 
-export type CloseReason = 'client' | 'protocol' | 'timeout' | 'slow-consumer' | 'shutdown';
+/** `revoked`: the integration was deleted, canceled or given a webhookUrl while connected. */
+export type CloseReason = 'client' | 'protocol' | 'timeout' | 'slow-consumer' | 'shutdown' | 'revoked';
 
 export class HubSession {
   readonly connectionId: string;
