@@ -49,6 +49,15 @@ describe('loadConfig', () => {
     expect(config.smtpUrl).toBeUndefined();
   });
 
+  it('reads an empty list in the config file as "none" for the retry schedule and as empty elsewhere', () => {
+    const dir = tempDir('hookster-config-');
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ retryScheduleMs: [], egressAllow: [] }));
+    const config = loadConfig({ configFile: file, env: {} });
+    expect(config.retryScheduleMs).toEqual([]);
+    expect(config.egressAllow).toEqual([]);
+  });
+
   it('reports every invalid value with the name of its variable, flag or key', () => {
     const dir = tempDir('hookster-config-');
     const file = join(dir, 'config.json');

@@ -48,9 +48,9 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
   return parsed as Record<string, unknown>;
 }
 
-function fileText(value: unknown): string | undefined {
+function fileText(value: unknown, emptyList = ''): string | undefined {
   if (value === undefined) return undefined;
-  if (Array.isArray(value)) return value.map(String).join(',');
+  if (Array.isArray(value)) return value.length === 0 ? emptyList : value.map(String).join(',');
   return String(value);
 }
 
@@ -71,7 +71,7 @@ function pickRaw(
   // An empty variable counts as unset, as most process managers cannot unset a variable.
   const fromEnv = env[setting.env];
   if (fromEnv !== undefined && fromEnv !== '') return { text: fromEnv, source: setting.env };
-  const fromFile = fileText(file[setting.key]);
+  const fromFile = fileText(file[setting.key], setting.emptyList);
   if (fromFile !== undefined)
     return { text: fromFile, source: `${setting.key} in ${configFile ?? 'config file'}` };
   if (setting.default !== undefined) return { text: setting.default, source: `default of ${setting.env}` };

@@ -22,6 +22,8 @@ export interface Setting {
   description: string;
   /** Parses the textual value; returns the typed value or throws a message saying what is expected. */
   parse: (text: string) => unknown;
+  /** What an empty JSON array in a config file stands for (default: the empty text). */
+  emptyList?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -166,9 +168,10 @@ export const settings: Setting[] = [
     flag: 'retry-schedule',
     default: '2m,4m,6m,8m,10m',
     description:
-      'Waits before attempts 2..N, comma-separated, units `ms` `s` `m` `h`, each at most 168h (`none` = a single attempt). ' +
+      'Waits before attempts 2..N, comma-separated, units `ms` `s` `m` `h`, each at most 168h (`none`, or `[]` in a config file: a single attempt). ' +
       'The default makes 6 attempts at 0, 2, 6, 12, 20 and 30 minutes.',
     parse: parseSchedule,
+    emptyList: 'none',
   },
   {
     key: 'deliveryTimeoutMs',
