@@ -10,6 +10,15 @@ export interface DigestItem {
 
 const LISTED = 20;
 
+/** Control characters and line/paragraph separators, which would start new lines in the e-mail. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
+
+/** User-given text (an integration's name) on one line: it cannot add lines to the e-mail. */
+export function oneLine(text: string): string {
+  return text.replace(LINE_BREAKING, ' ');
+}
+
 export function digestMail(
   items: readonly DigestItem[],
   integrationName: string | undefined,
@@ -28,7 +37,8 @@ export function digestMail(
   const { integrationId, hubId, webhookUrl } = first.failure;
   const count = items.length;
   const noun = count === 1 ? 'delivery' : 'deliveries';
-  const label = integrationName ? `"${integrationName}" (${integrationId})` : integrationId;
+  const name = integrationName === undefined ? undefined : oneLine(integrationName);
+  const label = name ? `"${name}" (${integrationId})` : integrationId;
   const reasons = new Map<string, number>();
   for (const item of items) {
     const reason = failureReason(item.failure);
@@ -54,7 +64,7 @@ export function digestMail(
     `You get at most one such e-mail per integration every ${formatWindow(windowMs)}.`,
   ];
   return {
-    subject: `Hookster: ${count} webhook ${noun} failed (ENG007512) for integration ${integrationName ?? integrationId}`,
+    subject: `Hookster: ${count} webhook ${noun} failed (ENG007512) for integration ${name || integrationId}`,
     text: lines.join('\n'),
   };
 }

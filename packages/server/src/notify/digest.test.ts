@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { Notification } from '../domain/types.js';
+import { digestMail, oneLine } from './digest.js';
+import { exhaustionNotification, type ExhaustedDelivery } from './exhaustion.js';
+
+const failure: ExhaustedDelivery = {
+  deliveryId: '00000000-0000-0000-0000-000000000001',
+  tenantId: '00000000-0000-0000-0000-000000000002',
+  hubId: '00000000-0000-0000-0000-000000000003',
+  integrationId: '00000000-0000-0000-0000-000000000004',
+  webhookUrl: 'https://example.com/hook',
+  attempts: 6,
+  createdAt: Date.parse('2026-12-05T08:00:00Z'),
+  statusCode: 500,
+};
+const notification: Notification = exhaustionNotification(failure, Date.parse('2026-12-05T08:30:00Z'));
+
+describe('digestMail', () => {
+  it('keeps an integration name with line breaks on one line of the body and of the subject', () => {
+    const name = 'Shop\r\n\r\nYour account is locked: call +1 555 0100\u2028now';
+    const mail = digestMail([{ failure, notification }], name, 900_000);
+    const lines = mail.text.split('\n');
+    expect(lines[0]).toBe(
+      `1 webhook delivery to integration "Shop Your account is locked: call +1 555 0100 now" (${failure.integrationId}) of hub ${failure.hubId} failed for good.`,
+    );
+    expect(lines[1]).toBe('Endpoint: https://example.com/hook');
+    expect(mail.text).not.toMatch(/\r|\u2028/);
+    expect(mail.subject).toBe(
+      'Hookster: 1 webhook delivery failed (ENG007512) for integration Shop Your account is locked: call +1 555 0100 now',
+    );
+  });
+
+  it('names the integration by id when it has no name', () => {
+    const mail = digestMail([{ failure, notification }], undefined, 900_000);
+    expect(mail.subject).toMatch(new RegExp(`for integration ${failure.integrationId}$`));
+    expect(mail.text).toMatch(/recover \{"since": "2026-12-05T08:00:00.000Z"\}/);
+  });
+
+  it('oneLine leaves ordinary text alone', () => {
+    expect(oneLine('Ünïcode – name ✓')).toBe('Ünïcode – name ✓');
+  });
+});
