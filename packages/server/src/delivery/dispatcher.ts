@@ -96,8 +96,6 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
   const totals = { claims: 0, claimed: 0, recordRounds: 0, recorded: 0 };
   let unsubscribe: (() => void) | undefined;
   let idleWaiters: (() => void)[] = [];
-  // The lease must outlast the longest attempt this process may make; it grows with overrides seen.
-  let leaseTimeoutMs = config.deliveryTimeoutMs;
 
   const schedules = new Map<string, readonly number[]>();
   const timeouts = new Map<string, number>();
@@ -118,20 +116,21 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     return parsed;
   }
 
-  /** The attempt's timeout: the override or the deployment's, never longer than the lease taken for it. */
-  function timeoutOf(claimed: ClaimedDelivery, leasedTimeoutMs: number): number {
-    const text = claimed.deliveryTimeout;
-    if (text === undefined) return Math.min(config.deliveryTimeoutMs, leasedTimeoutMs);
+  /**
+   * The attempt's timeout: the integration's own (`configuration.deliveryTimeout`) or the deployment's.
+   * The store sizes each delivery's lease from the same text (`leaseMsFor`), so the lease outlasts it.
+   */
+  function timeoutFor(text: string | undefined): number {
+    if (text === undefined) return config.deliveryTimeoutMs;
     let parsed = timeouts.get(text);
     if (parsed === undefined) {
       const value = parseDuration(text);
       parsed = value === undefined || value <= 0 ? config.deliveryTimeoutMs : Math.min(value, MAX_TIMEOUT_MS);
       timeouts.set(text, parsed);
     }
-    // Later claims take a lease long enough for this override.
-    if (parsed > leaseTimeoutMs) leaseTimeoutMs = parsed;
-    return Math.min(parsed, leasedTimeoutMs);
+    return parsed;
   }
+  const leaseMsFor = (text: string): number => timeoutFor(text) + leaseMarginMs;
 
   function schedulePump(): void {
     if (pumpScheduled || !running) return;
@@ -159,12 +158,12 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
 
   async function claimAndSend(free: number): Promise<void> {
     let claimed: ClaimedDelivery[] = [];
-    const leasedTimeoutMs = leaseTimeoutMs;
     try {
       claimed = await store.claimDeliveries({
         owner,
         now: now(),
-        leaseMs: leasedTimeoutMs + leaseMarginMs,
+        leaseMs: config.deliveryTimeoutMs + leaseMarginMs,
+        leaseMsFor,
         limit: free,
         perIntegrationLimit: config.perIntegrationConcurrency,
         inFlight,
@@ -180,7 +179,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     totals.claims++;
     totals.claimed += claimed.length;
     // Claimed during stop(): still sent, as their leases would only delay them.
-    for (const delivery of claimed) send(delivery, leasedTimeoutMs);
+    for (const delivery of claimed) send(delivery);
     deps.metrics?.queueDepth.set(inFlightTotal);
     if (claimAgain || claimed.length === free) schedulePump();
     // Nothing due now: sleep until the store's next due time. While deliveries are in flight, their
@@ -188,7 +187,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     else if (claimed.length === 0) await armFromStore();
   }
 
-  function send(claimed: ClaimedDelivery, leasedTimeoutMs: number): void {
+  function send(claimed: ClaimedDelivery): void {
     inFlight.set(claimed.integrationId, (inFlight.get(claimed.integrationId) ?? 0) + 1);
     inFlightTotal++;
     const startedAt = now();
@@ -199,7 +198,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
       const request = buildWebhookRequest(
         claimed,
         config.sourceSystem,
-        timeoutOf(claimed, leasedTimeoutMs),
+        timeoutFor(claimed.deliveryTimeout),
         startedAt,
       );
       transport.send(request).then((outcome) => complete(claimed, startedAt, outcome), failed);

@@ -74,6 +74,11 @@ export interface ClaimRequest {
   now: EpochMs;
   /** Lease length; must exceed the attempt timeout so a live attempt is never taken over. */
   leaseMs: number;
+  /**
+   * Lease length of a delivery whose integration sets its own attempt timeout
+   * (`configuration.deliveryTimeout`, as stored); `leaseMs` when absent.
+   */
+  leaseMsFor?: (deliveryTimeout: string) => number;
   /** Most deliveries to claim in this call. */
   limit: number;
   /** Most deliveries in flight per integration, counting `inFlight` (fairness between endpoints). */
@@ -294,4 +299,13 @@ export interface Store {
   ): Promise<{ reserved: boolean; lastSentAt: EpochMs }>;
   /** Newest first. */
   listNotifications(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Notification>>;
+}
+
+/** When the lease a claim takes on a delivery ends: `leaseMs`, or longer for an integration's own timeout. */
+export function leaseUntilOf(request: ClaimRequest, deliveryTimeout: unknown): EpochMs {
+  const ms =
+    typeof deliveryTimeout === 'string' && request.leaseMsFor !== undefined
+      ? request.leaseMsFor(deliveryTimeout)
+      : request.leaseMs;
+  return request.now + ms;
 }

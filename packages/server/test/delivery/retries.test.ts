@@ -144,3 +144,30 @@ describe('retries by the schedule', () => {
     expect(receiver.requests).toHaveLength(1);
   });
 });
+
+describe("an integration's own attempt timeout above the deployment's", () => {
+  let short: DeliveryWorld;
+  beforeAll(async () => {
+    // Deployment timeout 300 ms; the integration allows 5 s. Its first attempt used to be cut at 300 ms,
+    // as the lease of the claim was taken before the override was known.
+    short = await startWorld({ HOOKSTER_DELIVERY_TIMEOUT: '300ms' });
+  });
+  afterAll(async () => {
+    await short?.engine.stop();
+  });
+
+  it('lets the first attempt run for the integration’s timeout (a receiver answering after 1 s)', async () => {
+    const receiver = await startTestReceiver((_req, res) => {
+      setTimeout(() => res.end('slow ok'), 1_000);
+    });
+    receivers.push(receiver);
+    const system = await addSystem(short, receiver.url, { retrySchedule: '200ms', deliveryTimeout: '5s' });
+    const { conversationId } = await short.hub.openConversation();
+    await submitText(short.client, conversationId, 'take your time');
+    const delivery = await finalDelivery(short, system.integrationId);
+    expect(delivery.attempts).toHaveLength(1);
+    expect(delivery.attempts[0]).toMatchObject({ statusCode: 200, responseExcerpt: 'slow ok' });
+    expect(delivery.attempts[0]?.durationMs).toBeGreaterThanOrEqual(990);
+    expect(delivery.status).toBe('delivered');
+  });
+});

@@ -216,6 +216,28 @@ export function claimTests(stores: Stores): void {
     expect(delivery?.attempts).toHaveLength(1);
   });
 
+  it("leases a delivery for its integration's own attempt timeout (leaseMsFor)", async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    await store.updateIntegration({
+      ...w.customer,
+      configuration: { ...w.customer.configuration, deliveryTimeout: '30s' },
+    });
+    await submitTexts(store, w.conversation.conversationId, w.customer, ['a']);
+    const now = Date.now();
+    const leaseMsFor = (timeout: string): number => (timeout === '30s' ? 31_000 : 0);
+    const [first] = await store.claimDeliveries(
+      claimRequest({ now, leaseMs: 5000, leaseMsFor, owner: 'slow' }),
+    );
+    expect(first?.deliveryTimeout).toBe('30s');
+    // Not taken back once the deployment's lease (5 s) is over: the integration's 31 s lease holds.
+    expect(await store.claimDeliveries(claimRequest({ now: now + 5000 }))).toEqual([]);
+    expect(await store.claimDeliveries(claimRequest({ now: now + 30_999 }))).toEqual([]);
+    expect(await store.nextDueAt()).toBe(now + 31_000);
+    const [again] = await store.claimDeliveries(claimRequest({ now: now + 31_000, owner: 'next' }));
+    expect(again?.deliveryId).toBe(first?.deliveryId);
+  });
+
   it('never hands the same delivery to two concurrent claims', async () => {
     const store = await stores.fresh();
     const w = await makeWorld(store);

@@ -2,7 +2,7 @@
 
 import type pg from 'pg';
 import type { Guid } from '../../domain/types.js';
-import type { BodyEnvelope, ClaimRequest, ClaimedDelivery } from '../contract.js';
+import { leaseUntilOf, type BodyEnvelope, type ClaimRequest, type ClaimedDelivery } from '../contract.js';
 import { PROMOTE_SQL, type PgContext } from './context.js';
 import type { Row } from './rows.js';
 import { inTransaction } from './tx.js';
@@ -53,20 +53,22 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
     const empty = lanes.filter((l) => l.head === undefined);
     const fresh = heads.filter((h) => h.body === null);
     const built = fresh.length > 0 ? await buildBodies(client, request, fresh) : new Map<Guid, Built>();
-    const leaseUntil = request.now + request.leaseMs;
+    // Each head's lease (longer where its integration sets its own attempt timeout).
+    const leases = heads.map((h) => leaseUntilOf(request, h.configuration['deliveryTimeout']));
     const absorbed = [...built.values()].flatMap((b) => b.absorbed);
     const { rows } = await client.query(
       `WITH u AS (
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS u(id, body, event_ids)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $5::bigint[]) AS u(id, body, event_ids, lease)
        ), upd AS (
-         UPDATE deliveries d SET fence = d.fence + 1, lease_owner = $4, lease_until = $5,
+         UPDATE deliveries d SET fence = d.fence + 1, lease_owner = $4, lease_until = u.lease,
            body = COALESCE(u.body, d.body), event_ids = COALESCE(u.event_ids::bigint[], d.event_ids)
          FROM u WHERE d.delivery_id = u.id
          RETURNING d.delivery_id, d.fence
        ), gone AS (
          DELETE FROM deliveries WHERE delivery_id = ANY($6::text[])
        ), leased AS (
-         UPDATE lanes l SET due_at = $5 FROM unnest($7::text[], $8::text[]) AS x(integration, conv)
+         UPDATE lanes l SET due_at = x.lease
+         FROM unnest($7::text[], $8::text[], $5::bigint[]) AS x(integration, conv, lease)
          WHERE l.integration_id = x.integration AND l.conversation_id = x.conv
        ), repaired AS (
          UPDATE lanes l SET ${PROMOTE_SQL} FROM unnest($9::text[], $10::text[]) AS x(integration, conv)
@@ -81,7 +83,7 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
           return b === undefined ? null : `{${b.eventIds.join(',')}}`;
         }),
         request.owner,
-        leaseUntil,
+        leases,
         absorbed,
         heads.map((h) => h.integrationId),
         heads.map((h) => h.conversationId),

@@ -7,7 +7,7 @@
 // delivery into the WAL. "Dispatched before" is fence > 0 (every lease increments it).
 
 import type { IntegrationConfiguration } from '../../domain/types.js';
-import type { BodyEnvelope, ClaimedDelivery, ClaimRequest } from '../contract.js';
+import { leaseUntilOf, type BodyEnvelope, type ClaimedDelivery, type ClaimRequest } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import { deliveryIdOf } from './delivery-id.js';
 import { CLAIM_ROWS, type FanoutRow, type FanoutTarget, type FreshWindow } from './fanout.js';
@@ -351,8 +351,8 @@ export function createClaims(ctx: SqliteContext) {
     claimed: ClaimedDelivery[],
     configurations: Map<number, IntegrationConfiguration>,
   ): void {
-    const leaseUntil = request.now + request.leaseMs;
-    const seqs: number[] = [];
+    // Heads grouped by the end of their lease (one group unless an integration sets its own timeout).
+    const byLease = new Map<number, number[]>();
     for (const { t, head } of picked) {
       let fixed: { body: string; activityCount: number };
       if (head.body !== null) {
@@ -367,11 +367,15 @@ export function createClaims(ctx: SqliteContext) {
           setActivityCount.run(fixed.activityCount, head.seq);
         }
       }
-      seqs.push(head.seq);
+      const configuration = configurationOf(t, configurations);
+      const leaseUntil = leaseUntilOf(request, configuration.deliveryTimeout);
+      const group = byLease.get(leaseUntil);
+      if (group === undefined) byLease.set(leaseUntil, [head.seq]);
+      else group.push(head.seq);
       claimed.push(
         claimedOf(
           t,
-          configurationOf(t, configurations),
+          configuration,
           head.seq,
           head.fence + 1,
           head.attempt_count - head.budget_base + 1,
@@ -382,7 +386,9 @@ export function createClaims(ctx: SqliteContext) {
       );
       cursor = t.ref;
     }
-    if (seqs.length > 0) leaseAll.run(request.owner, leaseUntil, leaseUntil, JSON.stringify(seqs));
+    for (const [leaseUntil, seqs] of byLease) {
+      leaseAll.run(request.owner, leaseUntil, leaseUntil, JSON.stringify(seqs));
+    }
   }
 
   /** The picked candidates become flights (one activity each: their lanes had nothing waiting). */
@@ -393,11 +399,12 @@ export function createClaims(ctx: SqliteContext) {
     claimed: ClaimedDelivery[],
     configurations: Map<number, IntegrationConfiguration>,
   ): void {
-    const leaseUntil = request.now + request.leaseMs;
     const seqs = new Set<number>();
     let parts: { activitySeq: number; row: FlightParts } | undefined;
     for (const { t, f, target } of picked) {
       const [seq, integrationRef, echo] = target;
+      const configuration = configurationOf(t, configurations);
+      const leaseUntil = leaseUntilOf(request, configuration.deliveryTimeout);
       ctx.handoff.add({
         seq,
         integrationRef,
@@ -415,9 +422,7 @@ export function createClaims(ctx: SqliteContext) {
       const { row } = parts;
       const envelope = envelopeOf(t, row.conversation_id, row.properties, echo);
       const fixed = { body: request.buildBody(envelope, [row.activity_json]), activityCount: 1 };
-      claimed.push(
-        claimedOf(t, configurationOf(t, configurations), seq, 1, 1, row.conversation_id, fixed, f.created_at),
-      );
+      claimed.push(claimedOf(t, configuration, seq, 1, 1, row.conversation_id, fixed, f.created_at));
       cursor = t.ref;
     }
     ctx.fanouts.settle(fresh, (seq) => seqs.has(seq));
