@@ -176,6 +176,52 @@ describe('parseIntegrationCreate', () => {
     ]);
   });
 
+  it('refuses a webhookUrl that no delivery could use as written', () => {
+    const errorsFor = (webhookUrl: string) =>
+      createErrors({ ...systemBody, configuration: { webhookUrl, events: ['message'] } });
+    const prefix = "Property 'configuration.webhookUrl'";
+    expect(errorsFor('https://user:secret@hooks.example/in')).toEqual([
+      `${prefix} must not contain credentials (user:password@): receivers authenticate a delivery by its signature. (code: PRT000304)`,
+    ]);
+    expect(errorsFor('https://user@hooks.example/in')).toHaveLength(1);
+    expect(errorsFor('https://hooks.example:0/in')).toEqual([
+      `${prefix} must not use port 0. (code: PRT000304)`,
+    ]);
+    expect(errorsFor('https://hooks.example/in#part')).toEqual([
+      `${prefix} must not contain a fragment (#…): it would never be sent. (code: PRT000304)`,
+    ]);
+    expect(errorsFor('https://hooks.example/in\nX-Injected: 1')).toEqual([
+      `${prefix} must not contain spaces or control characters. (code: PRT000304)`,
+    ]);
+    expect(errorsFor(`https://${Array.from({ length: 5 }, () => 'a'.repeat(60)).join('.')}/`)).toEqual([
+      `${prefix} has a host name longer than 253 characters. (code: PRT000304)`,
+    ]);
+    expect(errorsFor(`https://hooks.example/${'p'.repeat(2100)}`)).toEqual([
+      `${prefix} must be at most 2048 characters long. (code: PRT000304)`,
+    ]);
+    // The Direct configuration is held to the same rule.
+    expect(
+      createErrors({
+        ...directBody,
+        configuration: { integrationType: 'Agent', webhookUrl: 'http://a:b@hooks.example/' },
+      }),
+    ).toHaveLength(1);
+    expect(
+      created({
+        ...systemBody,
+        configuration: { webhookUrl: 'https://hooks.example:8443/in?x=1', events: ['message'] },
+      }).configuration.webhookUrl,
+    ).toBe('https://hooks.example:8443/in?x=1');
+  });
+
+  it('accepts retrySchedule "none" (one attempt), stored in lower case', () => {
+    const integration = created({
+      ...systemBody,
+      configuration: { ...systemBody.configuration, retrySchedule: ' None ' },
+    });
+    expect(integration.configuration.retrySchedule).toBe('none');
+  });
+
   it('lists an unknown filter together with an invalid webhookUrl', () => {
     expect(
       createErrors({
@@ -253,7 +299,7 @@ describe('parseIntegrationCreate', () => {
         configuration: { ...systemBody.configuration, retrySchedule: '1x', deliveryTimeout: '0ms' },
       }),
     ).toEqual([
-      'Property \'configuration.retrySchedule\' must be a comma-separated list of at most 50 durations of at most 168h each, e.g. "100ms,2s,1m". (code: PRT000304)',
+      'Property \'configuration.retrySchedule\' must be a comma-separated list of at most 50 durations of at most 168h each, e.g. "100ms,2s,1m", or "none". (code: PRT000304)',
       'Property \'configuration.deliveryTimeout\' must be a duration between 1ms and 2m, e.g. "2s". (code: PRT000304)',
     ]);
     expect(

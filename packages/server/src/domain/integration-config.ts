@@ -36,6 +36,14 @@ export const DIRECT_TYPES = ['Customer', 'Agent', 'Bot'] as const;
 /** Upper bound of the per-integration attempt timeout: leases must outlast it. */
 export const MAX_DELIVERY_TIMEOUT_MS = 120_000;
 const MAX_RETRY_STEPS = 50;
+/** Longer URLs are refused (browsers and proxies commonly stop at about 2,000). */
+const MAX_WEBHOOK_URL_LENGTH = 2048;
+
+/** A retry schedule as stored: trimmed, `none` (a single attempt) in lower case. */
+function storedSchedule(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.toLowerCase() === 'none' ? 'none' : trimmed;
+}
 
 /** A channel given as name (any case) or number; undefined when unknown. */
 export function parseChannelId(value: unknown): ChannelType | undefined {
@@ -119,14 +127,40 @@ const UpdateBody = compileValidator(
 const PATH = 'configuration';
 const invalid = (path: string, text: string) => errorItem('InvalidValue', `Property '${path}' ${text}`);
 
+/**
+ * What the URL format lets through but no delivery could use, or would use otherwise than written
+ * (undefined: none). Credentials are refused at send time, a fragment is never sent, and the URL parser
+ * silently drops tabs and line breaks that the stored value would keep.
+ */
+export function webhookUrlProblem(text: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  if (/[\u0000-\u0020\u007f]/.test(text)) return 'must not contain spaces or control characters.';
+  if (text.length > MAX_WEBHOOK_URL_LENGTH) {
+    return `must be at most ${MAX_WEBHOOK_URL_LENGTH} characters long.`;
+  }
+  const url = new URL(text);
+  if (url.username !== '' || url.password !== '') {
+    return 'must not contain credentials (user:password@): receivers authenticate a delivery by its signature.';
+  }
+  if (url.port === '0') return 'must not use port 0.';
+  if (text.includes('#')) return 'must not contain a fragment (#…): it would never be sent.';
+  if (url.hostname.length > 253) return 'has a host name longer than 253 characters.';
+  return undefined;
+}
+
+/** Checks beyond the schema: the webhook URL's use, and Hookster's extensions. */
 function checkExtensions(config: Record<string, unknown>, errors: ErrorItem[]): void {
-  if (typeof config.retrySchedule === 'string') {
+  if (typeof config.webhookUrl === 'string') {
+    const problem = webhookUrlProblem(config.webhookUrl);
+    if (problem !== undefined) errors.push(invalid(`${PATH}.webhookUrl`, problem));
+  }
+  if (typeof config.retrySchedule === 'string' && config.retrySchedule.trim().toLowerCase() !== 'none') {
     const steps = parseDurationList(config.retrySchedule);
     if (!steps || steps.length > MAX_RETRY_STEPS || steps.some((ms) => ms > MAX_RETRY_WAIT_MS)) {
       errors.push(
         invalid(
           `${PATH}.retrySchedule`,
-          `must be a comma-separated list of at most ${MAX_RETRY_STEPS} durations of at most 168h each, e.g. "100ms,2s,1m".`,
+          `must be a comma-separated list of at most ${MAX_RETRY_STEPS} durations of at most 168h each, e.g. "100ms,2s,1m", or "none".`,
         ),
       );
     }
@@ -147,7 +181,7 @@ function systemConfiguration(config: Record<string, unknown>, errors: ErrorItem[
   if (!valid) return {};
   checkExtensions(config, errors);
   const out: IntegrationConfiguration = { webhookUrl: config.webhookUrl, events };
-  if (config.retrySchedule !== undefined) out.retrySchedule = config.retrySchedule.trim();
+  if (config.retrySchedule !== undefined) out.retrySchedule = storedSchedule(config.retrySchedule);
   if (config.deliveryTimeout !== undefined) out.deliveryTimeout = config.deliveryTimeout.trim();
   return out;
 }
@@ -197,7 +231,7 @@ function directConfiguration(config: Record<string, unknown>, errors: ErrorItem[
     out.start = start;
   }
   checkExtensions(config, errors);
-  if (config.retrySchedule !== undefined) out.retrySchedule = config.retrySchedule.trim();
+  if (config.retrySchedule !== undefined) out.retrySchedule = storedSchedule(config.retrySchedule);
   if (config.deliveryTimeout !== undefined) out.deliveryTimeout = config.deliveryTimeout.trim();
   return out;
 }
