@@ -14,7 +14,7 @@ import { type TestReceiver, startTestReceiver } from '../../test/delivery/receiv
 import { hubsterVectors } from '../../test/delivery/vectors.js';
 import type { ClaimedDelivery } from '../store/contract.js';
 import { buildWebhookRequest } from './request.js';
-import { EXCERPT_BYTES, type Transport, createTransport } from './transport.js';
+import { EXCERPT_BYTES, type Transport, createTransport, utf8Excerpt } from './transport.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -134,6 +134,28 @@ describe('webhook transport', () => {
     expect(outcome.error).toBeUndefined();
     expect(outcome.excerpt.length).toBe(EXCERPT_BYTES);
     expect(outcome.durationMs).toBeLessThan(2000);
+  });
+
+  it('keeps an excerpt of bytes that are not UTF-8 within 4 KiB as stored, without a cut character', async () => {
+    const hook = await receiver((_req, res) => {
+      res.writeHead(500);
+      // 0xFF is never UTF-8: each shows as U+FFFD, 3 bytes once stored (it used to give 12 KiB).
+      res.end(Buffer.alloc(8192, 0xff));
+    });
+    const outcome = await transport().send({ url: hook.url, headers: {}, body: '{}', timeoutMs: 5000 });
+    expect(outcome.statusCode).toBe(500);
+    expect(Buffer.byteLength(outcome.excerpt)).toBeLessThanOrEqual(EXCERPT_BYTES);
+    expect(outcome.excerpt).toBe('\ufffd'.repeat(Math.floor(EXCERPT_BYTES / 3)));
+  });
+
+  it('utf8Excerpt cuts on a character boundary and counts bytes as stored', () => {
+    const e = 'é'; // 2 bytes
+    expect(utf8Excerpt(Buffer.from('a' + e.repeat(3)), 4)).toBe('a' + e); // 'a' + é + half of é → dropped
+    expect(utf8Excerpt(Buffer.from('ab' + e), 4)).toBe('ab' + e);
+    expect(utf8Excerpt(Buffer.from('abc' + '😀'), 5)).toBe('abc'); // a 4-byte character cut after 2 bytes
+    expect(utf8Excerpt(Buffer.from('abcd'), 4)).toBe('abcd');
+    expect(utf8Excerpt(Buffer.from([0x61, 0xff, 0xff]), 4)).toBe('a\ufffd'); // 'a' + 3 bytes; the second would make 7
+    expect(utf8Excerpt(Buffer.alloc(0), 4)).toBe('');
   });
 
   it('reports a refused connection', async () => {

@@ -198,8 +198,28 @@ class AttemptHandler implements Dispatcher.DispatchHandler {
   private excerpt(): string {
     if (this.size === 0) return '';
     const first = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    return first ? first.toString('utf8', 0, Math.min(first.length, EXCERPT_BYTES)) : '';
+    return first ? utf8Excerpt(first, EXCERPT_BYTES) : '';
   }
+}
+
+/** The longest prefix of at most `limit` bytes that ends on a character boundary of `bytes`. */
+function boundaryPrefix(bytes: Buffer, limit: number): Buffer {
+  if (bytes.length <= limit) return bytes;
+  let end = limit;
+  // Back off over continuation bytes (10xxxxxx) to the lead byte of the cut character, and drop it.
+  while (end > 0 && end > limit - 3 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end);
+}
+
+/**
+ * A response body as text of at most `limit` UTF-8 bytes: no character cut in two (which would show as
+ * U+FFFD), and bytes that are not UTF-8 — each shown as U+FFFD, three bytes — counted as they are stored.
+ */
+export function utf8Excerpt(bytes: Buffer, limit: number): string {
+  const text = boundaryPrefix(bytes, limit).toString('utf8');
+  if (Buffer.byteLength(text) <= limit) return text;
+  // Replacement characters made it longer: cut the (now valid) UTF-8 again.
+  return boundaryPrefix(Buffer.from(text, 'utf8'), limit).toString('utf8');
 }
 
 const ERROR_TEXT: Record<string, string> = {

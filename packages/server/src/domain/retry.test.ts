@@ -38,6 +38,11 @@ describe('decideOutcome', () => {
     });
   });
 
+  it('fails at once on 410 Gone whose body then timed out', () => {
+    const result = { statusCode: 410, error: 'timeout after 10000 ms' };
+    expect(decideOutcome({ attemptNumber: 1, schedule, result, now })).toEqual({ status: 'failed' });
+  });
+
   it('retries redirects, client errors, timeouts, network errors and refused egress', () => {
     const results = [
       { statusCode: 302 },

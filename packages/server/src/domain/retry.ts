@@ -34,7 +34,8 @@ export function decideOutcome(input: OutcomeInput): RetryDecision {
   if (result.error === undefined && status !== undefined && status >= 200 && status < 300) {
     return { status: 'delivered' };
   }
-  if (result.error === undefined && status === 410) return { status: 'failed' };
+  // The receiver said Gone: that stands even when its body then failed (cut off, timed out).
+  if (status === 410) return { status: 'failed' };
   const wait = schedule[attemptNumber - 1];
   if (wait === undefined) return { status: 'failed' };
   let delay = wait;
