@@ -58,6 +58,23 @@ describe('loadConfig', () => {
     expect(config.egressAllow).toEqual([]);
   });
 
+  it('accepts CIDRs, addresses and host names in the egress allow-list and refuses anything else', () => {
+    const allow = '127.0.0.1/32, ::1, fd00::/8, 10.1.2.3, hooks.internal, *.corp.example, localhost, Vm.';
+    expect(loadConfig({ env: { HOOKSTER_EGRESS_ALLOW: allow } }).egressAllow).toHaveLength(8);
+    for (const bad of [
+      '127.0.0.1/33',
+      'http://127.0.0.1:7602',
+      '300.1.1.1',
+      'notacidr/99',
+      'host:8080',
+      '-x.example',
+    ]) {
+      expect(() => loadConfig({ env: { HOOKSTER_EGRESS_ALLOW: `10.0.0.0/8,${bad}` } }), bad).toThrow(
+        new RegExp(`HOOKSTER_EGRESS_ALLOW.*'${bad.replace(/[.*/]/g, '\\$&')}'`),
+      );
+    }
+  });
+
   it('reports every invalid value with the name of its variable, flag or key', () => {
     const dir = tempDir('hookster-config-');
     const file = join(dir, 'config.json');

@@ -3,6 +3,7 @@
 
 import { Type, type TSchema } from '@sinclair/typebox';
 import { parsePostgresUrl } from '../store/postgres/url.js';
+import { parseCidr } from '../delivery/ip-ranges.js';
 import { MAX_RETRY_WAIT_MS, MAX_TIMER_MS, parseDuration, parseDurationList } from '../domain/duration.js';
 import type { HooksterConfig, Role } from './types.js';
 
@@ -68,6 +69,40 @@ function parseList(text: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
+}
+
+const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+
+/** A host name as DNS writes it: letters, digits and hyphens in labels, the last label not all digits. */
+function isHostName(text: string): boolean {
+  const host = text.endsWith('.') ? text.slice(0, -1) : text;
+  const labels = host.split('.');
+  return (
+    host.length > 0 &&
+    host.length <= 253 &&
+    labels.every((label) => HOST_LABEL.test(label)) &&
+    !/^\d+$/.test(labels[labels.length - 1] ?? '')
+  );
+}
+
+/**
+ * The egress allow-list: CIDRs, IP addresses, host names and `*.` suffixes. An entry that is none of
+ * them (a URL, a port, a CIDR with a bad prefix, a mistyped address) would allow nothing, silently.
+ */
+function parseEgressAllow(text: string): string[] {
+  const entries = parseList(text);
+  const bad = entries.filter((entry) => {
+    const value = entry.toLowerCase();
+    if (parseCidr(value)) return false;
+    return !isHostName(value.startsWith('*.') ? value.slice(2) : value);
+  });
+  if (bad.length > 0) {
+    throw new Error(
+      `${bad.map((entry) => `'${entry}'`).join(', ')}: expected CIDRs (10.0.0.0/8), IP addresses or host names ` +
+        '(hooks.internal, *.corp.example), without scheme, port or path',
+    );
+  }
+  return entries;
 }
 
 function parseDatabaseUrl(text: string): string {
@@ -189,8 +224,9 @@ export const settings: Setting[] = [
     defaultText: 'empty',
     description:
       'Comma-separated CIDRs and host names the egress guard lets through (by default loopback, private, ' +
-      'link-local and other non-public addresses are refused), e.g. `127.0.0.1/32,hooks.internal`.',
-    parse: parseList,
+      'link-local and other non-public addresses are refused), e.g. `127.0.0.1/32,hooks.internal`. ' +
+      'An entry that is neither (a URL, a port, a bad prefix) stops the engine at start.',
+    parse: parseEgressAllow,
   },
   {
     key: 'smtpUrl',
