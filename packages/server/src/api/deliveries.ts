@@ -38,16 +38,24 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   app.post('/api/v1/deliveries/:deliveryId/retry', async (request) => {
     const delivery = await visibleDelivery(request.principal, guidParam(request.params, 'deliveryId'));
     const resent = await store.retryDelivery(delivery.deliveryId, deps.now());
-    if (!resent) {
-      throw HooksterError.invalid([
-        errorItem(
-          'InvalidValue',
-          `Delivery is ${delivery.status}: only a failed or delivered delivery can be resent.`,
-        ),
-      ]);
-    }
+    if (!resent) throw HooksterError.invalid([errorItem('InvalidValue', await notResent(delivery.deliveryId))]);
     return visibleDelivery(request.principal, delivery.deliveryId);
   });
+
+  /** Why the store did not resend: read again, as another request may have resent it meanwhile. */
+  async function notResent(deliveryId: string): Promise<string> {
+    const current = await store.getDelivery(deliveryId);
+    if (current === undefined) throw HooksterError.of('DeliveryNotFound');
+    if (current.status !== 'failed' && current.status !== 'delivered') {
+      const meanwhile = current.status === 'pending' ? ' (being sent, or resent by another request)' : '';
+      return `Delivery is ${current.status}${meanwhile}: only a failed or delivered delivery can be resent.`;
+    }
+    const integration = await store.getIntegration(current.integrationId);
+    if (typeof integration?.configuration.webhookUrl !== 'string') {
+      return 'Delivery went over the websocket, fire-and-forget: only webhook deliveries can be resent.';
+    }
+    return `Delivery is ${current.status} and could not be resent.`;
+  }
 
   app.post('/api/v1/integrations/:integrationId/recover', async (request) => {
     const integration = await visibleIntegration(

@@ -204,6 +204,10 @@ describe('websocket gateway (hub protocol by hand)', () => {
     expect(detail.body.attempts).toEqual([
       expect.objectContaining({ attemptNumber: 1, error: 'no connection' }),
     ]);
+    // Fire-and-forget: a websocket delivery cannot be resent, and the answer says why.
+    const retried = await tenant.client.post(`/api/v1/deliveries/${unheard.deliveryId}/retry`);
+    expect(retried.status).toBe(400);
+    expect(retried.text).toMatch(/went over the websocket, fire-and-forget/);
 
     const client = await connectRawHub(engine.url, {
       token: tenant.token,
