@@ -38,7 +38,8 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   app.post('/api/v1/deliveries/:deliveryId/retry', async (request) => {
     const delivery = await visibleDelivery(request.principal, guidParam(request.params, 'deliveryId'));
     const resent = await store.retryDelivery(delivery.deliveryId, deps.now());
-    if (!resent) throw HooksterError.invalid([errorItem('InvalidValue', await notResent(delivery.deliveryId))]);
+    if (!resent)
+      throw HooksterError.invalid([errorItem('InvalidValue', await notResent(delivery.deliveryId))]);
     return visibleDelivery(request.principal, delivery.deliveryId);
   });
 
