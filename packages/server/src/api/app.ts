@@ -65,19 +65,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(notFoundHandler);
+  // JSON only: Fastify's text/plain parser would hand a JSON body sent as text (fetch's default) to
+  // the validators as a string ("must be a JSON object"); it gets 415, which says what is wrong.
+  app.removeContentTypeParser('text/plain');
   registerJsonBodyParser(app);
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
-  );
   app.decorateRequest('principal', null as unknown as never);
 
   registerHealthRoutes(app, routeDeps);
   if (deps.healthOnly) return app;
 
   registerDocsRoutes(app);
-  registerTokenRoutes(app, routeDeps);
+  // Form bodies only where OAuth clients send them; elsewhere a form is 415, not "name is required".
+  await app.register((tokenScope, _opts, done) => {
+    tokenScope.addContentTypeParser(
+      'application/x-www-form-urlencoded',
+      { parseAs: 'string' },
+      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    );
+    registerTokenRoutes(tokenScope, routeDeps);
+    done();
+  });
   for (const plugin of deps.plugins ?? []) await plugin(app);
   await app.register((api, _opts, done) => {
     api.addHook('onRequest', requireAuth(deps.authenticate));

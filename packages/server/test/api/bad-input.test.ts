@@ -294,6 +294,20 @@ describe('bad input', () => {
     expectErrorShape(415, response.body);
   });
 
+  it('answers JSON sent as text/plain (fetch without a content-type) or as a form with 415, not a validation error', async () => {
+    const body = JSON.stringify({ name: 'F', description: 'f' });
+    for (const contentType of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded']) {
+      const response = await client.raw('/api/v1/hubs', {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body,
+      });
+      expect(response.status, contentType).toBe(415);
+      expectErrorShape(415, response.body);
+      expect(response.text).toMatch(/send application\/json/);
+    }
+  });
+
   it('answers unknown ids, unknown routes and wrong methods with 404', async () => {
     const unknown = '0b4d6f8a-1c3e-4b5d-8f21-017767496800';
     for (const path of [
