@@ -61,6 +61,10 @@ export async function runServe(argv: string[]): Promise<number> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   const url = await engine.start();
-  process.stdout.write(JSON.stringify({ msg: 'listening', url, role: config.role }) + '\n');
+  // Printed whatever the log level (scripts and supervisors wait for it, e.g. with port 0), shaped like
+  // the other log lines (pino's info level) so log shippers take it as one.
+  process.stdout.write(
+    JSON.stringify({ level: 30, time: Date.now(), msg: 'listening', url, role: config.role }) + '\n',
+  );
   return -1;
 }
