@@ -13,7 +13,10 @@ export async function runServe(argv: string[]): Promise<number> {
   try {
     parsed = parseSettingFlags(argv);
   } catch (error) {
-    process.stderr.write(`hookster serve: ${(error as Error).message}\n\n${renderServeHelp()}`);
+    // The reason alone: the full help (80 lines) would push it off the screen.
+    process.stderr.write(
+      `hookster serve: ${(error as Error).message}\nEvery option: hookster serve --help\n`,
+    );
     return 2;
   }
   if (parsed.help) {

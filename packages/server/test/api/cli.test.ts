@@ -171,6 +171,15 @@ describe('hookster CLI', () => {
     }
   });
 
+  it('answers an unknown serve option with its reason and a pointer to --help, not the whole help', async () => {
+    const result = await run(['serve', '--prot', '9000']);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^hookster serve: .*--prot/),
+      'Every option: hookster serve --help',
+    ]);
+  });
+
   it('says a taken port in one line, without a stack', async () => {
     const engine = await startEngine();
     try {
