@@ -17,6 +17,14 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
   async function visibleDelivery(principal: Principal, deliveryId: string): Promise<Delivery> {
     const delivery = await store.getDelivery(deliveryId);
     if (!delivery || !canSee(principal, delivery.tenantId)) throw HooksterError.of('DeliveryNotFound');
+    // Numbered in order over the delivery's whole life: a manual retry starts a new retry budget (its
+    // waits start again) but continues the count, so the log never shows 1, 2, 3, 1.
+    if (delivery.attempts !== undefined) {
+      delivery.attempts = delivery.attempts.map((attempt, index) => ({
+        ...attempt,
+        attemptNumber: index + 1,
+      }));
+    }
     return delivery;
   }
 

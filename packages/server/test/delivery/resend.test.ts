@@ -50,6 +50,8 @@ describe('manual resend', () => {
       return d.status === 'delivered' ? d : undefined;
     });
     expect(delivered.attempts.map((a) => a.statusCode)).toEqual([500, 500, 500, 200]);
+    // The count goes on across the manual retry (its schedule starts again).
+    expect(delivered.attempts.map((a) => a.attemptNumber)).toEqual([1, 2, 3, 4]);
     const resent = hook.requests.slice(before);
     expect(resent).toHaveLength(1);
     expect(resent[0]?.body.equals(hook.requests[before - 1]?.body ?? Buffer.alloc(0))).toBe(true);
