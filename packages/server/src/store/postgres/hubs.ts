@@ -78,11 +78,19 @@ export async function updateHub(ctx: PgContext, hub: Hub): Promise<void> {
 }
 
 /**
- * Why lanes are deleted first: every writer locks a lane row before the delivery rows of that lane
- * (claims, attempt records, resends), so taking the lanes first here cannot deadlock with them.
+ * Why the hub's integrations are locked first (FOR UPDATE, in code-unit order, the order a submit
+ * locks them FOR KEY SHARE): a submit that routed to one of them committed before, and the statements
+ * below see and cancel what it wrote, or it waits for this transaction and then finds them gone (see
+ * submit.ts). Why lanes are deleted next: every writer locks a lane row before the delivery rows of
+ * that lane (claims, attempt records, resends), so taking the lanes first here cannot deadlock with
+ * them.
  */
 export async function deleteHub(ctx: PgContext, hubId: Guid): Promise<void> {
   await inTransaction(ctx.pool, async (client) => {
+    await client.query(
+      `SELECT 1 FROM integrations WHERE hub_id = $1 ORDER BY integration_id COLLATE "C" FOR UPDATE`,
+      [hubId],
+    );
     await client.query(
       `DELETE FROM lanes WHERE (integration_id, conversation_id) IN (
          SELECT integration_id, conversation_id FROM lanes

@@ -92,9 +92,19 @@ export async function updateIntegration(ctx: PgContext, i: Integration): Promise
   if (i.statusId !== IntegrationStatus.Paused) ctx.signalWork();
 }
 
-/** Lanes first, then deliveries: the lock order every lane writer follows (see hubs.ts deleteHub). */
+/**
+ * The integration row is locked first (FOR UPDATE), before its lanes and deliveries: a submit writing
+ * deliveries for it holds it FOR KEY SHARE (see submit.ts), so the lock waits until such a submit
+ * committed and the statements below (each with a new snapshot) cancel what it wrote; a submit that
+ * comes later waits for this transaction and then finds the integration gone. Then lanes, then
+ * deliveries: the lock order every lane writer follows (see hubs.ts deleteHub).
+ */
 export async function deleteIntegration(ctx: PgContext, integrationId: Guid): Promise<void> {
   await inTransaction(ctx.pool, async (client) => {
+    const locked = await client.query('SELECT 1 FROM integrations WHERE integration_id = $1 FOR UPDATE', [
+      integrationId,
+    ]);
+    if (locked.rowCount === 0) throw HooksterError.of('IntegrationNotFound');
     await client.query(
       `DELETE FROM lanes WHERE (integration_id, conversation_id) IN (
          SELECT integration_id, conversation_id FROM lanes WHERE integration_id = $1
@@ -106,7 +116,6 @@ export async function deleteIntegration(ctx: PgContext, integrationId: Guid): Pr
        WHERE integration_id = $1 AND status = 'pending'`,
       [integrationId],
     );
-    const deleted = await client.query('DELETE FROM integrations WHERE integration_id = $1', [integrationId]);
-    if (deleted.rowCount === 0) throw HooksterError.of('IntegrationNotFound');
+    await client.query('DELETE FROM integrations WHERE integration_id = $1', [integrationId]);
   });
 }

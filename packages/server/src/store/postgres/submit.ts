@@ -126,16 +126,23 @@ async function writeBatch(ctx: PgContext, client: pg.PoolClient, batch: PendingS
   const ids = [...new Set(batch.map((b) => b.conversationId))].sort();
   // One round trip: lock the conversations (in id order) and load the routing context with them. The
   // lock returns each conversation's latest version (after a submit that held it committed); hubs and
-  // integrations come from the statement's snapshot, as if read just before.
+  // tenants come from the statement's snapshot, as if read just before. The hubs' integrations are
+  // locked FOR KEY SHARE (in the code-unit order the deletes lock them FOR UPDATE), which is what
+  // keeps a delete from missing this batch's deliveries: a delete that locked an integration first
+  // makes this lock wait and then skip the deleted row, so nothing is routed to it; otherwise the
+  // delete waits for this commit and then cancels what it wrote. KEY SHARE does not conflict with
+  // another submit's, nor with an update that keeps the keys (a pause, a new configuration).
   const { rows } = await client.query(
     `WITH c AS (
        SELECT * FROM conversations WHERE conversation_id = ANY($1) ORDER BY conversation_id FOR UPDATE
+     ), i AS (
+       SELECT * FROM integrations WHERE hub_id IN (SELECT hub_id FROM c)
+       ORDER BY integration_id COLLATE "C" FOR KEY SHARE
      )
      SELECT (SELECT json_agg(c) FROM c) AS conversations,
        (SELECT json_agg(h) FROM hubs h WHERE h.hub_id IN (SELECT hub_id FROM c)) AS hubs,
        (SELECT json_agg(t) FROM tenants t WHERE t.tenant_id IN (SELECT tenant_id FROM c)) AS tenants,
-       (SELECT json_agg(i ORDER BY i.seq) FROM integrations i WHERE i.hub_id IN (SELECT hub_id FROM c))
-         AS integrations`,
+       (SELECT json_agg(i ORDER BY i.seq) FROM i) AS integrations`,
     [ids],
   );
   const loaded = rows[0] as Record<'conversations' | 'hubs' | 'tenants' | 'integrations', Row[] | null>;

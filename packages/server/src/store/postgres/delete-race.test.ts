@@ -1,0 +1,214 @@
+// PostgreSQL: deleting an integration or a hub while another process submits to its conversations
+// never leaves a pending delivery (or a lane) behind for the deleted integration. Two stores on one
+// schema play the two processes; a third connection holds a row lock to fix the interleaving, and the
+// test waits on what pg_blocking_pids reports, never on a sleep.
+
+import pg from 'pg';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { Integration } from '../../domain/types.js';
+import type { RoutingContext, Store, SubmitResult } from '../contract.js';
+import { makeWorld, newConversation, planTo, webhookTo, type World } from '../conformance/fixtures.js';
+import { createPostgresStore } from './index.js';
+import { TEST_POSTGRES_URL, dropSchemas, freshSchemaUrl, postgresAvailable } from './test-database.js';
+
+const available = await postgresAvailable();
+const schemas: string[] = [];
+const stores: Store[] = [];
+const clients: pg.Client[] = [];
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.end().catch(() => undefined);
+});
+
+afterAll(async () => {
+  for (const store of stores.splice(0)) await store.close();
+  if (available) await dropSchemas(schemas);
+});
+
+interface Setup {
+  /** The submitting process and the deleting one. */
+  submitter: Store;
+  deleter: Store;
+  world: World;
+  /** Holds row locks in an open transaction to stop the submit at a chosen point. */
+  holder: pg.Client;
+  /** Watches the lock waits (outside any transaction, so pg_stat_activity is current). */
+  observer: pg.Client;
+}
+
+async function setup(): Promise<Setup> {
+  const { url, schema } = freshSchemaUrl('del');
+  schemas.push(schema);
+  const submitter = createPostgresStore(url);
+  const deleter = createPostgresStore(url);
+  stores.push(submitter, deleter);
+  await submitter.migrate();
+  await deleter.migrate();
+  const world = await makeWorld(submitter);
+  const connect = async () => {
+    const client = new pg.Client({
+      connectionString: TEST_POSTGRES_URL,
+      options: `-c search_path=${schema}`,
+    });
+    clients.push(client);
+    await client.connect();
+    return client;
+  };
+  return { submitter, deleter, world, holder: await connect(), observer: await connect() };
+}
+
+/** Routes to these integrations when the routing context still has them, as the real router does. */
+function routeTo(...targets: Integration[]) {
+  const ids = new Set(targets.map((t) => t.integrationId));
+  return (ctx: RoutingContext) =>
+    planTo(ctx.integrations.filter((i) => ids.has(i.integrationId)).map((i) => webhookTo(i)))(ctx);
+}
+
+async function pidOf(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return rows[0]!.pid;
+}
+
+/**
+ * Polls (bounded) until a backend waits for a lock `pid` holds and returns that backend's pid, or
+ * returns undefined as soon as `settled()` is true (the awaited work finished without waiting).
+ */
+async function blockedBy(
+  observer: pg.Client,
+  pid: number,
+  settled = () => false,
+): Promise<number | undefined> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (settled()) return undefined;
+    const { rows } = await observer.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
+      [pid],
+    );
+    if (rows[0] !== undefined) return rows[0].pid;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`nothing waited for backend ${pid} in time`);
+}
+
+function tracked<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {
+  let done = false;
+  const settle = () => {
+    done = true;
+  };
+  promise.then(settle, settle);
+  return { promise, settled: () => done };
+}
+
+/** What is left of the integration's deliveries (by status) and lanes. */
+async function leftovers(observer: pg.Client, integrationId: string) {
+  const deliveries = await observer.query<{ status: string; n: number }>(
+    'SELECT status, count(*)::int AS n FROM deliveries WHERE integration_id = $1 GROUP BY status ORDER BY status',
+    [integrationId],
+  );
+  const lanes = await observer.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM lanes WHERE integration_id = $1',
+    [integrationId],
+  );
+  return {
+    byStatus: Object.fromEntries(deliveries.rows.map((r) => [r.status, r.n])),
+    lanes: lanes.rows[0]!.n,
+  };
+}
+
+const deletes = {
+  integration: (s: Setup) => s.deleter.deleteIntegration(s.world.system.integrationId),
+  hub: (s: Setup) => s.deleter.deleteHub(s.world.hub.hubId),
+};
+
+describe.runIf(available)('PostgreSQL: deletes racing submits', () => {
+  it.each(Object.keys(deletes) as (keyof typeof deletes)[])(
+    'deleting the %s after a submit read the routing context, before it wrote, leaves it no delivery',
+    async (kind) => {
+      const s = await setup();
+      const { world, holder, observer } = s;
+      const conversationId = world.conversation.conversationId;
+      // The submit takes its snapshot (the integration still there), then waits for the conversation lock.
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM conversations WHERE conversation_id = $1 FOR UPDATE', [
+        conversationId,
+      ]);
+      const submit = tracked(s.submitter.submitActivity(conversationId, routeTo(world.system)));
+      const submitPid = await blockedBy(observer, await pidOf(holder), submit.settled);
+      expect(submitPid, 'the submit waits for the conversation lock').toBeDefined();
+      await deletes[kind](s);
+      await holder.query('COMMIT');
+      const result: SubmitResult = await submit.promise;
+      expect(await leftovers(observer, world.system.integrationId)).toEqual({ byStatus: {}, lanes: 0 });
+      expect(result.plan.deliveries).toEqual([]);
+    },
+  );
+
+  it('deleting an integration while a submit that routed to it still writes cancels its delivery', async () => {
+    const s = await setup();
+    const { world, holder, observer } = s;
+    const conversationId = world.conversation.conversationId;
+    // A first activity gives the customer's lane a row, which the holder then locks: the next submit
+    // routes to both integrations and stops inside its write, after it read the routing context.
+    await s.submitter.submitActivity(conversationId, routeTo(world.customer));
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM lanes WHERE integration_id = $1 AND conversation_id = $2 FOR UPDATE', [
+      world.customer.integrationId,
+      conversationId,
+    ]);
+    const submit = tracked(s.submitter.submitActivity(conversationId, routeTo(world.system, world.customer)));
+    const submitPid = await blockedBy(observer, await pidOf(holder), submit.settled);
+    expect(submitPid, 'the submit waits for the lane lock').toBeDefined();
+    // The delete must wait for the submit (it holds the integration); without that it would answer
+    // before the submit's rows are visible to it and leave them pending.
+    const deletion = tracked(s.deleter.deleteIntegration(world.system.integrationId));
+    await blockedBy(observer, submitPid!, deletion.settled);
+    await holder.query('COMMIT');
+    const result = await submit.promise;
+    await deletion.promise;
+    expect(await leftovers(observer, world.system.integrationId)).toEqual({
+      byStatus: { cancelled: 1 },
+      lanes: 0,
+    });
+    expect(result.plan.deliveries.map((d) => d.integrationId)).toContain(world.system.integrationId);
+  });
+
+  it.each(Object.keys(deletes) as (keyof typeof deletes)[])(
+    'deleting the %s under a stream of submits from two processes leaves no pending delivery',
+    async (kind) => {
+      const s = await setup();
+      const { world, observer } = s;
+      const conversations = [world.conversation];
+      for (let i = 1; i < 12; i++) conversations.push(await newConversation(s.submitter, world.customer));
+      let deleted = false;
+      let afterDelete = 0;
+      let submitted = 0;
+      let firstSubmits: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => (firstSubmits = resolve));
+      // Every conversation is submitted to from both stores until the delete answered and each saw
+      // a few more submits, so submits are in flight on both sides of the delete.
+      const submitter = async (store: Store, conversationId: string): Promise<void> => {
+        for (let n = 0; n < 500 && (!deleted || afterDelete < 40); n++) {
+          await store.submitActivity(conversationId, routeTo(world.system, world.customer)).catch((error) => {
+            // After a hub delete the conversation has no hub any more.
+            if (kind !== 'hub' || !deleted) throw error;
+          });
+          if (deleted) afterDelete += 1;
+          if ((submitted += 1) === 50) firstSubmits();
+        }
+      };
+      const running = conversations.flatMap((c) => [
+        submitter(s.submitter, c.conversationId),
+        submitter(s.deleter, c.conversationId),
+      ]);
+      await started;
+      await deletes[kind](s);
+      deleted = true;
+      await Promise.all(running);
+      expect(afterDelete).toBeGreaterThan(0);
+      const left = await leftovers(observer, world.system.integrationId);
+      expect(left.byStatus['pending'] ?? 0, JSON.stringify(left)).toBe(0);
+      expect(left.lanes).toBe(0);
+    },
+  );
+});
