@@ -65,6 +65,34 @@ describe('client credentials and tokens', () => {
     expect(wrongSecret.status).toBe(401);
   });
 
+  it('answers 401, not 500, to a client_id with a NUL character (form, JSON and HTTP Basic)', async () => {
+    // PostgreSQL text cannot hold NUL: the lookup used to fail with a driver error there.
+    const anonymous = apiClient(engine.url, null);
+    const clientId = `${tenant.clientId}\u0000`;
+    const form = await anonymous.raw('/connect/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=client_credentials&client_id=${encodeURIComponent(clientId)}&client_secret=x`,
+    });
+    const json = await anonymous.post('/connect/token', {
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: tenant.clientSecret,
+    });
+    const basic = await anonymous.raw('/connect/token', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${tenant.clientSecret}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials',
+    });
+    for (const response of [form, json, basic]) {
+      expect(response.status, response.text).toBe(401);
+      expect(response.body.status).toBe(401);
+    }
+  });
+
   it('stores secrets and tokens only as SHA-256 hashes', async () => {
     const store = await openStore(engine.databaseUrl);
     try {

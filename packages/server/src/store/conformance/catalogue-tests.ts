@@ -46,6 +46,19 @@ export function catalogueTests(stores: Stores): void {
     expect(await store.getToken('abd')).toBeUndefined();
   });
 
+  it('finds nothing by a key with a NUL character (PostgreSQL text cannot hold one)', async () => {
+    const store = await stores.fresh();
+    const world = await makeWorld(store);
+    const nul = (key: string) => `${key}\u0000`;
+    expect(await store.getTenant(nul(world.tenant.tenantId))).toBeUndefined();
+    expect(await store.getClient(nul('client-1'))).toBeUndefined();
+    expect(await store.getToken(nul('abc'))).toBeUndefined();
+    expect(await store.getHub(nul(world.hub.hubId))).toBeUndefined();
+    expect(await store.getIntegration(nul(world.system.integrationId))).toBeUndefined();
+    expect(await store.getConversation(nul(world.conversation.conversationId))).toBeUndefined();
+    expect(await store.getDelivery(nul(randomUUID()))).toBeUndefined();
+  });
+
   it('lists hubs by tenant, oldest first, with totals and pages', async () => {
     const store = await stores.fresh();
     const a = tenantFixture('a');

@@ -12,7 +12,7 @@ import { takeHeldWebsocketDeliveries } from './held-pushes.js';
 import * as hubs from './hubs.js';
 import * as integrations from './integrations.js';
 import { WorkListener, workChannel } from './listener.js';
-import { refusingBadText } from './tx.js';
+import { findByText, refusingBadText } from './tx.js';
 import { migrate } from './migrate.js';
 import * as notifications from './notifications.js';
 import { failStaleWebsocketDeliveries, recordAttempts, recordWebsocketOutcomes } from './attempts.js';
@@ -77,27 +77,29 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     },
 
     createTenant: (tenant) => refusingBadText(accounts.createTenant(ctx, tenant)),
-    getTenant: (tenantId) => accounts.getTenant(ctx, tenantId),
+    getTenant: (tenantId) => findByText(tenantId, () => accounts.getTenant(ctx, tenantId)),
     createClient: (client) => refusingBadText(accounts.createClient(ctx, client)),
-    getClient: (clientId) => accounts.getClient(ctx, clientId),
+    getClient: (clientId) => findByText(clientId, () => accounts.getClient(ctx, clientId)),
     createToken: (token) => accounts.createToken(ctx, token),
-    getToken: (tokenHash) => accounts.getToken(ctx, tokenHash),
+    getToken: (tokenHash) => findByText(tokenHash, () => accounts.getToken(ctx, tokenHash)),
 
     createHub: (hub) => refusingBadText(hubs.createHub(ctx, hub)),
-    getHub: (hubId) => hubs.getHub(ctx, hubId),
+    getHub: (hubId) => findByText(hubId, () => hubs.getHub(ctx, hubId)),
     listHubs: (tenantId, page) => hubs.listHubs(ctx, tenantId, page),
     updateHub: (hub) => refusingBadText(hubs.updateHub(ctx, hub)),
     deleteHub: (hubId) => hubs.deleteHub(ctx, hubId),
 
     createIntegration: (integration) => refusingBadText(integrations.createIntegration(ctx, integration)),
-    getIntegration: (integrationId) => integrations.getIntegration(ctx, integrationId),
+    getIntegration: (integrationId) =>
+      findByText(integrationId, () => integrations.getIntegration(ctx, integrationId)),
     listIntegrations: (filter, page) => integrations.listIntegrations(ctx, filter, page),
     updateIntegration: (integration) => refusingBadText(integrations.updateIntegration(ctx, integration)),
     deleteIntegration: (integrationId) => integrations.deleteIntegration(ctx, integrationId),
 
     establishConversation: (request, create) =>
       refusingBadText(conversations.establishConversation(ctx, request, create)),
-    getConversation: (conversationId) => conversations.getConversation(ctx, conversationId),
+    getConversation: (conversationId) =>
+      findByText(conversationId, () => conversations.getConversation(ctx, conversationId)),
 
     submitActivity: (conversationId, plan) => refusingBadText(batcher.submit(conversationId, plan)),
     listActivities: (conversationId, query) => conversations.listActivities(ctx, conversationId, query),
@@ -109,7 +111,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
 
     listDeliveries: (integrationId, status, page) =>
       deliveries.listDeliveries(ctx, integrationId, status, page),
-    getDelivery: (deliveryId) => deliveries.getDelivery(ctx, deliveryId),
+    getDelivery: (deliveryId) => findByText(deliveryId, () => deliveries.getDelivery(ctx, deliveryId)),
     retryDelivery: (deliveryId, now) => deliveries.retryDelivery(ctx, deliveryId, now),
     recoverDeliveries: (integrationId, since, now) =>
       deliveries.recoverDeliveries(ctx, integrationId, since, now),

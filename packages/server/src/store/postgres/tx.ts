@@ -52,3 +52,11 @@ export async function refusingBadText<T>(work: Promise<T>): Promise<T> {
     throw error;
   }
 }
+
+/**
+ * A lookup by a text key: a key with a NUL character cannot match any stored value (PostgreSQL text
+ * cannot hold one), so it is "not found" without a query, as on SQLite, instead of a driver error.
+ */
+export async function findByText<T>(key: string, find: () => Promise<T | undefined>): Promise<T | undefined> {
+  return key.includes('\u0000') ? undefined : find();
+}
