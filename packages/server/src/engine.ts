@@ -64,7 +64,10 @@ async function closeHttp(app: FastifyInstance): Promise<void> {
 export async function createEngine(config: HooksterConfig, options: EngineOptions = {}): Promise<Engine> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { role: config.role } });
   // A worker-only process on SQLite is woken by the API process's commits through the file itself.
-  const store = await openStore(config.databaseUrl, { watchForeignCommits: config.role === 'worker' });
+  const store = await openStore(config.databaseUrl, {
+    watchForeignCommits: config.role === 'worker',
+    syncIntervalMs: config.syncIntervalMs,
+  });
   // SQLite: a --role all process must be the file's only process (process-lock.ts).
   const sqlitePath = sqlitePathOf(config.databaseUrl);
   let releaseFile: (() => void) | undefined;

@@ -75,6 +75,16 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads HOOKSTER_SYNC as commit (0) or an interval, and refuses anything else', () => {
+    expect(loadConfig({ env: {} }).syncIntervalMs).toBe(0);
+    expect(loadConfig({ env: { HOOKSTER_SYNC: 'Commit' } }).syncIntervalMs).toBe(0);
+    expect(loadConfig({ env: { HOOKSTER_SYNC: '1s' } }).syncIntervalMs).toBe(1000);
+    expect(loadConfig({ flags: { sync: '200ms' } }).syncIntervalMs).toBe(200);
+    for (const bad of ['0ms', '2m', 'never', 'everysec']) {
+      expect(() => loadConfig({ env: { HOOKSTER_SYNC: bad } }), bad).toThrow(/HOOKSTER_SYNC/);
+    }
+  });
+
   it('reports every invalid value with the name of its variable, flag or key', () => {
     const dir = tempDir('hookster-config-');
     const file = join(dir, 'config.json');

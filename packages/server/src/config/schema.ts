@@ -56,6 +56,17 @@ function parsePositiveDuration(text: string): number {
   return value;
 }
 
+/** Longest sync interval: past a minute, a power failure would take too much with it. */
+const MAX_SYNC_INTERVAL_MS = 60_000;
+
+function parseSync(text: string): number {
+  if (text.trim().toLowerCase() === 'commit') return 0;
+  const value = parseDuration(text);
+  if (value === undefined || value <= 0 || value > MAX_SYNC_INTERVAL_MS)
+    throw new Error('expected "commit" or a duration from 1ms to 60s, such as 1s');
+  return value;
+}
+
 function parseSchedule(text: string): number[] {
   if (text.trim().toLowerCase() === 'none') return [];
   const values = parseDurationList(text);
@@ -154,6 +165,20 @@ export const settings: Setting[] = [
     default: 'sqlite:./data/hookster.db',
     description: 'Database: `sqlite:<path>` (created if missing) or `postgres://user:pass@host:port/db`.',
     parse: parseDatabaseUrl,
+  },
+  {
+    key: 'syncIntervalMs',
+    env: 'HOOKSTER_SYNC',
+    flag: 'sync',
+    default: 'commit',
+    description:
+      'When an accepted submission or change is answered. `commit`: once synced to disk (fdatasync); ' +
+      'nothing answered is lost, even to a power failure. A duration such as `1s`: once written to the ' +
+      "OS, with the disk synced within that time; a crash of Hookster loses nothing answered, a power " +
+      "failure or OS crash up to that much (like Redis's `appendfsync everysec`). On PostgreSQL any " +
+      'duration means `synchronous_commit = off`: a crash of the database server, too, can then lose ' +
+      'the last ~0.6 s.',
+    parse: parseSync,
   },
   {
     key: 'host',

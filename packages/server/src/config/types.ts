@@ -5,6 +5,11 @@ export type Role = 'all' | 'api' | 'worker';
 export interface HooksterConfig {
   /** `sqlite:<path>` or `postgres://…`. */
   databaseUrl: string;
+  /**
+   * 0 (`commit`): an accepted write is answered once synced to disk. Above 0: once written to the OS,
+   * and synced within this many ms (SQLite; PostgreSQL runs `synchronous_commit = off`).
+   */
+  syncIntervalMs: number;
   host: string;
   port: number;
   /** Admin bearer token; resolved (generated and persisted if unset) before the engine starts. */

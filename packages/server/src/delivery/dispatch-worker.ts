@@ -67,6 +67,7 @@ async function run(): Promise<void> {
   const store = await openStore(config.databaseUrl, {
     cacheSizeKiB: 16_384,
     handoff: config.role !== 'worker',
+    syncIntervalMs: config.syncIntervalMs,
   });
   const metrics = forwardingMetrics((delta) => port.postMessage({ type: 'metrics', delta }));
   const dispatcher = createDispatcher({ config, store, logger, metrics });

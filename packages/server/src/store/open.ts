@@ -5,7 +5,7 @@ import type { Store } from './contract.js';
 import { createSqliteStore, type SqliteStoreOptions } from './sqlite/index.js';
 
 interface PostgresModule {
-  createPostgresStore(url: string): Store | Promise<Store>;
+  createPostgresStore(url: string, options?: { syncIntervalMs?: number }): Store | Promise<Store>;
 }
 
 /** `watchForeignCommits` applies to SQLite (PostgreSQL always signals across processes). */
@@ -19,7 +19,7 @@ export async function openStore(databaseUrl: string, options: SqliteStoreOptions
     // Loaded only when asked for, so a SQLite deployment never loads the PostgreSQL driver.
     const specifier = './postgres/index.js';
     const postgres = (await import(specifier)) as PostgresModule;
-    return postgres.createPostgresStore(databaseUrl);
+    return postgres.createPostgresStore(databaseUrl, { syncIntervalMs: options.syncIntervalMs ?? 0 });
   }
   throw new Error(
     `Unsupported HOOKSTER_DATABASE_URL "${databaseUrl}": use sqlite:<path> or postgres://user@host:port/db.`,

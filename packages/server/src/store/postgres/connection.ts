@@ -16,11 +16,12 @@ const types = {
   },
 };
 
-function clientConfig(settings: PostgresSettings): pg.ClientConfig {
+function clientConfig(settings: PostgresSettings, asyncCommit = false): pg.ClientConfig {
   return {
     connectionString: settings.connectionString,
-    // search_path is set in the startup packet: no extra round trip, and it survives reconnects.
-    options: `-c search_path=${settings.schema}`,
+    // search_path (and synchronous_commit) are set in the startup packet: no extra round trip, and
+    // they survive reconnects.
+    options: `-c search_path=${settings.schema}` + (asyncCommit ? ' -c synchronous_commit=off' : ''),
     keepAlive: true,
     types,
     application_name: 'hookster',
@@ -33,9 +34,15 @@ export type ErrorSink = (message: string, error: unknown) => void;
  * A pool whose idle-client errors (a restarted server, a terminated backend) are reported, not thrown:
  * an unhandled 'error' event would kill the process. Queries running at that moment reject normally.
  */
-export function createPool(settings: PostgresSettings, onError: ErrorSink): pg.Pool {
+/**
+ * `asyncCommit`: the pool's sessions run `synchronous_commit = off` (HOOKSTER_SYNC set to a duration):
+ * a COMMIT returns before its WAL is flushed; the server's WAL writer flushes it within ~3 ×
+ * wal_writer_delay (600 ms by default). A crash of Hookster loses nothing answered; a crash of the
+ * PostgreSQL server, of the OS or a power failure can undo the commits of that last moment.
+ */
+export function createPool(settings: PostgresSettings, onError: ErrorSink, asyncCommit = false): pg.Pool {
   const pool = new pg.Pool({
-    ...clientConfig(settings),
+    ...clientConfig(settings, asyncCommit),
     max: settings.poolSize,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 10_000,

@@ -23,6 +23,8 @@ export { parsePostgresUrl } from './connection.js';
 export interface PostgresStoreOptions {
   /** Where connection errors go (they never throw out of the pool); default: stderr, rate-limited. */
   onError?: ErrorSink;
+  /** Above 0 (HOOKSTER_SYNC as a duration): commits without waiting for the WAL flush (connection.ts). */
+  syncIntervalMs?: number;
 }
 
 /** One JSON line on stderr per kind of problem at most every 5 s, so a database restart is visible, not a flood. */
@@ -46,7 +48,7 @@ function stderrSink(): ErrorSink {
 export function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
   const settings = parsePostgresUrl(url);
   const onError: ErrorSink = options.onError ?? stderrSink();
-  const pool = createPool(settings, onError);
+  const pool = createPool(settings, onError, (options.syncIntervalMs ?? 0) > 0);
   // Each store instance tags its NOTIFYs, so its own listener skips what it already signalled locally.
   const instanceId = randomUUID();
   const channel = workChannel(settings.schema);

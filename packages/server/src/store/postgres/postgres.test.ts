@@ -11,7 +11,9 @@ import {
   record,
   webhookTo,
 } from '../conformance/fixtures.js';
+import { createPool } from './connection.js';
 import { createPostgresStore } from './index.js';
+import { parsePostgresUrl } from './url.js';
 import { dropSchemas, freshSchemaUrl, postgresAvailable } from './test-database.js';
 
 const available = await postgresAvailable();
@@ -54,6 +56,22 @@ afterAll(async () => {
 });
 
 describe.runIf(available)('PostgreSQL store basics', () => {
+  it('runs its sessions with synchronous_commit off only when HOOKSTER_SYNC is an interval', async () => {
+    const settings = parsePostgresUrl(freshSchemaUrl('sync').url);
+    for (const [asyncCommit, expected] of [
+      [false, 'on'],
+      [true, 'off'],
+    ] as const) {
+      const pool = createPool(settings, () => undefined, asyncCommit);
+      try {
+        const { rows } = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
+        expect(rows[0]?.synchronous_commit).toBe(expected);
+      } finally {
+        await pool.end();
+      }
+    }
+  });
+
   it('migrates twice without error and records the version once', async () => {
     const store = await openStore();
     await store.migrate();

@@ -34,6 +34,15 @@ const insert = (v: string) => () => {
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Waits (turn by turn, at most 5 s) until `condition` holds. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await turn();
+  }
+}
+
 it('commits the durable writes queued during a WAL sync together once it ends', async () => {
   // One durable write per event-loop turn: without holding back, each would be its own transaction.
   const answers: Promise<number>[] = [];
@@ -100,4 +109,66 @@ it('undoes the memory changes of a write whose changes are rolled back, and keep
   await writes.enqueue(remembering('e'));
   await expect(writes.enqueue(remembering('f', true))).rejects.toThrow();
   expect(memory).toEqual(['a', 'c', 'e']);
+});
+
+/** A GroupCommit in interval mode whose WAL syncs are recorded (and may be made to fail). */
+function intervalWrites(intervalMs: number, fail: (call: number) => boolean = () => false) {
+  const syncs: number[] = [];
+  let notify: (() => void) | undefined;
+  const synced = (count: number) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`fewer than ${count} syncs within 5 s`)), 5_000);
+      notify = () => {
+        if (syncs.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      notify();
+    });
+  writes = new GroupCommit(
+    db,
+    `${db.name}-wal`,
+    () => undefined,
+    undefined,
+    (fd, done) => {
+      syncs.push(Date.now());
+      const call = syncs.length;
+      if (fail(call)) {
+        setImmediate(() => done(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
+      } else fdatasync(fd, done);
+      notify?.();
+    },
+    intervalMs,
+  );
+  return { syncs, synced };
+}
+
+it('interval mode: answers a durable write at its commit and syncs the WAL in the background within the interval', async () => {
+  const { syncs, synced } = intervalWrites(50);
+  const committedAt = Date.now();
+  await writes.enqueue(insert('a'));
+  // Answered before any sync: the COMMIT (WAL frames written to the OS) is the answer.
+  expect(syncs).toEqual([]);
+  await synced(1);
+  expect(syncs[0]! - committedAt).toBeGreaterThanOrEqual(49);
+  // Many commits inside one interval share its sync.
+  for (let i = 0; i < 20; i++) {
+    await writes.enqueue(insert(`b${i}`));
+  }
+  await synced(2);
+  await writes.whenIdle();
+  expect(syncs.length).toBeLessThanOrEqual(3);
+  expect((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(21);
+});
+
+it('interval mode: reports a failed background sync until a later one succeeds', async () => {
+  const { synced } = intervalWrites(10, (call) => call === 1);
+  await writes.enqueue(insert('a'));
+  await synced(1);
+  // The failure is known (store.check() turns it into /readyz 503) and the sync is tried again.
+  await until(() => writes.syncError !== undefined, 'the failed sync to be reported');
+  expect(String(writes.syncError)).toMatch(/EIO/);
+  await synced(2);
+  await until(() => writes.syncError === undefined, 'the successful retry to clear the error');
 });

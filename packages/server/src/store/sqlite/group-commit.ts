@@ -6,8 +6,14 @@
 // and one fsync covers every transaction committed before it started (up to MAX_SYNCS may overlap).
 // (Checkpoints sync the WAL before copying it and the database after, so a frame acknowledged here is
 // durable whether it is still in the WAL or already in the database file.)
+//
+// With a sync interval (HOOKSTER_SYNC, e.g. `1s`) a durable write is answered right after its COMMIT,
+// which has written the WAL frames to the OS: a crash of the process loses nothing acknowledged, and
+// the WAL is fdatasync'ed in the background at most that long after a commit, so a power failure or an
+// OS crash loses at most that much — Redis's `appendfsync everysec`, PostgreSQL's
+// `synchronous_commit = off`.
 
-import { closeSync, fdatasync, openSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import { HooksterError } from '../../domain/errors.js';
 import { translateError } from './errors.js';
@@ -46,6 +52,9 @@ export class GroupCommit {
   /** A flush put off until the WAL sync in flight ends. */
   private deferred = false;
   private walFd: number | undefined;
+  /** Interval mode: the background sync's timer, and the last error a background sync met. */
+  private intervalTimer: NodeJS.Timeout | undefined;
+  private intervalError: unknown;
   private idleWaiters: (() => void)[] = [];
   /** Runs just before the current transaction's COMMIT (registered by writes inside it). */
   private beforeCommit: (() => void)[] = [];
@@ -76,6 +85,11 @@ export class GroupCommit {
       fd: number,
       done: (error: NodeJS.ErrnoException | null) => void,
     ) => void = fdatasync,
+    /**
+     * 0: a durable write is answered after a WAL sync that covers it. Above 0: it is answered after its
+     * COMMIT, and the WAL is synced in the background at most this many ms after a commit.
+     */
+    private readonly syncIntervalMs = 0,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -112,6 +126,7 @@ export class GroupCommit {
     // syncs for the same answer times (measured: ~5 % less CPU per submission). A non-durable write (a
     // claim) is not held up.
     if (
+      this.syncIntervalMs === 0 &&
       this.syncsInFlight > 0 &&
       this.queue.length < DEFER_UP_TO &&
       this.queue.every((write) => write.durable)
@@ -242,14 +257,67 @@ export class GroupCommit {
       return;
     }
     this.undo = [];
+    const interval = this.syncIntervalMs > 0;
     for (const s of settled) {
-      // Failed writes changed nothing; non-durable ones need no sync: answer both now.
-      if (!s.ok || !s.write.durable || this.walPath === undefined) answer(s);
+      // Failed writes changed nothing; non-durable ones need no sync; in interval mode the COMMIT is
+      // the answer: answer them now.
+      if (!s.ok || !s.write.durable || this.walPath === undefined || interval) answer(s);
       else this.waiting.push({ commit: this.commits + 1, settled: s });
     }
     this.commits++;
     this.afterCommit();
-    this.syncWal();
+    if (interval) this.syncWithin();
+    else this.syncWal();
+  }
+
+  /** Interval mode: arms the background sync that covers this commit, unless one is armed already. */
+  private syncWithin(): void {
+    if (this.intervalTimer !== undefined || this.walPath === undefined) return;
+    this.intervalTimer = setTimeout(() => {
+      this.intervalTimer = undefined;
+      this.backgroundSync();
+    }, this.syncIntervalMs);
+    // An exiting process still syncs at close(); the timer alone must not keep it alive.
+    this.intervalTimer.unref();
+  }
+
+  private backgroundSync(): void {
+    if (this.syncStartedUpTo >= this.commits) return;
+    if (this.syncsInFlight > 0) {
+      // The previous one is still running: this one follows it.
+      this.syncWithin();
+      return;
+    }
+    const upTo = this.commits;
+    this.syncStartedUpTo = upTo;
+    this.syncsInFlight++;
+    const done = (error: NodeJS.ErrnoException | null): void => {
+      this.syncsInFlight--;
+      if (error) {
+        this.intervalError = error;
+        // Try again: commits answered before are not durable until a sync succeeds.
+        this.syncStartedUpTo = Math.min(this.syncStartedUpTo, this.durableUpTo);
+        this.syncWithin();
+      } else {
+        this.intervalError = undefined;
+        this.durableUpTo = Math.max(this.durableUpTo, upTo);
+      }
+      if (this.syncsInFlight === 0 && this.waiting.length === 0) {
+        for (const resolve of this.idleWaiters.splice(0)) resolve();
+      }
+    };
+    try {
+      this.walFd ??= openSync(this.walPath!, 'r');
+    } catch (error) {
+      done((error as NodeJS.ErrnoException).code === 'ENOENT' ? null : (error as NodeJS.ErrnoException));
+      return;
+    }
+    this.syncFile(this.walFd, done);
+  }
+
+  /** Interval mode: the error of the last background WAL sync, while no later one has succeeded. */
+  get syncError(): unknown {
+    return this.intervalError;
   }
 
   /**
@@ -280,8 +348,19 @@ export class GroupCommit {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Closes the WAL descriptor (after whenIdle). */
+  /** Closes the WAL descriptor (after whenIdle); in interval mode, syncs what is not synced yet. */
   close(): void {
+    if (this.intervalTimer !== undefined) clearTimeout(this.intervalTimer);
+    this.intervalTimer = undefined;
+    if (this.syncIntervalMs > 0 && this.durableUpTo < this.commits && this.walPath !== undefined) {
+      try {
+        this.walFd ??= openSync(this.walPath, 'r');
+        fdatasyncSync(this.walFd);
+        this.durableUpTo = this.commits;
+      } catch {
+        // No WAL file (nothing written) or a failed device: SQLite's close checkpoints and syncs anyway.
+      }
+    }
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.walFd = undefined;
   }

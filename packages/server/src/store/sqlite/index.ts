@@ -51,6 +51,8 @@ export interface SqliteStoreOptions {
    * fanouts without seeing this process's watermark. Default: not when watching foreign commits.
    */
   handoff?: boolean;
+  /** 0: durable writes are answered after a WAL sync; above 0: after COMMIT, synced within this (ms). */
+  syncIntervalMs?: number;
 }
 
 /** WAL pages between automatic checkpoints (see createSqliteStore). */
@@ -107,6 +109,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       }
     },
     lock,
+    undefined,
+    options.syncIntervalMs ?? 0,
   );
   // Another process cannot see the hand-off's watermark: a store that watches other processes' commits
   // (a worker beside an API process) never takes flights.
@@ -174,6 +178,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       }
       if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
         throw new Error(`${path} was removed or replaced while this process had it open: restart it`);
+      }
+      if (writes.syncError !== undefined) {
+        throw new Error(`the background sync of ${path}-wal failed: ${String(writes.syncError)}`);
       }
     },
     async migrate() {
