@@ -3,7 +3,10 @@
 //   (a) the raw ceiling: the load generator signs and POSTs the delivery bodies straight to the receiver;
 //   (b) the BullMQ + Redis baseline (AOF, fsync everysec): its submit endpoint + one worker (concurrency 64);
 //   (c) Hookster on SQLite (one process, role all): one System integration subscribed to `message`,
-//       activities spread round-robin over CONVERSATIONS conversations (order is kept per conversation).
+//       activities spread round-robin over CONVERSATIONS conversations (order is kept per conversation),
+//       answering a submission after an fdatasync of the WAL (HOOKSTER_SYNC=commit, the default);
+//   (d) the same with HOOKSTER_SYNC=1s: answered after COMMIT, synced within 1 s — the durability of the
+//       baseline's Redis (appendfsync everysec), for a like-for-like comparison.
 // Same load generator, activity count, body size and concurrency for all three: a burst (closed loop) and a
 // paced open-loop phase. Then a backlog: BACKLOG activities submitted while the receiver is down, drained
 // once it is back, with the engine's RSS sampled every second. Deliveries are counted as activities
@@ -41,7 +44,8 @@ const cfg = {
   phaseTimeoutMs: envInt('PHASE_TIMEOUT_MS', 120_000),
   backlogTimeoutMs: envInt('BACKLOG_TIMEOUT_MS', 300_000),
   rounds: envInt('ROUNDS', 5),
-  only: envStr('ONLY', 'ceiling,baseline,engine,backlog').split(','),
+  only: envStr('ONLY', 'ceiling,baseline,engine,engineInterval,backlog').split(','),
+  syncInterval: envStr('SYNC_INTERVAL', '1s'),
   cpuProfDir: envStr('CPU_PROF_DIR', ''),
   deadlineMs: envInt('DEADLINE_MS', 1_200_000),
   engineB: envStr('ENGINE_B_MAIN', ''),
@@ -172,8 +176,8 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
       },
     });
   }
-  async function engineSystem(name, main, nodeArgs) {
-    const { engine, run } = await engineUnder({}, main, nodeArgs);
+  async function engineSystem(name, main, nodeArgs, extraEnv = {}) {
+    const { engine, run } = await engineUnder(extraEnv, main, nodeArgs);
     systems.push({
       name,
       run,
@@ -183,6 +187,9 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
     });
   }
   if (cfg.only.includes('engine')) await engineSystem('engine');
+  if (cfg.only.includes('engineInterval')) {
+    await engineSystem('engineInterval', undefined, [], { HOOKSTER_SYNC: cfg.syncInterval });
+  }
   // ENGINE_B_MAIN=<another build's dist/cli/main.js>: a second engine joins the rotation, to compare two
   // versions of the engine round by round under the same conditions (an A/B, not a published figure);
   // ENGINE_B_NODE_ARGS (space-separated, e.g. "--max-semi-space-size=64") runs it under other node flags.
@@ -279,7 +286,7 @@ await runBench('bench', cfg.deadlineMs, async (cleanup) => {
 });
 
 function printReport(out) {
-  const { ceiling, baseline, engine, backlog } = out;
+  const { ceiling, baseline, engine, engineInterval, backlog } = out;
   const ceil = ceiling?.burst.deliveriesPerSec;
   const line = (name, r, rss) => {
     const b = r.burst.receiver;
@@ -317,7 +324,17 @@ function printReport(out) {
     );
   }
   if (engine)
-    rows.push(line('Hookster (SQLite, 1 process)', engine, `engine ${fixed(engine.rss.engine, 0)}`));
+    rows.push(
+      line('Hookster (SQLite, 1 process, fsync per commit)', engine, `engine ${fixed(engine.rss.engine, 0)}`),
+    );
+  if (engineInterval)
+    rows.push(
+      line(
+        `Hookster (same, HOOKSTER_SYNC=${cfg.syncInterval})`,
+        engineInterval,
+        `engine ${fixed(engineInterval.rss.engine, 0)}`,
+      ),
+    );
   if (rows.length === 0) return printBacklog(backlog);
   console.log('');
   console.log(
@@ -345,23 +362,32 @@ function printReport(out) {
     ),
   );
   console.log('');
-  for (const [name, r] of Object.entries({ ceiling, baseline, engine })) {
+  for (const [name, r] of Object.entries({ ceiling, baseline, engine, engineInterval })) {
     if (r) console.log(`deliveries/s by round, ${name}: ${r.rounds.map((v) => int(v)).join(' / ')}`);
   }
-  if (engine && baseline) {
-    const perRound = engine.rounds.map((v, i) => (v / baseline.rounds[i]).toFixed(2)).join(' / ');
-    console.log(`engine / baseline by round: ${perRound}`);
-    const steal = (r) => r.steals.map((v) => v ?? '?').join(' / ');
-    console.log(`hypervisor steal % by round, baseline: ${steal(baseline)}; engine: ${steal(engine)}`);
-    const x = engine.burst.deliveriesPerSec / baseline.burst.deliveriesPerSec;
+  const versus = (label, r) => {
+    const perRound = r.rounds.map((v, i) => (v / baseline.rounds[i]).toFixed(2)).join(' / ');
+    const x = r.burst.deliveriesPerSec / baseline.burst.deliveriesPerSec;
     console.log(
-      `engine / baseline deliveries/s (medians): ${x.toFixed(2)} (target ≥ 1.5: ${x >= 1.5 ? 'met' : 'NOT met'})`,
+      `${label} / baseline deliveries/s (medians): ${x.toFixed(2)} (target ≥ 1.5: ${x >= 1.5 ? 'met' : 'NOT met'}); by round ${perRound}`,
     );
-    const pe = engine.paced.receiver.latencyMs.p99;
+    const pe = r.paced.receiver.latencyMs.p99;
     const pb = baseline.paced.receiver.latencyMs.p99;
     console.log(
-      `paced p99 engine ${fixed(pe, 2)} ms vs baseline ${fixed(pb, 2)} ms (target: no worse: ${pe <= pb ? 'met' : 'NOT met'})`,
+      `  paced p99 ${fixed(pe, 2)} ms vs baseline ${fixed(pb, 2)} ms (target: no worse: ${pe <= pb ? 'met' : 'NOT met'})`,
     );
+  };
+  if (baseline && (engine || engineInterval)) {
+    const steal = (r) => r.steals.map((v) => v ?? '?').join(' / ');
+    console.log(
+      `hypervisor steal % by round, baseline: ${steal(baseline)}` +
+        (engine ? `; engine: ${steal(engine)}` : '') +
+        (engineInterval ? `; engine, HOOKSTER_SYNC=${cfg.syncInterval}: ${steal(engineInterval)}` : ''),
+    );
+    if (engine) versus('engine, fsync per commit (stricter than the baseline)', engine);
+    if (engineInterval) {
+      versus(`engine, HOOKSTER_SYNC=${cfg.syncInterval} (the baseline's durability)`, engineInterval);
+    }
   }
   if (engine && ceiling) console.log(`engine / ceiling: ${ratio(engine.burst.deliveriesPerSec, ceil)}`);
   const engineB = out.engineB;
