@@ -1,5 +1,5 @@
-// PostgreSQL: deleting an integration or a hub while another process submits to its conversations
-// never leaves a pending delivery (or a lane) behind for the deleted integration. Two stores on one
+// PostgreSQL: deleting an integration or a hub while another process submits to its conversations or
+// resends its deliveries never leaves a pending delivery (or a lane) behind for the deleted integration. Two stores on one
 // schema play the two processes; a third connection holds a row lock to fix the interleaving, and the
 // test waits on what pg_blocking_pids reports, never on a sleep.
 
@@ -7,7 +7,15 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Integration } from '../../domain/types.js';
 import type { RoutingContext, Store, SubmitResult } from '../contract.js';
-import { makeWorld, newConversation, planTo, webhookTo, type World } from '../conformance/fixtures.js';
+import {
+  claimRequest,
+  makeWorld,
+  newConversation,
+  planTo,
+  record,
+  webhookTo,
+  type World,
+} from '../conformance/fixtures.js';
 import { createPostgresStore } from './index.js';
 import { TEST_POSTGRES_URL, dropSchemas, freshSchemaUrl, postgresAvailable } from './test-database.js';
 
@@ -209,6 +217,86 @@ describe.runIf(available)('PostgreSQL: deletes racing submits', () => {
       const left = await leftovers(observer, world.system.integrationId);
       expect(left.byStatus['pending'] ?? 0, JSON.stringify(left)).toBe(0);
       expect(left.lanes).toBe(0);
+    },
+  );
+});
+
+/** Submits to the system integration, claims it and records a final failure: a resendable delivery. */
+async function failedDelivery(s: Setup): Promise<string> {
+  const conversationId = s.world.conversation.conversationId;
+  const [id] = (await s.submitter.submitActivity(conversationId, routeTo(s.world.system))).deliveryIds;
+  const [claimed] = await s.submitter.claimDeliveries(claimRequest());
+  expect(claimed?.deliveryId).toBe(id);
+  await s.submitter.recordAttempts([record(claimed!, { status: 'failed' }, 500)]);
+  return id!;
+}
+
+/** The two ways to resend, each answering how many deliveries it put back. */
+const resends = {
+  retry: async (s: Setup, deliveryId: string) =>
+    (await s.submitter.retryDelivery(deliveryId, Date.now())) ? 1 : 0,
+  recover: (s: Setup) => s.submitter.recoverDeliveries(s.world.system.integrationId, 0, Date.now()),
+};
+
+const resendAndDelete = (Object.keys(resends) as (keyof typeof resends)[]).flatMap((resend) =>
+  (Object.keys(deletes) as (keyof typeof deletes)[]).map((kind) => [resend, kind] as const),
+);
+
+describe.runIf(available)('PostgreSQL: deletes racing resends', () => {
+  it.each(resendAndDelete)(
+    'a %s that starts while the %s delete runs waits for it and then puts nothing back',
+    async (resendKind, kind) => {
+      const s = await setup();
+      const { world, holder, observer } = s;
+      const failedId = await failedDelivery(s);
+      // A pending delivery of the same lane, locked by the holder: the delete stops at its cancel,
+      // after it deleted the lane and before it committed.
+      const conversationId = world.conversation.conversationId;
+      const [pendingId] = (await s.submitter.submitActivity(conversationId, routeTo(world.system)))
+        .deliveryIds;
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM deliveries WHERE delivery_id = $1 FOR UPDATE', [pendingId]);
+      const deletion = tracked(deletes[kind](s));
+      const deletePid = await blockedBy(observer, await pidOf(holder), deletion.settled);
+      expect(deletePid, 'the delete waits for the pending delivery').toBeDefined();
+      const resend = tracked(resends[resendKind](s, failedId));
+      const resendPid = await blockedBy(observer, deletePid!, resend.settled);
+      expect(resendPid, 'the resend waits for the delete').toBeDefined();
+      await holder.query('COMMIT');
+      await deletion.promise;
+      const resent = await resend.promise;
+      // Without the integration lock the resend waited for the lane instead, and then re-created it
+      // for the deleted integration once the delete committed.
+      expect(await leftovers(observer, world.system.integrationId)).toEqual({
+        byStatus: { cancelled: 1, failed: 1 },
+        lanes: 0,
+      });
+      expect(resent).toBe(0);
+    },
+  );
+
+  it.each(resendAndDelete)(
+    'a %s that is writing when the %s delete starts is waited for, and what it reopened is cancelled',
+    async (resendKind, kind) => {
+      const s = await setup();
+      const { world, holder, observer } = s;
+      const failedId = await failedDelivery(s);
+      // The holder locks the failed delivery: the resend stops at its update, after it took its locks.
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM deliveries WHERE delivery_id = $1 FOR UPDATE', [failedId]);
+      const resend = tracked(resends[resendKind](s, failedId));
+      const resendPid = await blockedBy(observer, await pidOf(holder), resend.settled);
+      expect(resendPid, 'the resend waits for the delivery').toBeDefined();
+      const deletion = tracked(deletes[kind](s));
+      await blockedBy(observer, resendPid!, deletion.settled);
+      expect(deletion.settled(), 'the delete waits for the resend').toBe(false);
+      await holder.query('COMMIT');
+      expect(await resend.promise).toBe(1);
+      await deletion.promise;
+      expect(await leftovers(observer, world.system.integrationId)).toEqual({
+        byStatus: { cancelled: 1 },
+        lanes: 0,
+      });
     },
   );
 });

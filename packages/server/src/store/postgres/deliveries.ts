@@ -56,30 +56,42 @@ export async function getDelivery(ctx: PgContext, deliveryId: Guid): Promise<Del
 
 /**
  * Puts finished webhook deliveries (of integrations that still exist) back in their lanes with a
- * fresh attempt budget. Lanes are locked first (the lock order of every lane writer). A lane that
- * already has a head keeps it, and the resent delivery waits behind it (the oldest pending one is
- * promoted next), so a resend never puts two deliveries of one lane in flight; an empty lane takes
- * the resent delivery as its head at once.
+ * fresh attempt budget. The deliveries' integrations are locked first, FOR KEY SHARE in code-unit
+ * order (as a submit locks them): a delete locks them FOR UPDATE before it deletes their lanes and
+ * cancels their pending deliveries, so it either waits for this resend to commit and then cancels
+ * what it reopened, or this lock waits for the delete and then skips the deleted integration, whose
+ * deliveries are left as they are (no lane, nothing pending). Lanes are locked next (the lock order
+ * of every lane writer). A lane that already has a head keeps it, and the resent delivery waits
+ * behind it (the oldest pending one is promoted next), so a resend never puts two deliveries of one
+ * lane in flight; an empty lane takes the resent delivery as its head at once.
  */
 async function resend(ctx: PgContext, where: string, params: unknown[], now: EpochMs): Promise<number> {
-  const candidates = `FROM deliveries d JOIN integrations i ON i.integration_id = d.integration_id
-    WHERE ${where} AND d.transport = 'webhook' AND d.status IN ('failed', 'delivered')`;
+  const resendable = `${where} AND d.transport = 'webhook' AND d.status IN ('failed', 'delivered')`;
   const count = await inTransaction(ctx.pool, async (client) => {
-    await client.query(
-      `INSERT INTO lanes (integration_id, conversation_id)
-       SELECT x.i, x.c FROM (SELECT DISTINCT d.integration_id AS i, d.conversation_id AS c ${candidates}) x
-       ORDER BY x.i COLLATE "C", x.c COLLATE "C"
-       ON CONFLICT (integration_id, conversation_id) DO UPDATE SET head_id = lanes.head_id`,
+    const locked = await client.query(
+      `SELECT i.integration_id FROM integrations i
+       WHERE i.integration_id IN (SELECT d.integration_id FROM deliveries d WHERE ${resendable})
+       ORDER BY i.integration_id COLLATE "C" FOR KEY SHARE`,
       params,
     );
+    const integrationIds = (locked.rows as Row[]).map((r) => r['integration_id'] as string);
+    if (integrationIds.length === 0) return 0;
+    const ofLocked = `d.integration_id = ANY($${params.length + 1}::text[])`;
+    await client.query(
+      `INSERT INTO lanes (integration_id, conversation_id)
+       SELECT x.i, x.c FROM (
+         SELECT DISTINCT d.integration_id AS i, d.conversation_id AS c FROM deliveries d
+         WHERE ${resendable} AND ${ofLocked}) x
+       ORDER BY x.i COLLATE "C", x.c COLLATE "C"
+       ON CONFLICT (integration_id, conversation_id) DO UPDATE SET head_id = lanes.head_id`,
+      [...params, integrationIds],
+    );
     const updated = await client.query(
-      `UPDATE deliveries d SET status = 'pending', next_attempt_at = $${params.length + 1},
+      `UPDATE deliveries d SET status = 'pending', next_attempt_at = $${params.length + 2},
          attempt_base = d.attempt_count, fence = d.fence + 1, lease_owner = NULL, lease_until = NULL
-       FROM integrations i
-       WHERE i.integration_id = d.integration_id AND ${where} AND d.transport = 'webhook'
-         AND d.status IN ('failed', 'delivered')
+       WHERE ${resendable} AND ${ofLocked}
        RETURNING d.integration_id, d.conversation_id`,
-      [...params, now],
+      [...params, integrationIds, now],
     );
     const rows = updated.rows as Row[];
     if (rows.length === 0) return 0;
