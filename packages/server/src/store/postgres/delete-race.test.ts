@@ -1,5 +1,6 @@
 // PostgreSQL: deleting an integration or a hub while another process submits to its conversations or
-// resends its deliveries never leaves a pending delivery (or a lane) behind for the deleted integration. Two stores on one
+// resends its deliveries never leaves a pending delivery (or a lane) behind for the deleted integration,
+// and an integration created while its hub is deleted never outlives the hub. Two stores on one
 // schema play the two processes; a third connection holds a row lock to fix the interleaving, and the
 // test waits on what pg_blocking_pids reports, never on a sleep.
 
@@ -13,9 +14,11 @@ import {
   newConversation,
   planTo,
   record,
+  systemFixture,
   webhookTo,
   type World,
 } from '../conformance/fixtures.js';
+import { expectCatalogueError } from '../conformance/harness.js';
 import { createPostgresStore } from './index.js';
 import { TEST_POSTGRES_URL, dropSchemas, freshSchemaUrl, postgresAvailable } from './test-database.js';
 
@@ -299,4 +302,64 @@ describe.runIf(available)('PostgreSQL: deletes racing resends', () => {
       });
     },
   );
+});
+
+/** How many integrations the hub still has (none may survive its delete). */
+async function integrationsOf(observer: pg.Client, hubId: string): Promise<number> {
+  const { rows } = await observer.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM integrations WHERE hub_id = $1',
+    [hubId],
+  );
+  return rows[0]!.n;
+}
+
+describe.runIf(available)('PostgreSQL: hub deletes racing integration creates', () => {
+  it('creating an integration in a hub deleted after the caller found it fails HubNotFound', async () => {
+    const s = await setup();
+    const { world, observer } = s;
+    // The API read the hub, then the delete committed, then the create reached the store.
+    await s.deleter.deleteHub(world.hub.hubId);
+    await expectCatalogueError(s.submitter.createIntegration(systemFixture(world.hub)), 'HubNotFound');
+    expect(await integrationsOf(observer, world.hub.hubId)).toBe(0);
+  });
+
+  it('an integration created while the hub delete waits to finish does not survive it', async () => {
+    const s = await setup();
+    const { world, holder, observer } = s;
+    // The holder shares the hub row: without the hub lock, the delete removes the integrations and
+    // then waits to delete the hub row; with it, the delete waits before anything.
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM hubs WHERE hub_id = $1 FOR KEY SHARE', [world.hub.hubId]);
+    const deletion = tracked(s.deleter.deleteHub(world.hub.hubId));
+    const deletePid = await blockedBy(observer, await pidOf(holder), deletion.settled);
+    expect(deletePid, 'the delete waits for the hub row').toBeDefined();
+    // A KEY SHARE lock does not queue behind the delete's waiting FOR UPDATE: the create commits
+    // first, and the delete (once the holder lets it) takes its integration with the others.
+    const late = systemFixture(world.hub);
+    await s.submitter.createIntegration(late);
+    await holder.query('COMMIT');
+    await deletion.promise;
+    expect(await integrationsOf(observer, world.hub.hubId)).toBe(0);
+    expect(await s.deleter.getIntegration(late.integrationId)).toBeUndefined();
+  });
+
+  it('creating an integration while the hub delete runs waits for it and then fails HubNotFound', async () => {
+    const s = await setup();
+    const { world, holder, observer } = s;
+    // The holder shares an integration row: the delete stops when it locks the hub's integrations.
+    await holder.query('BEGIN');
+    await holder.query('SELECT 1 FROM integrations WHERE integration_id = $1 FOR KEY SHARE', [
+      world.agent.integrationId,
+    ]);
+    const deletion = tracked(s.deleter.deleteHub(world.hub.hubId));
+    const deletePid = await blockedBy(observer, await pidOf(holder), deletion.settled);
+    expect(deletePid, 'the delete waits for the integration').toBeDefined();
+    const creation = tracked(s.submitter.createIntegration(systemFixture(world.hub)));
+    await blockedBy(observer, deletePid!, creation.settled);
+    expect(creation.settled(), 'the create waits for the delete').toBe(false);
+    await holder.query('COMMIT');
+    await deletion.promise;
+    await expectCatalogueError(creation.promise, 'HubNotFound');
+    expect(await integrationsOf(observer, world.hub.hubId)).toBe(0);
+  });
 });

@@ -78,15 +78,20 @@ export async function updateHub(ctx: PgContext, hub: Hub): Promise<void> {
 }
 
 /**
- * Why the hub's integrations are locked first (FOR UPDATE, in code-unit order, the order a submit
- * locks them FOR KEY SHARE): a submit that routed to one of them committed before, and the statements
- * below see and cancel what it wrote, or it waits for this transaction and then finds them gone (see
- * submit.ts). Why lanes are deleted next: every writer locks a lane row before the delivery rows of
- * that lane (claims, attempt records, resends), so taking the lanes first here cannot deadlock with
- * them.
+ * Why the hub row is locked first (FOR UPDATE): an integration create holds it FOR KEY SHARE (see
+ * integrations.ts createIntegration), so one that got there first has committed before the
+ * statements below, which delete its integration with the others, and one that comes later waits
+ * for this transaction and then finds no hub. Why the hub's integrations are locked next (FOR
+ * UPDATE, in code-unit order, the order a submit or a resend locks them FOR KEY SHARE): a submit
+ * that routed to one of them committed before, and the statements below see and cancel what it
+ * wrote, or it waits for this transaction and then finds them gone (see submit.ts). Why lanes are
+ * deleted next: every writer locks a lane row before the delivery rows of that lane (claims, attempt
+ * records, resends), so taking the lanes first here cannot deadlock with them.
  */
 export async function deleteHub(ctx: PgContext, hubId: Guid): Promise<void> {
   await inTransaction(ctx.pool, async (client) => {
+    const locked = await client.query('SELECT 1 FROM hubs WHERE hub_id = $1 FOR UPDATE', [hubId]);
+    if (locked.rowCount === 0) throw HooksterError.of('HubNotFound');
     await client.query(
       `SELECT 1 FROM integrations WHERE hub_id = $1 ORDER BY integration_id COLLATE "C" FOR UPDATE`,
       [hubId],
@@ -104,7 +109,6 @@ export async function deleteHub(ctx: PgContext, hubId: Guid): Promise<void> {
       [hubId],
     );
     await client.query('DELETE FROM integrations WHERE hub_id = $1', [hubId]);
-    const deleted = await client.query('DELETE FROM hubs WHERE hub_id = $1', [hubId]);
-    if (deleted.rowCount === 0) throw HooksterError.of('HubNotFound');
+    await client.query('DELETE FROM hubs WHERE hub_id = $1', [hubId]);
   });
 }

@@ -6,25 +6,37 @@ import { pageOffset, type PageQuery, type PgContext } from './context.js';
 import { toIntegration, type Row } from './rows.js';
 import { inTransaction, isUniqueViolation } from './tx.js';
 
+/**
+ * The hub row is locked FOR KEY SHARE before the insert, and a hub that is gone is HubNotFound (the
+ * caller found it just before, so this is a hub deleted meanwhile): deleteHub locks the hub FOR
+ * UPDATE first, so it either waits for this commit and then deletes the new integration with the
+ * others, or this lock waits for the delete and then finds no hub. Without it an integration
+ * created while its hub is deleted could outlive the hub. KEY SHARE does not conflict with another
+ * create, nor with a hub update that keeps the key (a rename, a pause).
+ */
 export async function createIntegration(ctx: PgContext, i: Integration): Promise<void> {
   try {
-    await ctx.pool.query(
-      `INSERT INTO integrations (integration_id, hub_id, tenant_id, integration_type_id, channel_id, name,
-         status_id, configuration, created, modified)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [
-        i.integrationId,
-        i.hubId,
-        i.tenantId,
-        i.integrationTypeId,
-        i.channelId,
-        i.name,
-        i.statusId,
-        JSON.stringify(i.configuration),
-        i.created,
-        i.modified,
-      ],
-    );
+    await inTransaction(ctx.pool, async (client) => {
+      const hub = await client.query('SELECT 1 FROM hubs WHERE hub_id = $1 FOR KEY SHARE', [i.hubId]);
+      if (hub.rowCount === 0) throw HooksterError.of('HubNotFound');
+      await client.query(
+        `INSERT INTO integrations (integration_id, hub_id, tenant_id, integration_type_id, channel_id, name,
+           status_id, configuration, created, modified)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          i.integrationId,
+          i.hubId,
+          i.tenantId,
+          i.integrationTypeId,
+          i.channelId,
+          i.name,
+          i.statusId,
+          JSON.stringify(i.configuration),
+          i.created,
+          i.modified,
+        ],
+      );
+    });
   } catch (error) {
     if (isUniqueViolation(error, 'integrations_hub_name')) throw HooksterError.of('IntegrationNameExists');
     throw error;
