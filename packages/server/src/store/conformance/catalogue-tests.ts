@@ -171,6 +171,16 @@ export function catalogueTests(stores: Stores): void {
     await expectCatalogueError(store.deleteHub(w.hub.hubId), 'HubNotFound');
   });
 
+  it('refuses an integration for a hub that is gone (deleted after the caller found it)', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    await store.deleteHub(w.hub.hubId);
+    const late = systemFixture(w.hub);
+    await expectCatalogueError(store.createIntegration(late), 'HubNotFound');
+    expect(await store.getIntegration(late.integrationId)).toBeUndefined();
+    expect((await store.listIntegrations({ hubId: w.hub.hubId }, page())).total).toBe(0);
+  });
+
   it('establishes a conversation once per integration and binding', async () => {
     const store = await stores.fresh();
     const w = await makeWorld(store);

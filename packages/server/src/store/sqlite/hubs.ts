@@ -141,6 +141,8 @@ export function createHubs(ctx: SqliteContext) {
 
     createIntegration(i: Integration): Promise<void> {
       return writes.enqueue(() => {
+        // Checked under the write lock: the caller found the hub, but a delete may have run since.
+        if (selectHub.get(i.hubId) === undefined) throw HooksterError.of('HubNotFound');
         const ref = insertIntegration.run(
           i.integrationId,
           i.hubId,
