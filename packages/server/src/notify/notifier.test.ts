@@ -183,6 +183,33 @@ describe('exhaustion notifier', () => {
     }
   });
 
+  it('drops an e-mail the SMTP server refuses for good (550) after one try instead of retrying it forever', async () => {
+    const refusing = await startTestSmtp({ refuseFirst: 1_000, refuseCode: 550 });
+    try {
+      const { integrations, failure } = await world('gone@example.com');
+      const id = integrations[0]?.integrationId ?? '';
+      const notifier = createNotifier({
+        store,
+        logger,
+        windowMs: 60_000,
+        mailer: createMailer(refusing.url, 'h@example.com'),
+      });
+      await notifier.exhausted([failure(id, 61)]);
+      const deadline = Date.now() + 10_000;
+      while ((await store.integrationsOwedMail()).length > 0) {
+        if (Date.now() > deadline) throw new Error(`still owed after ${refusing.refused} refusals`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await notifier.close();
+      expect(refusing.refused).toBe(1);
+      // The notification itself stays listed for the tenant.
+      const listed = await store.listNotifications(undefined, { pageNumber: 0, pageSize: 10 });
+      expect(listed.results.map((n) => n.deliveryId)).toContain(failure(id, 61).deliveryId);
+    } finally {
+      await refusing.close();
+    }
+  });
+
   it('does not announce more failures when exactly the most one e-mail carries are owed', async () => {
     const { integrations, failure } = await world('thousand@example.com');
     const id = integrations[0]?.integrationId ?? '';

@@ -53,6 +53,20 @@ const FIRST_BACKOFF_MS = 1_000;
 /** How often a process looks for e-mails owed by another (or a stopped) process. */
 const SWEEP_MS = 60_000;
 
+/**
+ * Whether an SMTP error refuses the message for good: a 5xx reply to the envelope or the message
+ * (RFC 5321) — except 5xx to AUTH (a deployment setting to fix; the mail is kept for after the fix).
+ * Connection failures, time-outs and 4xx replies are transient.
+ */
+export function smtpRefusal(error: unknown): { permanent: boolean; text: string } {
+  const e = error as { responseCode?: unknown; code?: unknown; response?: unknown; message?: unknown };
+  const code = typeof e?.responseCode === 'number' ? e.responseCode : undefined;
+  const text =
+    typeof e?.response === 'string' ? e.response : typeof e?.message === 'string' ? e.message : String(error);
+  const permanent = code !== undefined && code >= 500 && code < 600 && e.code !== 'EAUTH';
+  return { permanent, text };
+}
+
 export function createNotifier(deps: NotifierDeps): Notifier {
   const { store, logger, windowMs, mailer } = deps;
   const now = deps.now ?? Date.now;
@@ -110,8 +124,22 @@ export function createNotifier(deps: NotifierDeps): Notifier {
       await mailer.send({ to: tenant.accountHolderEmail, ...mail });
       logger.info({ integrationId, failed: items.length }, 'exhaustion e-mail sent');
     } catch (error) {
+      const refusal = smtpRefusal(error);
+      if (refusal.permanent) {
+        // The server refused this message for good (a 5xx: the address does not exist, the message is
+        // refused): sending it again would be refused again, forever. Said once, then dropped.
+        logger.error(
+          { integrationId, failed: items.length, smtp: refusal.text },
+          'exhaustion e-mail refused for good by the SMTP server: dropped (the notifications stay listed)',
+        );
+        await store.clearOwedMail(ids);
+        return outcome;
+      }
       // Still owed: tried again soon, inside the window this process reserved for it.
-      logger.error({ err: error, integrationId }, 'exhaustion e-mail could not be sent');
+      logger.warn(
+        { integrationId, smtp: refusal.text },
+        'exhaustion e-mail could not be sent: will try again',
+      );
       return 'failed';
     }
     // A crash right here sends them again after a restart: at least once, never lost.

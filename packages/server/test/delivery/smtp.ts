@@ -12,13 +12,15 @@ export interface ReceivedMail {
 export interface TestSmtp {
   url: string;
   mails: ReceivedMail[];
-  /** Messages answered 451 (try again later) and not kept: the first `refuseFirst`. */
+  /** Messages refused (451 try again later, or `refuseCode`) and not kept: the first `refuseFirst`. */
   refused: number;
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
 }
 
-export async function startTestSmtp(options: { refuseFirst?: number } = {}): Promise<TestSmtp> {
+export async function startTestSmtp(
+  options: { refuseFirst?: number; refuseCode?: number } = {},
+): Promise<TestSmtp> {
   const mails: ReceivedMail[] = [];
   let refused = 0;
   const waiters = new Set<() => void>();
@@ -32,7 +34,9 @@ export async function startTestSmtp(options: { refuseFirst?: number } = {}): Pro
       stream.on('end', () => {
         if (refused < (options.refuseFirst ?? 0)) {
           refused++;
-          callback(Object.assign(new Error('Try again later'), { responseCode: 451 }));
+          const code = options.refuseCode ?? 451;
+          const text = code >= 500 ? 'Mailbox unavailable' : 'Try again later';
+          callback(Object.assign(new Error(text), { responseCode: code }));
           return;
         }
         mails.push({
