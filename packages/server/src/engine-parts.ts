@@ -37,9 +37,9 @@ export interface Gateway {
   release?(scope: { integrationIds: string[] } | { hubId: string }): Promise<number>;
   /**
    * After an integration was updated or deleted (or its hub deleted): closes this process's connections
-   * whose integration may no longer hold one (`integrationIds`: only these; default all). Other
+   * whose integration may no longer hold one (these integrations', one hub's, or all). Other
    * processes find out within a keep-alive period.
    */
-  recheck?(integrationIds?: string[]): Promise<void>;
+  recheck?(scope?: { integrationIds: string[] } | { hubId: string }): Promise<void>;
   close(): Promise<void>;
 }

@@ -51,7 +51,7 @@ export function registerHubRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.delete('/api/v1/hubs/:hubId', async (request) => {
     const hub = await visibleHub(store, request.principal, guidParam(request.params, 'hubId'));
     await store.deleteHub(hub.hubId);
-    await recheckConnections(deps);
+    await recheckConnections(deps, { hubId: hub.hubId });
     return hub;
   });
 }

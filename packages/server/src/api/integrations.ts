@@ -60,7 +60,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps)
     ) {
       await releaseHeld(deps, { integrationIds: [existing.integrationId] });
     }
-    await recheckConnections(deps, [existing.integrationId]);
+    await recheckConnections(deps, { integrationIds: [existing.integrationId] });
     return integrationView(parsed.value);
   }
 
@@ -103,7 +103,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps)
       guidParam(request.params, 'integrationId'),
     );
     await store.deleteIntegration(integration.integrationId);
-    await recheckConnections(deps, [integration.integrationId]);
+    await recheckConnections(deps, { integrationIds: [integration.integrationId] });
     return integrationView(integration);
   });
 

@@ -25,10 +25,13 @@ export async function releaseHeld(
  * is gone, canceled or now receives by webhook are closed before the answer. A failure is logged only
  * (the change is committed; the gateway's periodic check closes them later).
  */
-export async function recheckConnections(deps: RouteDeps, integrationIds?: string[]): Promise<void> {
+export async function recheckConnections(
+  deps: RouteDeps,
+  scope: { integrationIds: string[] } | { hubId: string },
+): Promise<void> {
   if (!deps.gateway?.recheck) return;
   try {
-    await deps.gateway.recheck(integrationIds);
+    await deps.gateway.recheck(scope);
   } catch (error) {
     deps.logger.error({ err: error }, 'checking websocket connections after a change failed');
   }

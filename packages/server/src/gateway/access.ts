@@ -11,6 +11,8 @@ import type { Store } from '../store/contract.js';
 export interface HubTarget {
   integrationId: Guid;
   tenantId: Guid;
+  /** The integration's hub (a hub delete closes its integrations' connections). */
+  hubId: Guid;
   /** Set when the connection is narrowed to one conversation (`cId`). */
   conversationId?: Guid;
 }
@@ -81,7 +83,11 @@ export async function resolveHubTarget(
   const refusal = integrationRefusal(integration);
   if (refusal !== undefined) return refuse(400, errorItem('InvalidValue', refusal));
 
-  const target: HubTarget = { integrationId: integration.integrationId, tenantId: integration.tenantId };
+  const target: HubTarget = {
+    integrationId: integration.integrationId,
+    tenantId: integration.tenantId,
+    hubId: integration.hubId,
+  };
   if (cId) {
     const conversation = await store.getConversation(normalizeGuid(cId));
     if (!conversation || conversation.hubId !== integration.hubId) {

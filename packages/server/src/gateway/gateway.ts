@@ -63,8 +63,11 @@ export interface HubGateway extends Gateway {
   /** Resolves once pushes from other processes are heard (at once without a bus). */
   ready(): Promise<void>;
   release(scope: { integrationIds: Guid[] } | { hubId: Guid }): Promise<number>;
-  recheck(integrationIds?: Guid[]): Promise<void>;
+  recheck(scope?: RecheckScope): Promise<void>;
 }
+
+/** Which connections a recheck looks at: these integrations', one hub's, or (undefined) all. */
+export type RecheckScope = { integrationIds: Guid[] } | { hubId: Guid };
 
 function connectionToken(): string {
   return randomBytes(16).toString('base64url');
@@ -116,13 +119,21 @@ export function createGateway(deps: GatewayDeps): HubGateway {
   /**
    * Closes this process's connections whose integration may no longer hold one (deleted with itself or
    * its hub, canceled, given a webhookUrl), with the reason as the SignalR close error. Passes run one
-   * after another, so a pass asked for after a change reads that change. `only`: these integrations
-   * (default: every connected one).
+   * after another, so a pass asked for after a change reads that change.
    */
   let rechecks: Promise<void> = Promise.resolve();
   let recheckQueued = false;
-  async function recheckPass(only?: Guid[]): Promise<void> {
-    for (const integrationId of only ?? registry.integrationIds()) {
+  /** Passes started so far: an upgrade whose access check overlapped one is checked again once accepted. */
+  let recheckPasses = 0;
+  async function recheckPass(scope?: RecheckScope): Promise<void> {
+    recheckPasses++;
+    const ids =
+      scope === undefined
+        ? registry.integrationIds()
+        : 'hubId' in scope
+          ? registry.integrationIds(scope.hubId)
+          : scope.integrationIds;
+    for (const integrationId of ids) {
       if (registry.sessionsOf(integrationId).length === 0) continue;
       let refusal: string | undefined;
       try {
@@ -136,9 +147,9 @@ export function createGateway(deps: GatewayDeps): HubGateway {
       for (const session of registry.sessionsOf(integrationId)) session.close('revoked', refusal);
     }
   }
-  function recheck(integrationIds?: Guid[]): Promise<void> {
+  function recheck(scope?: RecheckScope): Promise<void> {
     if (closed) return Promise.resolve();
-    const pass = (): Promise<void> => recheckPass(integrationIds);
+    const pass = (): Promise<void> => recheckPass(scope);
     rechecks = rechecks.then(pass, pass);
     return rechecks;
   }
@@ -206,6 +217,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     head: Buffer,
     target: HubTarget,
     query: URLSearchParams,
+    passesBefore: number,
   ): void {
     wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new HubSession(ws, target, query.get('id') ?? connectionToken(), options, logger, () =>
@@ -214,6 +226,9 @@ export function createGateway(deps: GatewayDeps): HubGateway {
       registry.add(session);
       ws.on('close', () => registry.remove(session));
       if (closed) session.close('shutdown');
+      // A recheck that ran while the access check awaited the store could not see this connection
+      // (an integration deleted meanwhile): check it now.
+      else if (recheckPasses !== passesBefore) void recheck({ integrationIds: [target.integrationId] });
     });
   }
 
@@ -227,13 +242,14 @@ export function createGateway(deps: GatewayDeps): HubGateway {
       refuseUpgrade(socket, 503, errorBody(503, [errorItem('SystemError', 'The engine is shutting down.')]));
       return;
     }
+    const passesBefore = recheckPasses;
     const access = await resolve(req, query);
     if (!access.ok) {
       refuseUpgrade(socket, access.status, errorBody(access.status, access.errors));
       return;
     }
     if (socket.destroyed) return;
-    accept(req, socket, head, access.target, query);
+    accept(req, socket, head, access.target, query, passesBefore);
   }
 
   function attach(server: Server): void {

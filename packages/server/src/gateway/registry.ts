@@ -55,9 +55,13 @@ export class SessionRegistry {
     return sent;
   }
 
-  /** Integrations with at least one connection in this process. */
-  integrationIds(): Guid[] {
-    return [...this.byIntegration.keys()];
+  /** Integrations with at least one connection in this process (of one hub, if given). */
+  integrationIds(hubId?: Guid): Guid[] {
+    const ids: Guid[] = [];
+    for (const [id, sessions] of this.byIntegration) {
+      if (hubId === undefined || [...sessions].some((s) => s.target.hubId === hubId)) ids.push(id);
+    }
+    return ids;
   }
 
   /** This process's connections of the integration (a copy: closing one removes it from the set). */

@@ -35,6 +35,8 @@ export interface InProcessOptions {
   adminToken?: string;
   /** Skip migrate() (a second engine on an already migrated database). */
   migrate?: boolean;
+  /** Wraps the store the API and the gateway use (to hold or count reads); `store` stays the real one. */
+  wrapStore?: (store: Store) => Store;
 }
 
 export async function startInProcessEngine(options: InProcessOptions = {}): Promise<InProcessEngine> {
@@ -53,17 +55,18 @@ export async function startInProcessEngine(options: InProcessOptions = {}): Prom
   async function boot(port: number, migrate: boolean) {
     const store = await openStore(config.databaseUrl);
     if (migrate) await store.migrate();
-    const authenticate = createAuthenticate(store, adminToken);
+    const seen = options.wrapStore ? options.wrapStore(store) : store;
+    const authenticate = createAuthenticate(seen, adminToken);
     const metrics = createMetrics();
     const gateway = createGateway({
       config,
-      store,
+      store: seen,
       logger,
       authenticate,
       options: options.gateway,
       registry: metrics.registry,
     });
-    const app = await buildApp({ config, store, logger, authenticate, gateway, metrics });
+    const app = await buildApp({ config, store: seen, logger, authenticate, gateway, metrics });
     gateway.attach(app.server);
     await app.listen({ host: '127.0.0.1', port });
     return { store, gateway, app, port: (app.server.address() as AddressInfo).port };

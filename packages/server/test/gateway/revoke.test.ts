@@ -159,3 +159,101 @@ describe('connections of an integration deleted by another process (keep-alive p
     await until('the engine to forget the connection', () => engine.gateway.connectionCount() === 0, 5_000);
   });
 });
+
+describe('a change racing an upgrade whose access check is still reading the store', () => {
+  let engine: InProcessEngine;
+  let tenant: TenantFixture;
+  /** While set, the gateway's conversation read (an upgrade with cId) waits for it: a slow round trip. */
+  let hold: { reached: () => void; released: Promise<void> } | undefined;
+  let integrationReads = 0;
+
+  beforeAll(async () => {
+    engine = await startInProcessEngine({
+      gateway: { pingIntervalMs: 60_000, clientTimeoutMs: 120_000 },
+      wrapStore: (store) =>
+        new Proxy(store, {
+          get(target, prop, receiver) {
+            if (prop === 'getConversation') {
+              return async (id: string) => {
+                const waiting = hold;
+                if (waiting) {
+                  waiting.reached();
+                  await waiting.released;
+                }
+                return target.getConversation(id);
+              };
+            }
+            if (prop === 'getIntegration') {
+              return (id: string) => {
+                integrationReads++;
+                return target.getIntegration(id);
+              };
+            }
+            return Reflect.get(target, prop, receiver) as unknown;
+          },
+        }),
+    });
+    tenant = await createTenantWithToken(engine);
+  });
+
+  afterAll(async () => {
+    await engine?.stop();
+  });
+
+  it('closes a connection accepted after its integration was deleted by a request answered meanwhile', async () => {
+    const hub = await setupHub(tenant.client);
+    const { conversationId } = await hub.openConversation();
+    const agent: Json = await hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    });
+    let release = (): void => undefined;
+    const reached = new Promise<void>((resolve) => {
+      hold = { reached: resolve, released: new Promise<void>((done) => (release = done)) };
+    });
+    const connecting = connectRawHub(engine.url, {
+      token: tenant.token,
+      iId: agent.integrationId as string,
+      cId: conversationId,
+      // Resolve at the upgrade: the connection may be closed before a handshake could be answered.
+      handshake: null,
+    });
+    // The upgrade has read the integration (still there) and now waits for the conversation.
+    await reached;
+    hold = undefined;
+    const deleted = await tenant.client.delete(`/api/v1/integrations/${agent.integrationId}`);
+    expect(deleted.status, deleted.text).toBe(200);
+    release();
+    const client = await connecting;
+    const closed = await Promise.race([
+      client.closed,
+      new Promise<never>((_resolve, reject) =>
+        setTimeout(() => reject(new Error('the connection of the deleted integration stayed open')), 5_000),
+      ),
+    ]);
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toMatch(/no longer exists/);
+  });
+
+  it("checks only the deleted hub's connections, not every connected integration", async () => {
+    const busy = await setupHub(tenant.client);
+    const clients: RawHubClient[] = [];
+    for (let i = 0; i < 20; i++) {
+      const agent: Json = await busy.addIntegration({
+        channelId: 'Direct',
+        configuration: { integrationType: 'Agent' },
+      });
+      clients.push(
+        await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId as string }),
+      );
+    }
+    const empty = await setupHub(tenant.client);
+    const before = integrationReads;
+    const deleted = await tenant.client.delete(`/api/v1/hubs/${empty.hubId}`);
+    expect(deleted.status, deleted.text).toBe(200);
+    expect(integrationReads - before).toBe(0);
+    for (const client of clients) expect(client.ws.readyState).toBe(client.ws.OPEN);
+    for (const client of clients) client.close();
+    await Promise.all(clients.map((client) => client.closed));
+  });
+});
