@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { GroupCommit } from './group-commit.js';
+import { SHARED_BYTES } from './write-lock.js';
 
 let dir: string;
 let db: Database.Database;
@@ -112,7 +113,11 @@ it('undoes the memory changes of a write whose changes are rolled back, and keep
 });
 
 /** A GroupCommit in interval mode whose WAL syncs are recorded (and may be made to fail). */
-function intervalWrites(intervalMs: number, fail: (call: number) => boolean = () => false) {
+function intervalWrites(
+  intervalMs: number,
+  fail: (call: number) => boolean = () => false,
+  lock?: Int32Array,
+) {
   const syncs: number[] = [];
   let notify: (() => void) | undefined;
   const synced = (count: number) =>
@@ -130,7 +135,7 @@ function intervalWrites(intervalMs: number, fail: (call: number) => boolean = ()
     db,
     `${db.name}-wal`,
     () => undefined,
-    undefined,
+    lock,
     (fd, done) => {
       syncs.push(Date.now());
       const call = syncs.length;
@@ -162,13 +167,23 @@ it('interval mode: answers a durable write at its commit and syncs the WAL in th
   expect((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(21);
 });
 
-it('interval mode: reports a failed background sync until a later one succeeds', async () => {
-  const { synced } = intervalWrites(10, (call) => call === 1);
+it('after a failed WAL sync, reports it for good and refuses durable writes, here and on the other thread', async () => {
+  // Two GroupCommits on one file sharing the process's lock memory stand for the main and dispatch threads.
+  const shared = new Int32Array(new SharedArrayBuffer(SHARED_BYTES));
+  const { synced } = intervalWrites(10, (call) => call === 1, shared);
+  const other = new GroupCommit(db, `${db.name}-wal`, () => undefined, shared, fdatasync, 10);
   await writes.enqueue(insert('a'));
   await synced(1);
-  // The failure is known (store.check() turns it into /readyz 503) and the sync is tried again.
   await until(() => writes.syncError !== undefined, 'the failed sync to be reported');
   expect(String(writes.syncError)).toMatch(/EIO/);
-  await synced(2);
-  await until(() => writes.syncError === undefined, 'the successful retry to clear the error');
+  // Sticky: the OS may have dropped the pages it failed to write, so a later sync proves nothing.
+  expect(other.syncError).toBeDefined();
+  await expect(writes.enqueue(insert('b'))).rejects.toThrow(/could not be synced to disk/);
+  await expect(other.enqueue(insert('c'))).rejects.toThrow(/could not be synced to disk/);
+  // Writes that promise nothing (claims, outcome records) go on.
+  await expect(writes.enqueue(insert('lease'), false)).resolves.toBeTypeOf('number');
+  expect(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all()).toEqual(['a', 'lease']);
+  expect(writes.syncError).toBeDefined();
+  await other.whenIdle();
+  other.close();
 });

@@ -17,7 +17,7 @@ import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import type { Database, Statement } from 'better-sqlite3';
 import { HooksterError } from '../../domain/errors.js';
 import { translateError } from './errors.js';
-import { lockBlocking, tryLock, unlock, whenUnlocked } from './write-lock.js';
+import { SYNC_FAILED_INDEX, lockBlocking, tryLock, unlock, whenUnlocked } from './write-lock.js';
 
 /**
  * Overlapping WAL syncs allowed. Measured here (perf.ts, 64 submits in flight): 2 gave smaller groups
@@ -52,9 +52,15 @@ export class GroupCommit {
   /** A flush put off until the WAL sync in flight ends. */
   private deferred = false;
   private walFd: number | undefined;
-  /** Interval mode: the background sync's timer, and the last error a background sync met. */
+  /** Interval mode: the background sync's timer. */
   private intervalTimer: NodeJS.Timeout | undefined;
-  private intervalError: unknown;
+  /**
+   * The first WAL sync error of this thread. Sticky: after a failed fsync the OS may have dropped the
+   * pages it could not write and a later fsync can succeed without them (PostgreSQL's rule since
+   * "fsyncgate"), so nothing written before can be called durable any more. The file's other threads
+   * see it through the shared flag.
+   */
+  private failedSync: unknown;
   private idleWaiters: (() => void)[] = [];
   /** Runs just before the current transaction's COMMIT (registered by writes inside it). */
   private beforeCommit: (() => void)[] = [];
@@ -140,6 +146,24 @@ export class GroupCommit {
       this.queue = [];
       for (const write of batch) write.reject(new Error('The SQLite store is closed.'));
       return;
+    }
+    if (this.syncError !== undefined && this.queue.some((write) => write.durable)) {
+      // Writes that promise durability are refused until a restart; the others (claims, outcome
+      // records: at least once anyway) go on.
+      const refused = this.queue.filter((write) => write.durable);
+      this.queue = this.queue.filter((write) => !write.durable);
+      for (const write of refused) {
+        write.reject(
+          withCause(
+            HooksterError.of(
+              'SystemError',
+              'The database file could not be synced to disk: changes are refused until Hookster is restarted.',
+            ),
+            this.syncError,
+          ),
+        );
+      }
+      if (this.queue.length === 0) return;
     }
     if (this.lock === undefined) {
       this.flushLocked();
@@ -293,15 +317,8 @@ export class GroupCommit {
     this.syncsInFlight++;
     const done = (error: NodeJS.ErrnoException | null): void => {
       this.syncsInFlight--;
-      if (error) {
-        this.intervalError = error;
-        // Try again: commits answered before are not durable until a sync succeeds.
-        this.syncStartedUpTo = Math.min(this.syncStartedUpTo, this.durableUpTo);
-        this.syncWithin();
-      } else {
-        this.intervalError = undefined;
-        this.durableUpTo = Math.max(this.durableUpTo, upTo);
-      }
+      if (error) this.markSyncFailed(error);
+      else this.durableUpTo = Math.max(this.durableUpTo, upTo);
       if (this.syncsInFlight === 0 && this.waiting.length === 0) {
         for (const resolve of this.idleWaiters.splice(0)) resolve();
       }
@@ -315,9 +332,21 @@ export class GroupCommit {
     this.syncFile(this.walFd, done);
   }
 
-  /** Interval mode: the error of the last background WAL sync, while no later one has succeeded. */
+  private markSyncFailed(error: unknown): void {
+    this.failedSync ??= error;
+    if (this.lock !== undefined) Atomics.store(this.lock, SYNC_FAILED_INDEX, 1);
+  }
+
+  /**
+   * Set once a WAL sync of this file failed, on this thread or another of the process (sticky until a
+   * restart): the store's check() reports it and durable writes are refused.
+   */
   get syncError(): unknown {
-    return this.intervalError;
+    if (this.failedSync !== undefined) return this.failedSync;
+    if (this.lock !== undefined && Atomics.load(this.lock, SYNC_FAILED_INDEX) === 1) {
+      return new Error('a WAL sync failed on another thread of this process');
+    }
+    return undefined;
   }
 
   /**
@@ -348,21 +377,32 @@ export class GroupCommit {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Closes the WAL descriptor (after whenIdle); in interval mode, syncs what is not synced yet. */
+  /**
+   * Closes the WAL descriptor (after whenIdle); in interval mode, first syncs what is not synced yet.
+   * Throws when that sync fails (the caller's stop then reports it), after closing the descriptor.
+   */
   close(): void {
     if (this.intervalTimer !== undefined) clearTimeout(this.intervalTimer);
     this.intervalTimer = undefined;
+    let failure: unknown;
     if (this.syncIntervalMs > 0 && this.durableUpTo < this.commits && this.walPath !== undefined) {
       try {
         this.walFd ??= openSync(this.walPath, 'r');
         fdatasyncSync(this.walFd);
         this.durableUpTo = this.commits;
-      } catch {
-        // No WAL file (nothing written) or a failed device: SQLite's close checkpoints and syncs anyway.
+      } catch (error) {
+        // No WAL file: nothing was written. Anything else: the last commits may not be on disk.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') failure = error;
       }
     }
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.walFd = undefined;
+    if (failure !== undefined) {
+      throw withCause(
+        HooksterError.of('SystemError', 'The last commits could not be synced to disk at close.'),
+        failure,
+      );
+    }
   }
 
   /**
@@ -380,6 +420,7 @@ export class GroupCommit {
     const done = (error: unknown) => {
       this.syncsInFlight--;
       if (error) {
+        this.markSyncFailed(error);
         while (this.waiting.length > 0 && this.waiting[0]!.commit <= upTo) {
           const { settled } = this.waiting.shift()!;
           settled.write.reject(

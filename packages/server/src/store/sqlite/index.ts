@@ -180,7 +180,9 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
         throw new Error(`${path} was removed or replaced while this process had it open: restart it`);
       }
       if (writes.syncError !== undefined) {
-        throw new Error(`the background sync of ${path}-wal failed: ${String(writes.syncError)}`);
+        throw new Error(
+          `a sync of ${path}-wal to disk failed (${String(writes.syncError)}): changes are refused; fix the disk and restart`,
+        );
       }
     },
     async migrate() {
@@ -200,9 +202,12 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       }
       await writes.whenIdle();
       writes.withLock(() => handoff.disown());
-      writes.close();
-      parts = undefined;
-      db.close();
+      try {
+        writes.close();
+      } finally {
+        parts = undefined;
+        db.close();
+      }
     },
     createTenant: (t) => guarded(() => p().createTenant(t)),
     getTenant: (id) => guarded(() => p().getTenant(id)),

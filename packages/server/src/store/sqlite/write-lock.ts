@@ -24,10 +24,13 @@ export function sqlitePathOf(databaseUrl: string): string | undefined {
 
 /**
  * Bytes of the shared state of one file: the lock (Int32 at 0), the owner of the hand-off (Int32 at 4)
- * and the hand-off's watermark and lease (two Float64 from 8; see handoff.ts). Read and written only
- * by a thread that holds the lock, so the lock's atomics order them.
+ * and the hand-off's watermark and lease (two Float64 from 8; see handoff.ts), read and written only
+ * by a thread that holds the lock, so the lock's atomics order them; and (Int32 at 24, atomics) whether
+ * a WAL sync of any thread failed (group-commit.ts).
  */
-export const SHARED_BYTES = 24;
+export const SHARED_BYTES = 32;
+/** Int32 index of the "a WAL sync failed" flag. */
+export const SYNC_FAILED_INDEX = 6;
 
 /** This thread's lock for the file, created on first use (pass it to another thread with adoptWriteLock). */
 export function writeLockOf(path: string): SharedArrayBuffer {
