@@ -117,7 +117,16 @@ export const openApiDocument = {
   security: [{ bearer: [] }],
   paths: {
     '/api/v1/tenants': { post: op('tenants', 'Create a tenant (admin)', { requestBody: body() }) },
-    '/api/v1/tenants/{tenantId}': { get: op('tenants', 'Read a tenant', { parameters: [path('tenantId')] }) },
+    '/api/v1/tenants/{tenantId}': {
+      get: op('tenants', 'Read a tenant', { parameters: [path('tenantId')] }),
+      put: op('tenants', 'Change name or accountHolderEmail (admin)', {
+        parameters: [path('tenantId')],
+        requestBody: body({
+          type: 'object',
+          properties: { name: { type: 'string' }, accountHolderEmail: { type: 'string', format: 'email' } },
+        }),
+      }),
+    },
     '/api/v1/tenants/{tenantId}/clients': {
       post: op('tenants', 'Create client credentials (admin; the secret is shown once)', {
         parameters: [path('tenantId')],

@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HooksterError } from '../domain/errors.js';
 import { secret } from '../domain/ids.js';
-import { parseTenantCreate } from '../domain/inputs.js';
+import { parseTenantCreate, parseTenantUpdate } from '../domain/inputs.js';
 import type { RouteDeps } from './app.js';
 import { canSee, requireAdmin, sha256Hex } from './auth.js';
 import { guidParam, valueOf } from './params.js';
@@ -31,6 +31,17 @@ export function registerTenantRoutes(app: FastifyInstance, deps: RouteDeps): voi
     if (!tenant || !canSee(request.principal, tenantId))
       throw HooksterError.of('NotFound', 'Tenant not found.');
     return tenant;
+  });
+
+  app.put('/api/v1/tenants/:tenantId', async (request) => {
+    const tenantId = guidParam(request.params, 'tenantId');
+    if (!canSee(request.principal, tenantId)) throw HooksterError.of('NotFound', 'Tenant not found.');
+    requireAdmin(request.principal);
+    const tenant = await store.getTenant(tenantId);
+    if (!tenant) throw HooksterError.of('NotFound', 'Tenant not found.');
+    const updated = valueOf(parseTenantUpdate(tenant, request.body, deps.now()));
+    await store.updateTenant(updated);
+    return updated;
   });
 
   app.post('/api/v1/tenants/:tenantId/clients', async (request) => {

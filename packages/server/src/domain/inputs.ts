@@ -65,6 +65,31 @@ export function parseTenantCreate(body: unknown, now: number): ParseResult<Tenan
   };
 }
 
+const TenantUpdate = compileValidator(
+  Type.Object({
+    name: Type.Optional(Name),
+    accountHolderEmail: Type.Optional(Type.String({ format: 'email' })),
+  }),
+);
+
+/**
+ * `PUT /api/v1/tenants/{tenantId}` (admin): the members present replace the existing ones. Only the
+ * name and the account holder's e-mail (where exhaustion e-mails go) can change.
+ */
+export function parseTenantUpdate(existing: Tenant, body: unknown, now: number): ParseResult<Tenant> {
+  const early = bodyErrors(body);
+  if (early) return { ok: false, errors: early };
+  const errors = TenantUpdate.errors(body, PortalCodes);
+  const input = body as Record<string, unknown>;
+  blank(input.name, 'name', errors);
+  if (errors.length > 0) return { ok: false, errors };
+  const tenant: Tenant = { ...existing, modified: new Date(now).toISOString() };
+  if (typeof input.name === 'string') tenant.name = input.name.trim();
+  if (typeof input.accountHolderEmail === 'string')
+    tenant.accountHolderEmail = input.accountHolderEmail.trim();
+  return { ok: true, value: tenant };
+}
+
 const HubStatusSchema = Type.Union([Type.Literal(HubStatus.Active), Type.Literal(HubStatus.Paused)]);
 /** Days; at most PostgreSQL's integer (a larger number was a 500 there and a rounded value on SQLite). */
 const Dormant = Type.Integer({ minimum: 0, maximum: 2_147_483_647 });

@@ -175,6 +175,8 @@ export interface Store {
   // tenants, clients, tokens
   createTenant(tenant: Tenant): Promise<void>;
   getTenant(tenantId: Guid): Promise<Tenant | undefined>;
+  /** Replaces the tenant's name, e-mail and modified time; throws HooksterError NotFound if it is gone. */
+  updateTenant(tenant: Tenant): Promise<void>;
   createClient(client: ClientRecord): Promise<void>;
   getClient(clientId: string): Promise<ClientRecord | undefined>;
   createToken(token: TokenRecord): Promise<void>;

@@ -93,6 +93,28 @@ describe('client credentials and tokens', () => {
     }
   });
 
+  it("lets the admin change a tenant's name and account holder e-mail, and nobody else", async () => {
+    const admin = adminClient(engine);
+    const path = `/api/v1/tenants/${tenant.tenantId}`;
+    const updated = await admin.put(path, { accountHolderEmail: 'new-holder@example.com' });
+    expect(updated.status, updated.text).toBe(200);
+    expect(updated.body).toMatchObject({
+      tenantId: tenant.tenantId,
+      accountHolderEmail: 'new-holder@example.com',
+    });
+    expect((await admin.get(path)).body.accountHolderEmail).toBe('new-holder@example.com');
+    const bad = await admin.put(path, { accountHolderEmail: 'not an address', name: ' ' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toHaveLength(2);
+    // A tenant token: its own tenant is admin-only (403), another tenant does not exist for it (404).
+    expect((await tenant.client.put(path, { name: 'Mine' })).status).toBe(403);
+    const other = await createTenantWithToken(engine);
+    expect((await tenant.client.put(`/api/v1/tenants/${other.tenantId}`, { name: 'Theirs' })).status).toBe(
+      404,
+    );
+    expect((await admin.put(`/api/v1/tenants/${crypto.randomUUID()}`, { name: 'x' })).status).toBe(404);
+  });
+
   it('stores secrets and tokens only as SHA-256 hashes', async () => {
     const store = await openStore(engine.databaseUrl);
     try {

@@ -46,6 +46,16 @@ export function catalogueTests(stores: Stores): void {
     expect(await store.getToken('abd')).toBeUndefined();
   });
 
+  it('updates a tenant and reports an unknown one as NotFound', async () => {
+    const store = await stores.fresh();
+    const tenant = tenantFixture();
+    await store.createTenant(tenant);
+    const updated = { ...tenant, name: 'Renamed', accountHolderEmail: 'new@example.com', modified: iso() };
+    await store.updateTenant(updated);
+    expect(await store.getTenant(tenant.tenantId)).toEqual(updated);
+    await expectCatalogueError(store.updateTenant({ ...tenant, tenantId: randomUUID() }), 'NotFound');
+  });
+
   it('finds nothing by a key with a NUL character (PostgreSQL text cannot hold one)', async () => {
     const store = await stores.fresh();
     const world = await makeWorld(store);

@@ -1,6 +1,7 @@
 // Tenants, API clients and issued tokens on PostgreSQL.
 
 import type { ClientRecord, Guid, Tenant, TokenRecord } from '../../domain/types.js';
+import { HooksterError } from '../../domain/errors.js';
 import type { PgContext } from './context.js';
 import { toClient, toTenant, toToken } from './rows.js';
 
@@ -15,6 +16,14 @@ export async function createTenant(ctx: PgContext, t: Tenant): Promise<void> {
 export async function getTenant(ctx: PgContext, tenantId: Guid): Promise<Tenant | undefined> {
   const { rows } = await ctx.pool.query('SELECT * FROM tenants WHERE tenant_id = $1', [tenantId]);
   return rows[0] === undefined ? undefined : toTenant(rows[0] as Record<string, unknown>);
+}
+
+export async function updateTenant(ctx: PgContext, t: Tenant): Promise<void> {
+  const { rowCount } = await ctx.pool.query(
+    'UPDATE tenants SET name = $1, account_holder_email = $2, modified = $3 WHERE tenant_id = $4',
+    [t.name, t.accountHolderEmail, t.modified, t.tenantId],
+  );
+  if (rowCount === 0) throw HooksterError.of('NotFound', 'Tenant not found.');
 }
 
 export async function createClient(ctx: PgContext, c: ClientRecord): Promise<void> {

@@ -80,6 +80,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
 
     createTenant: (tenant) => refusingBadText(accounts.createTenant(ctx, tenant)),
     getTenant: (tenantId) => findByText(tenantId, () => accounts.getTenant(ctx, tenantId)),
+    updateTenant: (tenant) => refusingBadText(accounts.updateTenant(ctx, tenant)),
     createClient: (client) => refusingBadText(accounts.createClient(ctx, client)),
     getClient: (clientId) => findByText(clientId, () => accounts.getClient(ctx, clientId)),
     createToken: (token) => accounts.createToken(ctx, token),

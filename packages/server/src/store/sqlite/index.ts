@@ -211,6 +211,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     },
     createTenant: (t) => guarded(() => p().createTenant(t)),
     getTenant: (id) => guarded(() => p().getTenant(id)),
+    updateTenant: (t) => guarded(() => p().updateTenant(t)),
     createClient: (c) => guarded(() => p().createClient(c)),
     getClient: (id) => guarded(() => p().getClient(id)),
     createToken: (t) => guarded(() => p().createToken(t)),

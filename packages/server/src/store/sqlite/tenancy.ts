@@ -10,6 +10,7 @@ import type {
   TokenRecord,
 } from '../../domain/types.js';
 import type { Database } from 'better-sqlite3';
+import { HooksterError } from '../../domain/errors.js';
 import type { OwedMail } from '../contract.js';
 import { NOTIFICATION_COLUMNS, notificationValues } from '../notification-row.js';
 import type { SqliteContext } from './context.js';
@@ -31,6 +32,9 @@ export function createTenancy(ctx: SqliteContext) {
      VALUES (?, ?, ?, ?, ?, ?)`,
   );
   const selectTenant = db.prepare<[string], TenantRow>('SELECT * FROM tenants WHERE tenant_id = ?');
+  const updateTenantRow = db.prepare(
+    'UPDATE tenants SET name = ?, account_holder_email = ?, modified = ? WHERE tenant_id = ?',
+  );
   const insertClient = db.prepare(
     'INSERT INTO clients (client_id, tenant_id, secret_hash, scope, created) VALUES (?, ?, ?, ?, ?)',
   );
@@ -83,6 +87,12 @@ export function createTenancy(ctx: SqliteContext) {
     createTenant(t: Tenant): Promise<void> {
       return writes.enqueue(() => {
         insertTenant.run(t.tenantId, t.name, t.accountHolderEmail, t.statusId, t.created, t.modified);
+      });
+    },
+    updateTenant(t: Tenant): Promise<void> {
+      return writes.enqueue(() => {
+        const { changes } = updateTenantRow.run(t.name, t.accountHolderEmail, t.modified, t.tenantId);
+        if (changes === 0) throw HooksterError.of('NotFound', 'Tenant not found.');
       });
     },
     async getTenant(tenantId: Guid): Promise<Tenant | undefined> {
