@@ -1,4 +1,10 @@
-// The hand-written OpenAPI 3.1 document of the HTTP API (DESIGN §5), served at /docs/openapi.json.
+// The OpenAPI 3.1 document of the HTTP API (DESIGN §5), served at /docs/openapi.json. Request bodies are
+// the JSON Schemas the validators check (domain/*), so the document cannot drift from what is accepted;
+// answers are described here by hand.
+
+import { activitySchemas } from '../domain/activity-input.js';
+import { inputSchemas } from '../domain/inputs.js';
+import { integrationSchemas } from '../domain/integration-config.js';
 
 type Op = Record<string, unknown>;
 
@@ -8,7 +14,13 @@ const errors = {
   '400': { description: 'Bad input: every problem listed', ...json(ref('Error')) },
   '401': { description: 'No, bad or expired token', ...json(ref('Error')) },
   '404': { description: 'Unknown id, or a resource of another tenant', ...json(ref('Error')) },
+  '403': { description: 'An admin-only route called with a tenant token', ...json(ref('Error')) },
   '413': { description: 'Body over the limit', ...json(ref('Error')) },
+  '415': { description: 'A body that is not application/json', ...json(ref('Error')) },
+  '503': {
+    description: 'Shutting down, or SQLite busy past busy_timeout (with Retry-After)',
+    ...json(ref('Error')),
+  },
 };
 const ok = (description: string, schema: unknown = { type: 'object' }) => ({
   '200': { description, ...json(schema) },
@@ -31,7 +43,144 @@ const hubParameters = [
   query('cId', { type: 'string', format: 'uuid' }),
   query('access_token', { type: 'string' }),
 ];
-const body = (schema: unknown = { type: 'object' }) => ({ required: true, ...json(schema) });
+const body = (schema: unknown) => ({ required: true, ...json(schema) });
+/** A page of `item`s (the Page envelope with typed results). */
+const pageOf = (item: string) => ({
+  allOf: [ref('Page'), { type: 'object', properties: { results: { type: 'array', items: ref(item) } } }],
+});
+const str = { type: 'string' };
+const int = { type: 'integer' };
+const guid = { type: 'string', format: 'uuid' };
+const time = { type: 'string', format: 'date-time' };
+const object = (properties: Record<string, unknown>, required: string[] = []) => ({
+  type: 'object',
+  properties,
+  ...(required.length > 0 ? { required } : {}),
+});
+
+/** Answers, as the routes build them. */
+const answerSchemas = {
+  Tenant: object({
+    tenantId: guid,
+    name: str,
+    accountHolderEmail: str,
+    statusId: { enum: [1000, 1001, 1002] },
+    created: time,
+    modified: time,
+  }),
+  ClientCredentials: object({ clientId: str, clientSecret: { type: 'string', description: 'shown once' } }, [
+    'clientId',
+    'clientSecret',
+  ]),
+  Hub: object({
+    hubId: guid,
+    tenantId: guid,
+    name: str,
+    description: str,
+    statusId: { enum: [2000, 2002], description: '2000 active, 2002 paused' },
+    closeDormantConversation: int,
+    created: time,
+    modified: time,
+  }),
+  Integration: object({
+    integrationId: guid,
+    hubId: guid,
+    integrationTypeId: { type: 'string', description: 'System, or the Direct integrationType' },
+    channelId: { enum: ['System', 'Direct'] },
+    name: str,
+    statusId: { enum: [3000, 3002], description: '3000 active, 3002 paused' },
+    configuration: {
+      oneOf: [ref('SystemConfiguration'), ref('DirectConfiguration')],
+      description: 'with publicSigningKey and privateSigningKey when a webhookUrl is set',
+    },
+    created: time,
+    modified: time,
+  }),
+  Conversation: object({
+    tenantId: guid,
+    hubId: guid,
+    integrationId: guid,
+    conversationId: guid,
+    binding: str,
+    tokenId: str,
+    openedDateTime: time,
+    closedDateTime: time,
+    businessIntegrationId: guid,
+    properties: { type: 'object' },
+    isNew: { type: 'boolean', description: 'establish only' },
+  }),
+  Attempt: object({
+    attemptNumber: int,
+    startedAt: time,
+    durationMs: int,
+    statusCode: int,
+    error: str,
+    responseExcerpt: { type: 'string', description: 'at most 4 KiB' },
+  }),
+  Delivery: object({
+    deliveryId: guid,
+    integrationId: guid,
+    conversationId: guid,
+    hubId: guid,
+    tenantId: guid,
+    status: { enum: ['pending', 'held', 'delivered', 'failed', 'cancelled'] },
+    activityCount: int,
+    createdAt: time,
+    nextAttemptAt: time,
+    attemptCount: int,
+    attempts: { type: 'array', items: ref('Attempt'), description: 'one delivery only' },
+  }),
+  Notification: object({
+    notificationId: guid,
+    tenantId: guid,
+    hubId: guid,
+    integrationId: guid,
+    deliveryId: guid,
+    code: { type: 'integer', description: '7512: unreachable endpoint' },
+    caption: str,
+    details: str,
+    createdAt: time,
+  }),
+  Activity: {
+    type: 'object',
+    description: 'An activity as stored and delivered (hubster-wire §2)',
+    properties: {
+      type: { enum: ['message', 'event'] },
+      eventTrigger: str,
+      eventId: int,
+      externalId: str,
+      isEcho: { type: 'boolean' },
+      interactionId: str,
+      flowProcess: str,
+      sender: { type: 'object' },
+      recipient: { type: 'object' },
+      message: { type: 'object' },
+      event: { type: 'object' },
+    },
+  },
+};
+
+/** Request bodies: the validators' own schemas. */
+const requestSchemas = {
+  ...inputSchemas,
+  ...integrationSchemas,
+  ActivityEnvelope: activitySchemas.ActivityEnvelope,
+  ActivityEvent: activitySchemas.ActivityEvent,
+  Recover: object({ since: { oneOf: [time, int], description: 'ISO 8601 date or epoch milliseconds' } }, [
+    'since',
+  ]),
+  TokenRequest: object(
+    {
+      grant_type: { const: 'client_credentials' },
+      client_id: str,
+      client_secret: str,
+      scope: str,
+    },
+    ['grant_type'],
+  ),
+};
+/** JSON Schema only (TypeBox's symbol keys do not survive JSON; this drops them here too). */
+const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 const op = (tag: string, summary: string, extra: Op = {}): Op => ({
   tags: [tag],
   summary,
@@ -51,6 +200,8 @@ export const openApiDocument = {
   components: {
     securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
     schemas: {
+      ...plain(answerSchemas),
+      ...plain(requestSchemas),
       Error: {
         type: 'object',
         properties: {
@@ -116,20 +267,27 @@ export const openApiDocument = {
   },
   security: [{ bearer: [] }],
   paths: {
-    '/api/v1/tenants': { post: op('tenants', 'Create a tenant (admin)', { requestBody: body() }) },
+    '/api/v1/tenants': {
+      post: op('tenants', 'Create a tenant (admin)', {
+        requestBody: body(ref('TenantCreate')),
+        responses: ok('The tenant', ref('Tenant')),
+      }),
+    },
     '/api/v1/tenants/{tenantId}': {
-      get: op('tenants', 'Read a tenant', { parameters: [path('tenantId')] }),
+      get: op('tenants', 'Read a tenant', {
+        parameters: [path('tenantId')],
+        responses: ok('The tenant', ref('Tenant')),
+      }),
       put: op('tenants', 'Change name or accountHolderEmail (admin)', {
         parameters: [path('tenantId')],
-        requestBody: body({
-          type: 'object',
-          properties: { name: { type: 'string' }, accountHolderEmail: { type: 'string', format: 'email' } },
-        }),
+        requestBody: body(ref('TenantUpdate')),
+        responses: ok('The tenant', ref('Tenant')),
       }),
     },
     '/api/v1/tenants/{tenantId}/clients': {
       post: op('tenants', 'Create client credentials (admin; the secret is shown once)', {
         parameters: [path('tenantId')],
+        responses: ok('Client credentials', ref('ClientCredentials')),
       }),
     },
     '/connect/token': {
@@ -140,99 +298,132 @@ export const openApiDocument = {
         requestBody: {
           required: true,
           content: {
-            'application/x-www-form-urlencoded': { schema: { type: 'object' } },
-            'application/json': { schema: { type: 'object' } },
+            'application/x-www-form-urlencoded': { schema: ref('TokenRequest') },
+            'application/json': { schema: ref('TokenRequest') },
           },
         },
         responses: ok('A token', ref('Token')),
       },
     },
     '/api/v1/hubs': {
-      post: op('hubs', 'Create a hub', { requestBody: body() }),
-      get: op('hubs', 'List hubs', { parameters: paging, responses: ok('Hubs', ref('Page')) }),
+      post: op('hubs', 'Create a hub', {
+        requestBody: body(ref('HubCreate')),
+        responses: ok('The hub', ref('Hub')),
+      }),
+      get: op('hubs', 'List hubs', { parameters: paging, responses: ok('Hubs', pageOf('Hub')) }),
     },
     '/api/v1/hubs/{hubId}': {
-      get: op('hubs', 'Read a hub', { parameters: [path('hubId')] }),
+      get: op('hubs', 'Read a hub', { parameters: [path('hubId')], responses: ok('The hub', ref('Hub')) }),
       put: op('hubs', 'Update a hub (2002 pauses, 2000 resumes)', {
         parameters: [path('hubId')],
-        requestBody: body(),
+        requestBody: body(ref('HubUpdate')),
+        responses: ok('The hub', ref('Hub')),
       }),
-      delete: op('hubs', 'Delete a hub and its integrations', { parameters: [path('hubId')] }),
+      delete: op('hubs', 'Delete a hub and its integrations', {
+        parameters: [path('hubId')],
+        responses: ok('The deleted hub', ref('Hub')),
+      }),
     },
     '/api/v1/integrations/hubs/{hubId}': {
       post: op('integrations', 'Create an integration in a hub (or update one: Hubster alias)', {
         parameters: [path('hubId')],
-        requestBody: body(),
+        description:
+          '`configuration` is a SystemConfiguration for channelId System, a DirectConfiguration for Direct.',
+        requestBody: body(ref('IntegrationCreate')),
+        responses: ok('The integration', ref('Integration')),
       }),
     },
     '/api/v1/integrations': {
       get: op('integrations', 'List integrations', {
         parameters: [query('hubId'), ...paging],
-        responses: ok('Integrations', ref('Page')),
+        responses: ok('Integrations', pageOf('Integration')),
       }),
     },
     '/api/v1/integrations/{integrationId}': {
       get: op('integrations', 'Read an integration (with signing keys)', {
         parameters: [path('integrationId')],
+        responses: ok('The integration', ref('Integration')),
       }),
       put: op('integrations', 'Update (configuration replaced whole; regenerateKeys)', {
         parameters: [path('integrationId')],
-        requestBody: body(),
+        requestBody: body(ref('IntegrationUpdate')),
+        responses: ok('The integration', ref('Integration')),
       }),
       delete: op('integrations', 'Delete (cancels pending deliveries)', {
         parameters: [path('integrationId')],
+        responses: ok('The deleted integration', ref('Integration')),
       }),
     },
     '/api/v1/conversations/establish': {
-      post: op('conversations', 'Establish or resume a conversation (isNew)', { requestBody: body() }),
+      post: op('conversations', 'Establish or resume a conversation (isNew)', {
+        requestBody: body(ref('Establish')),
+        responses: ok('The conversation', ref('Conversation')),
+      }),
     },
     '/api/v1/conversations/{conversationId}': {
-      get: op('conversations', 'Read a conversation', { parameters: [path('conversationId')] }),
+      get: op('conversations', 'Read a conversation', {
+        parameters: [path('conversationId')],
+        responses: ok('The conversation', ref('Conversation')),
+      }),
     },
     '/inbound/customer/v1/direct/activity/{conversationId}': {
       post: op('activities', 'Submit an activity as the conversation customer', {
         parameters: [path('conversationId')],
-        requestBody: body(),
+        description:
+          'An ActivityEnvelope with a `message` (text, items, card, … — hubster-wire §2.4; unknown types are ' +
+          'kept as `{type}`) or an ActivityEvent in `event`.',
+        requestBody: body(ref('ActivityEnvelope')),
         responses: ok('Committed', ref('SubmitResponse')),
       }),
     },
     '/inbound/business/v1/direct/activity/{conversationId}': {
       post: op('activities', 'Submit an activity as an agent or bot (sender.integrationId)', {
         parameters: [path('conversationId')],
-        requestBody: body(),
+        description:
+          'An ActivityEnvelope with a `message` (text, items, card, … — hubster-wire §2.4; unknown types are ' +
+          'kept as `{type}`) or an ActivityEvent in `event`.',
+        requestBody: body(ref('ActivityEnvelope')),
         responses: ok('Committed', ref('SubmitResponse')),
       }),
     },
     '/api/v1/interactions/activities/{conversationId}': {
       get: op('activities', 'Activities of a conversation from an event id on (plain array)', {
         parameters: [path('conversationId'), query('type'), query('leid', { type: 'integer' })],
-        responses: ok('Activities', { type: 'array', items: { type: 'object' } }),
+        responses: ok('Activities', { type: 'array', items: ref('Activity') }),
       }),
     },
     '/api/v1/integrations/{integrationId}/deliveries': {
       get: op('deliveries', 'Delivery log of an integration', {
         parameters: [path('integrationId'), query('status'), ...paging],
-        responses: ok('Deliveries', ref('Page')),
+        responses: ok('Deliveries', pageOf('Delivery')),
       }),
     },
     '/api/v1/deliveries/{deliveryId}': {
-      get: op('deliveries', 'One delivery with its attempts', { parameters: [path('deliveryId')] }),
+      get: op('deliveries', 'One delivery with its attempts', {
+        parameters: [path('deliveryId')],
+        responses: ok('The delivery', ref('Delivery')),
+      }),
     },
     '/api/v1/deliveries/{deliveryId}/retry': {
       post: op('deliveries', 'Resend a failed or delivered delivery now', {
         parameters: [path('deliveryId')],
+        responses: ok('The delivery, pending again', ref('Delivery')),
       }),
     },
     '/api/v1/integrations/{integrationId}/recover': {
       post: op('deliveries', 'Resend every failed delivery since a time ({since})', {
         parameters: [path('integrationId')],
-        requestBody: body(),
+        requestBody: body(ref('Recover')),
+        responses: ok(
+          'How many were resent',
+          object({ status: { const: 200 }, recovered: int }, ['recovered']),
+        ),
       }),
     },
     '/api/v1/notifications': {
       get: op('notifications', "The tenant's notifications", {
         parameters: paging,
-        responses: ok('Notifications', ref('Page')),
+        responses: ok('Notifications', pageOf('Notification')),
       }),
     },
     '/engine-chat-hub/negotiate': {

@@ -170,3 +170,6 @@ export function parseInboundActivity(body: unknown): ParseResult<InboundActivity
   if (event) activity.event = event;
   return { ok: true, value: activity };
 }
+
+/** A submitted activity's envelope and event as JSON Schema (for the OpenAPI document). */
+export const activitySchemas = { ActivityEnvelope: Envelope.schema, ActivityEvent: Event.schema };

@@ -335,3 +335,12 @@ export function parseRecoverSince(body: unknown): ParseResult<EpochMs> {
   }
   return { ok: true, value: ms };
 }
+
+/** The request bodies these parsers accept, as JSON Schema (for the OpenAPI document). */
+export const inputSchemas = {
+  TenantCreate: TenantCreate.schema,
+  TenantUpdate: TenantUpdate.schema,
+  HubCreate: HubCreate.schema,
+  HubUpdate: HubUpdate.schema,
+  Establish: Establish.schema,
+};

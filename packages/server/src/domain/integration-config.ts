@@ -392,3 +392,11 @@ export function parseIntegrationUpdate(
     },
   };
 }
+
+/** Integration bodies as JSON Schema (for the OpenAPI document); configuration by channel. */
+export const integrationSchemas = {
+  IntegrationCreate: CreateBody.schema,
+  IntegrationUpdate: UpdateBody.schema,
+  SystemConfiguration: SystemConfig.schema,
+  DirectConfiguration: DirectConfig.schema,
+};

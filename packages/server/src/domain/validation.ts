@@ -173,6 +173,8 @@ function toItem(error: ValueError, path: string, codes: ErrorCodeSet): ErrorItem
 }
 
 export interface Validator<T> {
+  /** The JSON Schema it checks (published in the OpenAPI document). */
+  readonly schema: TSchema;
   /** Fast path: true when the value satisfies the schema. */
   check(value: unknown): value is T;
   /** Every problem, one item per property path; prefix is prepended to the paths. */
@@ -183,6 +185,7 @@ export interface Validator<T> {
 export function compileValidator<S extends TSchema>(schema: S): Validator<Static<S>> {
   const compiled = TypeCompiler.Compile(schema);
   return {
+    schema,
     check: (value: unknown): value is Static<S> => compiled.Check(value),
     errors(value: unknown, codes: ErrorCodeSet, prefix = ''): ErrorItem[] {
       const items: ErrorItem[] = [];

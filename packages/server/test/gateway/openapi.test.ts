@@ -61,3 +61,46 @@ describe('the websocket hub in the OpenAPI document', () => {
     expect(hub.parameters.find((p: Json) => p.name === 'iId')?.required).toBe(true);
   });
 });
+
+describe('the HTTP API in the OpenAPI document', () => {
+  /** A schema that says nothing but "an object". */
+  const bare = (schema: Json | undefined): boolean =>
+    schema !== undefined &&
+    schema.$ref === undefined &&
+    schema.properties === undefined &&
+    schema.allOf === undefined &&
+    schema.oneOf === undefined &&
+    schema.items === undefined;
+  const resolve = (schema: Json): Json =>
+    schema.$ref ? document.components.schemas[String(schema.$ref).split('/').pop() as string] : schema;
+
+  it('describes every JSON request body and answer with its fields', () => {
+    const thin: string[] = [];
+    for (const [path, operations] of Object.entries(document.paths as Record<string, Json>)) {
+      for (const [method, operation] of Object.entries(operations as Record<string, Json>)) {
+        const request = operation.requestBody?.content?.['application/json']?.schema;
+        const answer = operation.responses?.['200']?.content?.['application/json']?.schema;
+        if (bare(request)) thin.push(`${method} ${path} body`);
+        if (bare(answer)) thin.push(`${method} ${path} 200`);
+        for (const schema of [request, answer]) {
+          if (schema?.$ref) expect(resolve(schema), `${method} ${path} ${schema.$ref}`).toBeDefined();
+        }
+      }
+    }
+    expect(thin).toEqual([]);
+  });
+
+  it('publishes the request schemas the API enforces (a hub without its required field is refused)', async () => {
+    const hubCreate = resolve(
+      document.paths['/api/v1/hubs'].post.requestBody.content['application/json'].schema,
+    );
+    expect(hubCreate.required).toEqual(['name', 'description']);
+    const refused = await tenant.client.post('/api/v1/hubs', { name: 'No description' });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toMatch(/description/);
+    const tenantUpdate = resolve(
+      document.paths['/api/v1/tenants/{tenantId}'].put.requestBody.content['application/json'].schema,
+    );
+    expect(Object.keys(tenantUpdate.properties).sort()).toEqual(['accountHolderEmail', 'name']);
+  });
+});
