@@ -174,7 +174,7 @@ export const settings: Setting[] = [
     description:
       'When an accepted submission or change is answered. `commit`: once synced to disk (fdatasync); ' +
       'nothing answered is lost, even to a power failure. A duration such as `1s`: once written to the ' +
-      'OS, with the disk synced within that time; a crash of Hookster loses nothing answered, a power ' +
+      'OS, with the disk synced within that time (within 100 ms when the duration is longer); a crash of Hookster loses nothing answered, a power ' +
       "failure or OS crash up to that much (like Redis's `appendfsync everysec`). On PostgreSQL any " +
       'duration means `synchronous_commit = off`: a crash of the database server, too, can then lose ' +
       'the last ~0.6 s.',
