@@ -10,7 +10,7 @@ import { requireAuth } from './auth.js';
 import { registerConversationRoutes } from './conversations.js';
 import { registerDeliveryRoutes } from './deliveries.js';
 import { registerDocsRoutes } from './docs.js';
-import { clientErrorHandler, errorHandler, notFoundHandler } from './errors.js';
+import { clientErrorHandler, errorHandler, notFoundHandler, workerNotFoundHandler } from './errors.js';
 import { registerHealthRoutes } from './health.js';
 import { registerHubRoutes } from './hubs.js';
 import { registerIntegrationRoutes } from './integrations.js';
@@ -72,7 +72,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null as unknown as never);
 
   registerHealthRoutes(app, routeDeps);
-  if (deps.healthOnly) return app;
+  if (deps.healthOnly) {
+    app.setNotFoundHandler(workerNotFoundHandler);
+    return app;
+  }
 
   registerDocsRoutes(app);
   // Form bodies only where OAuth clients send them; elsewhere a form is 415, not "name is required".

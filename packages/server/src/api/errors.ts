@@ -77,6 +77,21 @@ export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply): 
     .send(errorResponse(404, [errorItem('NotFound', 'No such route.')]));
 }
 
+/** A `--role worker` process serves health, readiness and metrics only: say so instead of "no such route". */
+export function workerNotFoundHandler(_request: FastifyRequest, reply: FastifyReply): void {
+  void reply
+    .code(404)
+    .type('application/json; charset=utf-8')
+    .send(
+      errorResponse(404, [
+        errorItem(
+          'NotFound',
+          'This process runs the webhook dispatcher only (--role worker): it serves /healthz, /readyz and /metrics; the HTTP API is served by the api (or all) processes.',
+        ),
+      ]),
+    );
+}
+
 /**
  * Malformed HTTP (oversized headers, broken request lines) is refused by Node before Fastify routes the
  * request; the answer still has the error shape, and the connection is closed.

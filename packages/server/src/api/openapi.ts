@@ -462,6 +462,7 @@ export const openApiDocument = {
         ],
         responses: {
           '101': { description: 'Switching Protocols: the websocket is open' },
+          '426': { description: 'A request without `Upgrade: websocket`', ...json(ref('Error')) },
           '400': errors['400'],
           '401': errors['401'],
           '404': errors['404'],

@@ -288,6 +288,22 @@ export function createGateway(deps: GatewayDeps): HubGateway {
         });
         return;
       }
+      if (target?.path === options.path) {
+        // The hub itself without an upgrade (a browser, curl): say what it is rather than "no such route".
+        req.resume();
+        writeJson(
+          req,
+          res,
+          426,
+          errorBody(426, [
+            errorItem(
+              'InvalidValue',
+              `This is the websocket hub: open it as a websocket (Upgrade: websocket) with a SignalR client, after POST ${negotiatePath} if it negotiates (docs/websocket.md).`,
+            ),
+          ]),
+        );
+        return;
+      }
       for (const listener of previous) listener.call(server, req, res);
     };
     server.removeAllListeners('request');

@@ -59,6 +59,8 @@ describe('roles', () => {
     const workerClient = apiClient(worker.url, worker.adminToken);
     expect((await workerClient.get('/healthz')).status).toBe(200);
     expect((await workerClient.get('/readyz')).status).toBe(200);
-    expect((await workerClient.get('/api/v1/hubs')).status).toBe(404);
+    const api404 = await workerClient.get('/api/v1/hubs');
+    expect(api404.status).toBe(404);
+    expect(api404.text).toMatch(/runs the webhook dispatcher only \(--role worker\)/);
   });
 });

@@ -280,6 +280,13 @@ describe('websocket gateway authentication', () => {
     await client.closed;
   });
 
+  it('answers a plain GET of the hub (no websocket upgrade) with 426 and what to do', async () => {
+    const response = await tenant.client.get('/engine-chat-hub');
+    expect(response.status).toBe(426);
+    expect(response.headers.upgrade).toBe('websocket');
+    expect(response.text).toMatch(/open it as a websocket/);
+  });
+
   it('authorises negotiate like the upgrade and returns a version 1 negotiate response', async () => {
     const path = `/engine-chat-hub/negotiate?iId=${agent.integrationId}&negotiateVersion=1`;
     const denied = await request(engine.url + path, { method: 'POST' });
