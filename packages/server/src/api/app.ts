@@ -64,7 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
 
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler(notFoundHandler);
+  app.setNotFoundHandler(deps.healthOnly ? workerNotFoundHandler : notFoundHandler);
   // JSON only: Fastify's text/plain parser would hand a JSON body sent as text (fetch's default) to
   // the validators as a string ("must be a JSON object"); it gets 415, which says what is wrong.
   app.removeContentTypeParser('text/plain');
@@ -72,10 +72,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.decorateRequest('principal', null as unknown as never);
 
   registerHealthRoutes(app, routeDeps);
-  if (deps.healthOnly) {
-    app.setNotFoundHandler(workerNotFoundHandler);
-    return app;
-  }
+  if (deps.healthOnly) return app;
 
   registerDocsRoutes(app);
   // Form bodies only where OAuth clients send them; elsewhere a form is 415, not "name is required".
