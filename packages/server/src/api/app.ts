@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { HooksterConfig } from '../config/types.js';
 import type { Authenticate, Gateway } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
+import { HooksterError } from '../domain/errors.js';
 import { requireAuth } from './auth.js';
 import { registerConversationRoutes } from './conversations.js';
 import { registerDeliveryRoutes } from './deliveries.js';
@@ -66,8 +67,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(deps.healthOnly ? workerNotFoundHandler : notFoundHandler);
   // JSON only: Fastify's text/plain parser would hand a JSON body sent as text (fetch's default) to
-  // the validators as a string ("must be a JSON object"); it gets 415, which says what is wrong.
+  // the validators as a string ("must be a JSON object"), and a form would be read as fields ("name is
+  // required"); such a body gets 415, which says what is wrong. Without a body (`curl -X POST -d ''` on
+  // a route that takes none) the content type does not matter.
   app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(
+    ['text/plain', 'application/x-www-form-urlencoded'],
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      if ((body as string).length === 0) done(null, undefined);
+      else done(HooksterError.of('UnsupportedMediaType', 'Unsupported content type: send application/json.'));
+    },
+  );
   registerJsonBodyParser(app);
   app.decorateRequest('principal', null as unknown as never);
 
@@ -77,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerDocsRoutes(app);
   // Form bodies only where OAuth clients send them; elsewhere a form is 415, not "name is required".
   await app.register((tokenScope, _opts, done) => {
+    tokenScope.removeContentTypeParser('application/x-www-form-urlencoded');
     tokenScope.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string' },

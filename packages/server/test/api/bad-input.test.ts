@@ -306,6 +306,15 @@ describe('bad input', () => {
       expectErrorShape(415, response.body);
       expect(response.text).toMatch(/send application\/json/);
     }
+    // A route that takes no body does not care what an empty body claims to be (curl -X POST -d '').
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const retry = await client.raw(`/api/v1/deliveries/${crypto.randomUUID()}/retry`, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        body: '',
+      });
+      expect(retry.status, contentType).toBe(404);
+    }
   });
 
   it('answers unknown ids, unknown routes and wrong methods with 404', async () => {
