@@ -10,7 +10,7 @@ import type { Store } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { exhaustionNotification, type ExhaustedDelivery } from './exhaustion.js';
 import { createMailer } from './mailer.js';
-import { createNotifier } from './notifier.js';
+import { createNotifier, smtpRefusal } from './notifier.js';
 
 const WINDOW_MS = 2000;
 const logger = pino({ level: 'silent' });
@@ -277,5 +277,30 @@ describe('exhaustion notifier', () => {
     expect((mail?.at ?? Infinity) - failedAt).toBeLessThan(WINDOW_MS / 2);
     await notifier.close();
     expect(smtp.mails).toHaveLength(1);
+  });
+});
+
+describe('smtpRefusal', () => {
+  // Shaped as nodemailer reports SMTP replies: responseCode, the command answered, the reply line.
+  const reply = (responseCode: number, command: string, response: string) =>
+    Object.assign(new Error(response), { code: 'EENVELOPE', responseCode, command, response });
+
+  it('drops only what the server refuses for good about this recipient or message', () => {
+    expect(smtpRefusal(reply(550, 'RCPT TO', '550 5.1.1 User unknown')).permanent).toBe(true);
+    expect(smtpRefusal(reply(552, 'DATA', '552 5.3.4 Message too big')).permanent).toBe(true);
+  });
+
+  it('keeps the mail for deployment mistakes, policy refusals and transient failures', () => {
+    for (const error of [
+      reply(553, 'MAIL FROM', '553 5.1.8 Sender address rejected'),
+      reply(530, 'MAIL FROM', '530 5.7.0 Authentication required'),
+      reply(554, 'RCPT TO', '554 5.7.1 Relay access denied'),
+      reply(535, 'AUTH PLAIN', '535 5.7.8 Authentication credentials invalid'),
+      reply(451, 'DATA', '451 4.3.0 Try again later'),
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNECTION' }),
+    ]) {
+      expect(smtpRefusal(error).permanent, error.message).toBe(false);
+    }
+    expect(smtpRefusal(new Error('store down')).smtp).toBeUndefined();
   });
 });

@@ -54,17 +54,24 @@ const FIRST_BACKOFF_MS = 1_000;
 const SWEEP_MS = 60_000;
 
 /**
- * Whether an SMTP error refuses the message for good: a 5xx reply to the envelope or the message
- * (RFC 5321) — except 5xx to AUTH (a deployment setting to fix; the mail is kept for after the fix).
- * Connection failures, time-outs and 4xx replies are transient.
+ * Whether an SMTP error refuses this message for good: a 5xx reply to the recipient (RCPT TO) or to the
+ * message (DATA), RFC 5321 — the address does not exist, the message is refused. A 5xx to the
+ * greeting, AUTH or MAIL FROM (a wrong sender, missing credentials) and any 5.7.x (security or policy:
+ * relaying denied, authentication required) is a deployment setting to fix, so the mail is kept for
+ * after the fix. Connection failures, time-outs and 4xx replies are transient. `smtp`: the server's
+ * reply, when there is one (undefined for errors that are not SMTP replies).
  */
-export function smtpRefusal(error: unknown): { permanent: boolean; text: string } {
-  const e = error as { responseCode?: unknown; code?: unknown; response?: unknown; message?: unknown };
+export function smtpRefusal(error: unknown): { permanent: boolean; smtp?: string } {
+  const e = error as { responseCode?: unknown; command?: unknown; response?: unknown };
   const code = typeof e?.responseCode === 'number' ? e.responseCode : undefined;
-  const text =
-    typeof e?.response === 'string' ? e.response : typeof e?.message === 'string' ? e.message : String(error);
-  const permanent = code !== undefined && code >= 500 && code < 600 && e.code !== 'EAUTH';
-  return { permanent, text };
+  const smtp = typeof e?.response === 'string' ? e.response : undefined;
+  const permanent =
+    code !== undefined &&
+    code >= 500 &&
+    code < 600 &&
+    (e.command === 'RCPT TO' || e.command === 'DATA') &&
+    !/^\d{3}[ -]5\.7\./.test(smtp ?? '');
+  return { permanent, ...(smtp === undefined ? {} : { smtp }) };
 }
 
 export function createNotifier(deps: NotifierDeps): Notifier {
@@ -129,15 +136,16 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         // The server refused this message for good (a 5xx: the address does not exist, the message is
         // refused): sending it again would be refused again, forever. Said once, then dropped.
         logger.error(
-          { integrationId, failed: items.length, smtp: refusal.text },
+          { integrationId, failed: items.length, smtp: refusal.smtp },
           'exhaustion e-mail refused for good by the SMTP server: dropped (the notifications stay listed)',
         );
         await store.clearOwedMail(ids);
         return outcome;
       }
       // Still owed: tried again soon, inside the window this process reserved for it.
+      // An SMTP reply says it all; anything else (the store, a bug) keeps its stack.
       logger.warn(
-        { integrationId, smtp: refusal.text },
+        refusal.smtp === undefined ? { integrationId, err: error } : { integrationId, smtp: refusal.smtp },
         'exhaustion e-mail could not be sent: will try again',
       );
       return 'failed';
