@@ -60,8 +60,9 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       return `Delivery is ${current.status}${meanwhile}: only a failed or delivered delivery can be resent.`;
     }
     const integration = await store.getIntegration(current.integrationId);
-    if (typeof integration?.configuration.webhookUrl !== 'string') {
-      return 'Delivery went over the websocket, fire-and-forget: only webhook deliveries can be resent.';
+    if (integration === undefined) return 'Its integration was deleted: there is nowhere to resend it.';
+    if (typeof integration.configuration.webhookUrl !== 'string') {
+      return 'Its integration receives over the websocket (no webhookUrl), fire-and-forget: only webhook deliveries can be resent.';
     }
     return `Delivery is ${current.status} and could not be resent.`;
   }

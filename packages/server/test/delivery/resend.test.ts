@@ -58,6 +58,19 @@ describe('manual resend', () => {
     expect(resent[0]?.headers['webhook-id']).toBe(failed.deliveryId);
   });
 
+  it('says a failed delivery of a deleted integration cannot be resent, and why', async () => {
+    healthy = false;
+    const system = await addSystem(world, hook.url, FAST);
+    const { conversationId } = await world.hub.openConversation();
+    await submitText(world.client, conversationId, 'orphan');
+    const [failed] = await failedDeliveries(system.integrationId, 1);
+    if (!failed) throw new Error('no failed delivery');
+    expect((await world.client.delete(`/api/v1/integrations/${system.integrationId}`)).status).toBe(200);
+    const retried = await world.client.post(`/api/v1/deliveries/${failed.deliveryId}/retry`, {});
+    expect(retried.status).toBe(400);
+    expect(retried.text).toMatch(/integration was deleted/);
+  });
+
   it('recovers every failed delivery of an integration since a time, in order per conversation', async () => {
     healthy = false;
     const since = new Date().toISOString();

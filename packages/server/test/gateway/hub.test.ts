@@ -207,7 +207,7 @@ describe('websocket gateway (hub protocol by hand)', () => {
     // Fire-and-forget: a websocket delivery cannot be resent, and the answer says why.
     const retried = await tenant.client.post(`/api/v1/deliveries/${unheard.deliveryId}/retry`);
     expect(retried.status).toBe(400);
-    expect(retried.text).toMatch(/went over the websocket, fire-and-forget/);
+    expect(retried.text).toMatch(/receives over the websocket \(no webhookUrl\), fire-and-forget/);
 
     const client = await connectRawHub(engine.url, {
       token: tenant.token,
