@@ -25,7 +25,9 @@ export interface ThreadData {
 }
 
 export type ToThread = { type: 'wake' } | { type: 'stop' };
-type FromThread = { type: 'started' } | { type: 'stopped' } | { type: 'metrics'; delta: MetricsDelta };
+/** `stopped` carries the reason the thread's stop failed (e.g. its last WAL sync), if it did. */
+type FromThread =
+  { type: 'started' } | { type: 'stopped'; error?: string } | { type: 'metrics'; delta: MetricsDelta };
 
 /** Wait before starting a thread again after it died unexpectedly. */
 const RESTART_DELAY_MS = 1_000;
@@ -98,6 +100,7 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
   let worker: Worker | undefined;
   let unsubscribe: (() => void) | undefined;
   let stopping: Promise<void> | undefined;
+  let stopFailure: string | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
   // SQLite: both connections of this process take turns on one lock instead of SQLite's sleeping busy wait.
   const sqlitePath = sqlitePathOf(config.databaseUrl);
@@ -131,6 +134,7 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
     worker = thread;
     thread.on('message', (message: FromThread) => {
       if (message.type === 'metrics') apply(message.delta);
+      else if (message.type === 'stopped' && message.error !== undefined) stopFailure = message.error;
     });
     thread.on('error', (error) => logger.error({ err: error }, 'dispatch thread failed'));
     thread.on('exit', (code) => {
@@ -169,6 +173,8 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
         const exited = new Promise<void>((resolve) => thread.once('exit', () => resolve()));
         thread.postMessage({ type: 'stop' } satisfies ToThread);
         await exited;
+        // Its store could not close cleanly (the last commits not synced): the engine's stop fails too.
+        if (stopFailure !== undefined) throw new Error(`the dispatch thread's stop failed: ${stopFailure}`);
       })();
       return stopping;
     },

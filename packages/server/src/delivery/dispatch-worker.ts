@@ -77,14 +77,16 @@ async function run(): Promise<void> {
     else if (message.type === 'stop' && !stopping) {
       stopping = true;
       void (async () => {
+        let failure: string | undefined;
         try {
           await dispatcher.stop();
           await store.close();
         } catch (error) {
           logger.error({ err: error }, 'stopping the dispatch thread failed');
+          failure = error instanceof Error ? error.message : String(error);
         }
         metrics.flush();
-        port.postMessage({ type: 'stopped' });
+        port.postMessage(failure === undefined ? { type: 'stopped' } : { type: 'stopped', error: failure });
         port.close();
       })();
     }

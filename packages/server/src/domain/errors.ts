@@ -13,6 +13,11 @@ export const ErrorCodes = {
   SystemError: { code: 'PRT000100', status: 500, text: 'An unexpected error occurred.' },
   Forbidden: { code: 'PRT000101', status: 403, text: 'Forbidden.' },
   Busy: { code: 'PRT000103', status: 503, text: 'The database is busy: try again shortly.' },
+  Unavailable: {
+    code: 'PRT000104',
+    status: 503,
+    text: 'The engine accepts no changes: its database could not be synced to disk.',
+  },
   Unauthorized: { code: 'PRT000102', status: 401, text: 'Unauthorized: a valid bearer token is required.' },
   NotFound: { code: 'PRT000105', status: 404, text: 'Resource not found.' },
   AlreadyExists: { code: 'PRT000106', status: 409, text: 'Resource already exists.' },

@@ -54,8 +54,9 @@ export class GroupCommit {
   /** A flush put off until the WAL sync in flight ends. */
   private deferred = false;
   private walFd: number | undefined;
-  /** Interval mode: the background sync's timer. */
+  /** Interval mode: the background sync's timer; a sync due while the previous one still ran. */
   private intervalTimer: NodeJS.Timeout | undefined;
+  private backgroundAgain = false;
   /**
    * The first WAL sync error of this thread. Sticky: after a failed fsync the OS may have dropped the
    * pages it could not write and a later fsync can succeed without them (PostgreSQL's rule since
@@ -158,7 +159,7 @@ export class GroupCommit {
         write.reject(
           withCause(
             HooksterError.of(
-              'SystemError',
+              'Unavailable',
               'The database file could not be synced to disk: changes are refused until Hookster is restarted.',
             ),
             this.syncError,
@@ -317,8 +318,8 @@ export class GroupCommit {
   private backgroundSync(): void {
     if (this.syncStartedUpTo >= this.commits) return;
     if (this.syncsInFlight > 0) {
-      // The previous one is still running: this one follows it.
-      this.syncWithin();
+      // The previous one is still running: this one starts as soon as it ends.
+      this.backgroundAgain = true;
       return;
     }
     const upTo = this.commits;
@@ -328,6 +329,10 @@ export class GroupCommit {
       this.syncsInFlight--;
       if (error) this.markSyncFailed(error);
       else this.durableUpTo = Math.max(this.durableUpTo, upTo);
+      if (this.backgroundAgain) {
+        this.backgroundAgain = false;
+        this.backgroundSync();
+      }
       if (this.syncsInFlight === 0 && this.waiting.length === 0) {
         for (const resolve of this.idleWaiters.splice(0)) resolve();
       }
@@ -406,6 +411,8 @@ export class GroupCommit {
     }
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.walFd = undefined;
+    // A sync that failed earlier (sticky) means commits answered before may not be on disk either.
+    failure ??= this.syncError;
     if (failure !== undefined) {
       throw withCause(
         HooksterError.of('SystemError', 'The last commits could not be synced to disk at close.'),
