@@ -59,8 +59,9 @@ describe('loadConfig', () => {
   });
 
   it('accepts CIDRs, addresses and host names in the egress allow-list and refuses anything else', () => {
-    const allow = '127.0.0.1/32, ::1, fd00::/8, 10.1.2.3, hooks.internal, *.corp.example, localhost, Vm.';
-    expect(loadConfig({ env: { HOOKSTER_EGRESS_ALLOW: allow } }).egressAllow).toHaveLength(8);
+    const allow =
+      '127.0.0.1/32, ::1, fd00::/8, 10.1.2.3, hooks.internal, *.corp.example, localhost, Vm., hook_receiver';
+    expect(loadConfig({ env: { HOOKSTER_EGRESS_ALLOW: allow } }).egressAllow).toHaveLength(9);
     for (const bad of [
       '127.0.0.1/33',
       'http://127.0.0.1:7602',

@@ -82,9 +82,12 @@ function parseList(text: string): string[] {
     .filter((item) => item !== '');
 }
 
-const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
+const HOST_LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
 
-/** A host name as DNS writes it: letters, digits and hyphens in labels, the last label not all digits. */
+/**
+ * A host name: letters, digits, hyphens and underscores in labels (underscores are common in Docker
+ * Compose service names, and URLs accept them), the last label not all digits (a mistyped address).
+ */
 function isHostName(text: string): boolean {
   const host = text.endsWith('.') ? text.slice(0, -1) : text;
   const labels = host.split('.');

@@ -127,5 +127,9 @@ describe('egress guard', () => {
     expect(guard.hostAllowed('a.b.corp.example')).toBe(true);
     expect(guard.hostAllowed('corp.example.evil')).toBe(false);
     expect(guard.hostAllowed('other.test')).toBe(false);
+    // A suffix written with a trailing dot matches like one without (it matched nothing before).
+    const dotted = createEgressGuard(['*.corp.example.']);
+    expect(dotted.hostAllowed('a.corp.example')).toBe(true);
+    expect(dotted.hostAllowed('a.corp.example.')).toBe(true);
   });
 });

@@ -33,7 +33,7 @@ export function createEgressGuard(allow: readonly string[]): EgressGuard {
     if (entry === '') continue;
     const cidr = parseCidr(entry);
     if (cidr) cidrs.push(cidr);
-    else if (entry.startsWith('*.')) suffixes.push(entry.slice(1));
+    else if (entry.startsWith('*.')) suffixes.push(stripDot(entry.slice(1)));
     else hosts.add(stripDot(entry));
   }
   return {

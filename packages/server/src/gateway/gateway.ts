@@ -163,7 +163,9 @@ export function createGateway(deps: GatewayDeps): HubGateway {
       // A periodic pass only when none is queued: a slow store must not pile passes up.
       if (ping && !recheckQueued && registry.size > 0) {
         recheckQueued = true;
-        void recheck().finally(() => (recheckQueued = false));
+        recheck()
+          .catch((error: unknown) => logger.error({ err: error }, 'checking hub connections failed'))
+          .finally(() => (recheckQueued = false));
       }
     },
     Math.min(1_000, options.pingIntervalMs),
@@ -228,7 +230,11 @@ export function createGateway(deps: GatewayDeps): HubGateway {
       if (closed) session.close('shutdown');
       // A recheck that ran while the access check awaited the store could not see this connection
       // (an integration deleted meanwhile): check it now.
-      else if (recheckPasses !== passesBefore) void recheck({ integrationIds: [target.integrationId] });
+      else if (recheckPasses !== passesBefore) {
+        recheck({ integrationIds: [target.integrationId] }).catch((error: unknown) =>
+          logger.error({ err: error }, 'checking a new hub connection failed'),
+        );
+      }
     });
   }
 
