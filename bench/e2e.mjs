@@ -7,7 +7,7 @@
 //       answering a submission after an fdatasync of the WAL (HOOKSTER_SYNC=commit, the default);
 //   (d) the same with HOOKSTER_SYNC=1s: answered after COMMIT, synced within 1 s — the durability of the
 //       baseline's Redis (appendfsync everysec), for a like-for-like comparison.
-// Same load generator, activity count, body size and concurrency for all three: a burst (closed loop) and a
+// Same load generator, activity count, body size and concurrency for all of them: a burst (closed loop) and a
 // paced open-loop phase. Then a backlog: BACKLOG activities submitted while the receiver is down, drained
 // once it is back, with the engine's RSS sampled every second. Deliveries are counted as activities
 // received (a System POST may carry several; how many did is reported). Exits non-zero on any loss, bad

@@ -29,6 +29,12 @@ describe('HooksterClient', () => {
       tenantId: tenant.tenantId,
       statusId: 1000,
     });
+    expect(
+      await admin.updateTenant(tenant.tenantId, { accountHolderEmail: 'ops@example.com' }),
+    ).toMatchObject({
+      tenantId: tenant.tenantId,
+      accountHolderEmail: 'ops@example.com',
+    });
     const credentials = await admin.createClientCredentials(tenant.tenantId);
     const token = await admin.requestToken(credentials);
     expect(token).toMatchObject({ token_type: 'Bearer', expires_in: expect.any(Number) });

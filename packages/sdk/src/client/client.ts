@@ -101,6 +101,10 @@ export class HooksterClient {
   getTenant(tenantId: string): Promise<T.Tenant> {
     return this.request('GET', `/api/v1/tenants/${id(tenantId)}`);
   }
+  /** Changes the name or the account holder e-mail (where exhaustion e-mails go). */
+  updateTenant(tenantId: string, body: T.UpdateTenant): Promise<T.Tenant> {
+    return this.request('PUT', `/api/v1/tenants/${id(tenantId)}`, body);
+  }
   createClientCredentials(tenantId: string): Promise<T.ClientCredentials> {
     return this.request('POST', `/api/v1/tenants/${id(tenantId)}/clients`, {});
   }

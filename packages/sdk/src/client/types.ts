@@ -41,6 +41,8 @@ export interface CreateTenant {
   name: string;
   accountHolderEmail: string;
 }
+/** `PUT /api/v1/tenants/{id}` (admin): the members given replace the tenant's. */
+export type UpdateTenant = Partial<CreateTenant>;
 export interface ClientCredentials {
   clientId: string;
   clientSecret: string;
