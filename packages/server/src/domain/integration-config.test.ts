@@ -214,6 +214,14 @@ describe('parseIntegrationCreate', () => {
     ).toBe('https://hooks.example:8443/in?x=1');
   });
 
+  it('stores a webhookUrl pasted with spaces around it without them', () => {
+    const integration = created({
+      ...systemBody,
+      configuration: { webhookUrl: '  https://hooks.example/in \n', events: ['message'] },
+    });
+    expect(integration.configuration.webhookUrl).toBe('https://hooks.example/in');
+  });
+
   it('accepts retrySchedule "none" (one attempt), stored in lower case', () => {
     const integration = created({
       ...systemBody,

@@ -75,6 +75,8 @@ export function normalizeConfigurationKeys(raw: Record<string, unknown>): Record
     const name = CONFIG_KEYS[key.toLowerCase()];
     if (name !== undefined && value !== null && value !== undefined) out[name] = value;
   }
+  // Spaces around a pasted URL are not part of it (the URL parser drops them too).
+  if (typeof out.webhookUrl === 'string') out.webhookUrl = out.webhookUrl.trim();
   // `WelcomeMessage` is the older form of `start` (a single text).
   const welcome = out.welcomeMessage;
   delete out.welcomeMessage;
