@@ -343,7 +343,7 @@ export function createGateway(deps: GatewayDeps): HubGateway {
           }),
       ),
     );
-    await rechecks;
+    await rechecks.catch(() => undefined);
     await pusher.settle();
     await bus?.close();
     await outcomes.drain();
