@@ -333,17 +333,30 @@ export class GroupCommit {
         this.backgroundAgain = false;
         this.backgroundSync();
       }
-      if (this.syncsInFlight === 0 && this.waiting.length === 0) {
-        for (const resolve of this.idleWaiters.splice(0)) resolve();
-      }
+      this.resolveIdle();
     };
+    this.startSync(done);
+  }
+
+  /**
+   * Starts an fdatasync of the WAL; `done` gets its error. No WAL file yet means nothing was written
+   * (SQLite creates it with the first changed page): done at once, without an error.
+   */
+  private startSync(done: (error: NodeJS.ErrnoException | null) => void): void {
     try {
       this.walFd ??= openSync(this.walPath!, 'r');
     } catch (error) {
-      done((error as NodeJS.ErrnoException).code === 'ENOENT' ? null : (error as NodeJS.ErrnoException));
+      const e = error as NodeJS.ErrnoException;
+      done(e.code === 'ENOENT' ? null : e);
       return;
     }
     this.syncFile(this.walFd, done);
+  }
+
+  private resolveIdle(): void {
+    if (this.syncsInFlight === 0 && this.waiting.length === 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+    }
   }
 
   private markSyncFailed(error: unknown): void {
@@ -453,18 +466,9 @@ export class GroupCommit {
         this.deferred = false;
         this.flush();
       }
-      if (this.syncsInFlight === 0 && this.waiting.length === 0) {
-        for (const resolve of this.idleWaiters.splice(0)) resolve();
-      }
+      this.resolveIdle();
     };
-    try {
-      this.walFd ??= openSync(this.walPath!, 'r');
-    } catch (error) {
-      // No WAL file yet: SQLite creates it with the first changed page, so these commits wrote nothing.
-      done((error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : error);
-      return;
-    }
-    this.syncFile(this.walFd, done);
+    this.startSync(done);
   }
 }
 
