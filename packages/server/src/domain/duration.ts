@@ -2,9 +2,15 @@
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** Longer text is no duration (and is not handed to a regular expression at all). */
+const MAX_DURATION_CHARS = 64;
+/** Trimmed first: two runs of spaces around an optional unit backtracked quadratically (12 s for 200,000). */
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
+
 /** Parses one duration; returns undefined when the text is not a valid non-negative duration. */
 export function parseDuration(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(text);
+  if (text.length > MAX_DURATION_CHARS) return undefined;
+  const match = DURATION.exec(text.trim());
   if (!match) return undefined;
   const value = Number(match[1]) * (UNITS[match[2] ?? 'ms'] ?? 1);
   return Number.isFinite(value) ? Math.round(value) : undefined;
@@ -22,6 +28,8 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Parses "2m,4m,6m" into milliseconds; undefined if any element is invalid or the list is empty. */
 export function parseDurationList(text: string): number[] | undefined {
+  // 50 steps of a short duration each fit easily (a retry schedule has at most 50).
+  if (text.length > 50 * MAX_DURATION_CHARS) return undefined;
   const parts = text.split(',').filter((p) => p.trim() !== '');
   if (parts.length === 0) return undefined;
   const values = parts.map(parseDuration);
