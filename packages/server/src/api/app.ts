@@ -49,6 +49,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // No per-request log lines: the submit path must stay lean (≥ 10,000/s); errors are logged once.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: deps.config.bodyLimitBytes,
+    // A whole request must arrive within this (Fastify's default is none: a trickled body held its
+    // connection for ever); Node checks it every connectionsCheckingInterval.
+    requestTimeout: deps.config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(60_000, deps.config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(
+        30_000,
+        Math.max(100, Math.floor(deps.config.requestTimeoutMs / 4)),
+      ),
+    },
     routerOptions: { ignoreTrailingSlash: true },
     return503OnClosing: true,
     // Bad URL encodings and constraint failures are answered before routing: same error shape.

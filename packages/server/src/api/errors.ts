@@ -101,15 +101,15 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify(
-    errorResponse(status, [
-      errorItem('InvalidValue', tooLarge ? 'Request headers are too large.' : 'Malformed HTTP request.'),
-    ]),
-  );
+  const [status, reason, text] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'Request headers are too large.']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request was not received in time (HOOKSTER_REQUEST_TIMEOUT).']
+        : [400, 'Bad Request', 'Malformed HTTP request.'];
+  const body = JSON.stringify(errorResponse(status, [errorItem('InvalidValue', text)]));
   socket.end(
-    `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\n` +
       `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
       `Connection: close\r\n\r\n${body}`,
   );

@@ -298,6 +298,16 @@ export const settings: Setting[] = [
     parse: parseBytes,
   },
   {
+    key: 'requestTimeoutMs',
+    env: 'HOOKSTER_REQUEST_TIMEOUT',
+    flag: 'request-timeout',
+    default: '60s',
+    description:
+      'Longest time a client may take to send a whole request, headers and body; a slower one is answered ' +
+      '408 and its connection closed (a body trickled in byte by byte would otherwise hold it for ever).',
+    parse: parsePositiveDuration,
+  },
+  {
     key: 'logLevel',
     env: 'HOOKSTER_LOG_LEVEL',
     flag: 'log-level',

@@ -29,6 +29,8 @@ export interface HooksterConfig {
   sourceSystem: string;
   /** Largest accepted request body in bytes (413 above). */
   bodyLimitBytes: number;
+  /** Longest time a client may take to send a whole request (408 above). */
+  requestTimeoutMs: number;
   /** Deliveries in flight per process, overall and per integration. */
   concurrency: number;
   perIntegrationConcurrency: number;
