@@ -16,13 +16,23 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 const isWellFormed = (text: string): boolean =>
   (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 
-/** True when every string (keys too) is well-formed UTF-16. */
+/**
+ * True when every string (keys too) is well-formed UTF-16. Iterative: JSON nested 10,000 deep is valid
+ * and parses, and recursing into it overflowed the stack (a 500).
+ */
 export function wellFormed(value: unknown): boolean {
-  if (typeof value === 'string') return isWellFormed(value);
-  if (Array.isArray(value)) return value.every(wellFormed);
-  if (value !== null && typeof value === 'object') {
-    for (const [key, inner] of Object.entries(value)) {
-      if (!isWellFormed(key) || !wellFormed(inner)) return false;
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next === 'string') {
+      if (!isWellFormed(next)) return false;
+    } else if (Array.isArray(next)) {
+      for (const inner of next) pending.push(inner);
+    } else if (next !== null && typeof next === 'object') {
+      for (const [key, inner] of Object.entries(next)) {
+        if (!isWellFormed(key)) return false;
+        pending.push(inner);
+      }
     }
   }
   return true;

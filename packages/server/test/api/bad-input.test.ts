@@ -190,6 +190,14 @@ describe('bad input', () => {
       expect(poisoned.status, body).toBe(400);
       expect(descriptions(poisoned.body)).toContain('"__proto__"');
     }
+    // Nested 20,000 deep around a lone surrogate: valid JSON; checking it overflowed the stack (a 500).
+    const deep = await client.raw('/connect/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `${'['.repeat(20_000)}"\\ud800"${']'.repeat(20_000)}`,
+    });
+    expect(deep.status).toBe(400);
+    expect(descriptions(deep.body)).toContain('unpaired UTF-16 surrogate');
   });
 
   it('reduces message and action types named like Object.prototype members to {type} (was a 500)', async () => {
