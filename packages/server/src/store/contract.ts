@@ -162,6 +162,30 @@ export interface ListActivitiesQuery {
   fromEventId: number;
   /** Only activities whose sender or recipient has this integration type. */
   integrationType?: string;
+  /** At most this many activities (default ACTIVITIES_PER_ANSWER.count). */
+  maxCount?: number;
+  /** Stop once the activities' JSON reaches this many characters; at least one is returned. */
+  maxChars?: number;
+}
+
+/**
+ * The most one listing of a conversation's activities returns: a conversation has no end, and reading
+ * it whole put hundreds of MB in memory per request. The caller asks again from the last eventId + 1.
+ */
+export const ACTIVITIES_PER_ANSWER = { count: 1000, chars: 8 * 1024 * 1024 };
+
+/** Keeps rows (in order) while within the query's bounds; the first row always. */
+export function withinActivityBounds(query: ListActivitiesQuery): (json: string) => boolean {
+  const maxCount = query.maxCount ?? ACTIVITIES_PER_ANSWER.count;
+  const maxChars = query.maxChars ?? ACTIVITIES_PER_ANSWER.chars;
+  let count = 0;
+  let chars = 0;
+  return (json) => {
+    if (count >= maxCount || (count > 0 && chars + json.length > maxChars)) return false;
+    count++;
+    chars += json.length;
+    return true;
+  };
 }
 
 export interface Store {

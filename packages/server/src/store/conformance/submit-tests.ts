@@ -142,6 +142,30 @@ export function submitTests(stores: Stores, canRestart: boolean): void {
     expect(await store.listActivities(randomUUID(), { fromEventId: 0 })).toEqual([]);
   });
 
+  it('bounds one listing by count and by size, always at least one activity, in eventId order', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const id = w.conversation.conversationId;
+    const events: number[] = [];
+    for (let i = 0; i < 5; i++)
+      events.push((await store.submitActivity(id, planTo([]))).plan.activity.eventId);
+    const ids = (list: { eventId: number }[]) => list.map((x) => x.eventId);
+    expect(ids(await store.listActivities(id, { fromEventId: 0, maxCount: 2 }))).toEqual(events.slice(0, 2));
+    // Continued from the last eventId + 1, the rest arrives.
+    const rest = await store.listActivities(id, { fromEventId: events[1]! + 1, maxCount: 10 });
+    expect(ids(rest)).toEqual(events.slice(2));
+    // A size bound below one activity still answers one; one of two and a half activities answers two.
+    expect(ids(await store.listActivities(id, { fromEventId: 0, maxChars: 1 }))).toEqual(events.slice(0, 1));
+    const one = JSON.stringify((await store.listActivities(id, { fromEventId: 0, maxCount: 1 }))[0]).length;
+    const twoAndAHalf = Math.floor(one * 2.5);
+    expect(
+      (await store.listActivities(id, { fromEventId: 0, maxChars: twoAndAHalf })).length,
+    ).toBeGreaterThanOrEqual(2);
+    expect((await store.listActivities(id, { fromEventId: 0, maxChars: twoAndAHalf })).length).toBeLessThan(
+      5,
+    );
+  });
+
   it('commits many concurrent submits across conversations, all readable afterwards', async () => {
     let store = await stores.fresh();
     const w = await makeWorld(store);

@@ -1,7 +1,12 @@
 // Conversations and their activity history on PostgreSQL.
 
 import type { Activity, Conversation, Guid } from '../../domain/types.js';
-import type { EstablishRequest, ListActivitiesQuery } from '../contract.js';
+import {
+  ACTIVITIES_PER_ANSWER,
+  withinActivityBounds,
+  type EstablishRequest,
+  type ListActivitiesQuery,
+} from '../contract.js';
 import type { PgContext } from './context.js';
 import { toConversation, type Row } from './rows.js';
 
@@ -74,10 +79,26 @@ export async function listActivities(
     params.push(query.integrationType);
     typeFilter = 'AND (sender_type = $3 OR recipient_type = $3)';
   }
+  // The bounds are applied by the server too (the running length), so no more than an answer's worth of
+  // rows is fetched; withinActivityBounds then keeps exactly what SQLite keeps.
+  const maxCount = query.maxCount ?? ACTIVITIES_PER_ANSWER.count;
+  const maxChars = query.maxChars ?? ACTIVITIES_PER_ANSWER.chars;
+  params.push(maxCount, maxChars);
+  const n = params.length;
   const { rows } = await ctx.pool.query(
-    `SELECT activity_json FROM activities WHERE conversation_id = $1 AND event_id >= $2 ${typeFilter}
-     ORDER BY event_id`,
+    `SELECT activity_json FROM (
+       SELECT activity_json, event_id,
+         SUM(char_length(activity_json)) OVER (ORDER BY event_id) - char_length(activity_json) AS before
+       FROM activities WHERE conversation_id = $1 AND event_id >= $2 ${typeFilter}
+       ORDER BY event_id LIMIT $${n - 1}
+     ) page WHERE before = 0 OR before < $${n} ORDER BY event_id`,
     params,
   );
-  return (rows as { activity_json: string }[]).map((row) => JSON.parse(row.activity_json) as Activity);
+  const within = withinActivityBounds(query);
+  const activities: Activity[] = [];
+  for (const row of rows as { activity_json: string }[]) {
+    if (!within(row.activity_json)) break;
+    activities.push(JSON.parse(row.activity_json) as Activity);
+  }
+  return activities;
 }

@@ -6,12 +6,13 @@
 import { HooksterError } from '../../domain/errors.js';
 import { HubStatus, IntegrationStatus } from '../../domain/types.js';
 import type { Activity, Conversation, Guid, Hub, Integration, Tenant } from '../../domain/types.js';
-import type {
-  ActivityPlan,
-  EstablishRequest,
-  ListActivitiesQuery,
-  RoutingContext,
-  SubmitResult,
+import {
+  withinActivityBounds,
+  type ActivityPlan,
+  type EstablishRequest,
+  type ListActivitiesQuery,
+  type RoutingContext,
+  type SubmitResult,
 } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import { deliveryIdOf } from './delivery-id.js';
@@ -211,14 +212,21 @@ export function createActivities(ctx: SqliteContext) {
     async listActivities(conversationId: Guid, query: ListActivitiesQuery): Promise<Activity[]> {
       const rows =
         query.integrationType === undefined
-          ? activitiesFrom.all(conversationId, query.fromEventId)
-          : activitiesFromOfType.all(
+          ? activitiesFrom.iterate(conversationId, query.fromEventId)
+          : activitiesFromOfType.iterate(
               conversationId,
               query.fromEventId,
               query.integrationType,
               query.integrationType,
             );
-      return rows.map((r) => JSON.parse(r.json) as Activity);
+      const within = withinActivityBounds(query);
+      const activities: Activity[] = [];
+      // Read row by row and stop at the bound (leaving the loop resets the statement).
+      for (const row of rows) {
+        if (!within(row.json)) break;
+        activities.push(JSON.parse(row.json) as Activity);
+      }
+      return activities;
     },
   };
 }
