@@ -76,6 +76,25 @@ describe('loadConfig', () => {
     }
   });
 
+  it('never shows a refused secret back: the admin token by its length, URL passwords masked', () => {
+    const refusal = (env: Record<string, string>): string => {
+      try {
+        loadConfig({ env });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('expected a refusal');
+    };
+    const token = refusal({ HOOKSTER_ADMIN_TOKEN: 'correct horse battery-SECRET' });
+    expect(token).toMatch(/HOOKSTER_ADMIN_TOKEN: the value \(28 characters\) is invalid/);
+    expect(token).not.toMatch(/SECRET/);
+    const pg = refusal({ HOOKSTER_DATABASE_URL: 'postgres://app:hunter2@db:5432/app?pool=x' });
+    expect(pg).toMatch(/postgres:\/\/app:\*\*\*@db:5432/);
+    expect(pg).not.toMatch(/hunter2/);
+    const smtp = refusal({ HOOKSTER_SMTP_URL: 'smtpx://mailer:s3cret@mail.example:587' });
+    expect(smtp).not.toMatch(/s3cret/);
+  });
+
   it('reads HOOKSTER_SYNC as commit (0) or an interval, and refuses anything else', () => {
     expect(loadConfig({ env: {} }).syncIntervalMs).toBe(0);
     expect(loadConfig({ env: { HOOKSTER_SYNC: 'Commit' } }).syncIntervalMs).toBe(0);

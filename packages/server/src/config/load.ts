@@ -48,6 +48,15 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
   return parsed as Record<string, unknown>;
 }
 
+/**
+ * A refused value as the error shows it (these lines end up in supervisors' logs): a secret setting by
+ * its length only, a password in a URL (database, SMTP) masked.
+ */
+function shown(setting: Setting, text: string): string {
+  if (setting.secret === true) return `the value (${text.length} characters)`;
+  return JSON.stringify(text.replace(/(\/\/[^/@:\s]*:)[^@/\s]*@/, '$1***@'));
+}
+
 function fileText(value: unknown, emptyList = ''): string | undefined {
   if (value === undefined) return undefined;
   if (Array.isArray(value)) return value.length === 0 ? emptyList : value.map(String).join(',');
@@ -103,7 +112,7 @@ export function loadConfig(sources: ConfigSources = {}): HooksterConfig {
     try {
       values[setting.key] = setting.parse(raw.text);
     } catch (error) {
-      problems.push(`${raw.source}: ${JSON.stringify(raw.text)} is invalid: ${(error as Error).message}`);
+      problems.push(`${raw.source}: ${shown(setting, raw.text)} is invalid: ${(error as Error).message}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -25,6 +25,8 @@ export interface Setting {
   parse: (text: string) => unknown;
   /** What an empty JSON array in a config file stands for (default: the empty text). */
   emptyList?: string;
+  /** Never shown back, not even when it is refused. */
+  secret?: true;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -166,7 +168,9 @@ export const settings: Setting[] = [
     env: 'HOOKSTER_DATABASE_URL',
     flag: 'database-url',
     default: 'sqlite:./data/hookster.db',
-    description: 'Database: `sqlite:<path>` (created if missing) or `postgres://user:pass@host:port/db`.',
+    description:
+      'Database: `sqlite:<path>` (created if missing) or `postgres://user:pass@host:port/db`. With a ' +
+      'password, use the variable rather than the flag: a flag shows in the process list.',
     parse: parseDatabaseUrl,
   },
   {
@@ -206,6 +210,7 @@ export const settings: Setting[] = [
     description:
       'Admin bearer token (at least 16 characters). When unset, one is generated at first start, kept in ' +
       '`<data folder>/admin-token` and printed once to stderr; later starts reuse it.',
+    secret: true,
     parse: parseToken,
   },
   {
@@ -261,7 +266,10 @@ export const settings: Setting[] = [
     env: 'HOOKSTER_SMTP_URL',
     flag: 'smtp-url',
     defaultText: 'unset (no e-mail)',
-    description: 'SMTP server for notification e-mails, `smtp://host:port` or `smtps://user:pass@host:port`.',
+    description:
+      'SMTP server for notification e-mails, `smtp://host:port` or `smtps://user:pass@host:port`. With ' +
+      'credentials, `smtp://` requires STARTTLS (the password is never sent in clear); use the variable ' +
+      'rather than the flag: a flag shows in the process list.',
     parse: parseSmtpUrl,
   },
   {

@@ -21,6 +21,9 @@ export interface Mailer {
 export function createMailer(smtpUrl: string, from: string, timeoutMs = 30_000): Mailer {
   const transport = createTransport({
     url: smtpUrl,
+    // Credentials over smtp:// go only after STARTTLS: a server (or someone in the path who strips the
+    // STARTTLS offer) must not get them in clear text. smtps:// is TLS from the start anyway.
+    ...(hasCredentials(smtpUrl) ? { requireTLS: true } : {}),
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
@@ -31,4 +34,13 @@ export function createMailer(smtpUrl: string, from: string, timeoutMs = 30_000):
     },
     close: () => transport.close(),
   };
+}
+
+function hasCredentials(smtpUrl: string): boolean {
+  try {
+    const url = new URL(smtpUrl);
+    return url.username !== '' || url.password !== '';
+  } catch {
+    return false;
+  }
 }
