@@ -21,7 +21,7 @@ export function resolveAdminToken(
   const path = join(config.dataDir, ADMIN_TOKEN_FILE);
   const existing = readToken(path);
   if (existing) return existing;
-  mkdirSync(config.dataDir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const token = secret();
   try {
     // 'wx' fails if another process created the file first; then that process's token wins.

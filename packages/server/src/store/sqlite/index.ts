@@ -3,7 +3,7 @@
 // resolved write is on disk exactly as with synchronous=FULL. onWork listeners fire in-process, and with
 // `watchForeignCommits` also for other processes' commits (foreign-commits.ts).
 
-import { mkdirSync, statSync, type Stats } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { OperationalError } from '../../domain/errors.js';
@@ -60,7 +60,16 @@ const WAL_AUTOCHECKPOINT_PAGES = 8_000;
 
 /** Opens (creating if needed) the SQLite database at `path`; call migrate() before anything else. */
 export function createSqliteStore(path: string, options: SqliteStoreOptions = {}): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    // Owner only: the database holds every integration's private signing key (and tokens' hashes).
+    // SQLite gives the -wal and -shm files the database file's permissions. Existing files are kept.
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch {
+      // It exists (kept as it is), or cannot be created: opening it below says why.
+    }
+  }
   let db: Database.Database;
   try {
     db = new Database(path);

@@ -1,9 +1,9 @@
 // Runs the Store conformance suite on SQLite files, plus what is SQLite's own: WAL, the migration
 // ledger, delivery ids, and a lane backlog that costs nothing to claim around.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -13,6 +13,7 @@ import {
   planTo,
   record,
   systemFixture,
+  tenantFixture,
   webhookTo,
   websocketTo,
 } from '../conformance/fixtures.js';
@@ -377,5 +378,24 @@ describe('SQLite store', () => {
     await store.close();
     await expect(openStore('mysql://localhost/db')).rejects.toThrow(/Unsupported HOOKSTER_DATABASE_URL/);
     await expect(openStore('sqlite:')).rejects.toThrow(/names no SQLite file/);
+  });
+});
+
+describe('SQLite files', () => {
+  it('creates the folder, the database, its WAL and shared memory for the owner only (they hold signing keys)', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'hookster-modes-')), 'data');
+    const path = join(dir, 'hookster.db');
+    const store = createSqliteStore(path);
+    try {
+      await store.migrate();
+      await store.createTenant(tenantFixture());
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+        expect(statSync(file).mode & 0o077, file).toBe(0);
+      }
+      expect(statSync(dir).mode & 0o077).toBe(0);
+    } finally {
+      await store.close();
+      rmSync(dirname(dir), { recursive: true, force: true });
+    }
   });
 });
