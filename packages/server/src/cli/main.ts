@@ -68,6 +68,11 @@ function operationalMessage(error: unknown): string | undefined {
   // Node's system errors (EADDRINUSE, ECONNREFUSED, EACCES, ENOTDIR…) carry the failed call.
   if (typeof e.code === 'string' && typeof e.syscall === 'string') return e.message;
   if (e.name === 'SqliteError') return `SQLite: ${e.message}`;
+  // The PostgreSQL server's refusals (a role or database that does not exist, a wrong password) carry
+  // its severity and SQLSTATE; the driver's own "does not support SSL" is one more setting to fix.
+  const pg = error as { severity?: unknown };
+  if (typeof pg.severity === 'string' && typeof e.code === 'string') return `PostgreSQL: ${e.message}`;
+  if (/server does not support SSL connections/.test(e.message)) return `PostgreSQL: ${e.message}`;
   // fetch's "fetch failed" carries the system error (ECONNREFUSED …) as its cause.
   const cause = operationalMessage(e.cause);
   if (cause !== undefined) return `${e.message}: ${cause}`;

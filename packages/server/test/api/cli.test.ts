@@ -180,6 +180,22 @@ describe('hookster CLI', () => {
     ]);
   });
 
+  it('says a PostgreSQL refusal at start (a role that does not exist) in one line, without a stack', async () => {
+    const dir = tempDir('hookster-cli-pg-');
+    const result = await run(['serve', '--port', '0', '--data-dir', dir], {
+      HOOKSTER_DATABASE_URL: 'postgres://no_such_role_hookster@127.0.0.1:5432/test',
+    });
+    expect(result.code).toBe(1);
+    const line = result.stderr
+      .split('\n')
+      .find((l) => l.startsWith('hookster: ') && !l.includes('admin token'));
+    // PostgreSQL runs here in CI; elsewhere an absent server is the one-line ECONNREFUSED.
+    expect(line, result.stderr).toMatch(
+      /^hookster: (PostgreSQL: role "no_such_role_hookster" does not exist|.*ECONNREFUSED)/,
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('says a taken port in one line, without a stack', async () => {
     const engine = await startEngine();
     try {
