@@ -170,6 +170,10 @@ export class HooksterClient {
   submitBusinessActivity(conversationId: string, activity: T.InboundActivity): Promise<T.SubmitResponse> {
     return this.request('POST', `/inbound/business/v1/direct/activity/${id(conversationId)}`, activity);
   }
+  /**
+   * Activities from `leid` on, in eventId order. One answer holds at most 1,000 activities (or 8 MiB):
+   * ask again with `leid` = the last eventId + 1 until an empty array comes back.
+   */
   listActivities(conversationId: string, filter: T.ActivityQuery = {}): Promise<T.Activity[]> {
     return this.request(
       'GET',

@@ -60,9 +60,19 @@ export function toErrorResponse(error: unknown, logger: Logger): ErrorResponse {
   return errorResponse(500, [errorItem('SystemError')]);
 }
 
+/**
+ * An answer given before the request's body was read (a 401 from the auth hook, a 404, a 415) closes
+ * the connection: the unread rest would otherwise be read on as the next request, or time out into a
+ * second, unasked answer on the same connection.
+ */
+function closeIfBodyUnread(request: FastifyRequest, reply: FastifyReply): void {
+  if (!request.raw.complete) void reply.header('connection', 'close');
+}
+
 /** Fastify error handler: the one path every failing request takes. */
 export function errorHandler(logger: Logger) {
-  return (error: unknown, _request: FastifyRequest, reply: FastifyReply): void => {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply): void => {
+    closeIfBodyUnread(request, reply);
     const response = toErrorResponse(error, logger);
     if (response.status === 503) void reply.header('retry-after', '1');
     void reply.code(response.status).type('application/json; charset=utf-8').send(response);
@@ -70,7 +80,8 @@ export function errorHandler(logger: Logger) {
 }
 
 /** 404 for unknown routes (and wrong methods on known paths, which Fastify treats alike). */
-export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply): void {
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
+  closeIfBodyUnread(request, reply);
   void reply
     .code(404)
     .type('application/json; charset=utf-8')
@@ -78,7 +89,8 @@ export function notFoundHandler(_request: FastifyRequest, reply: FastifyReply): 
 }
 
 /** A `--role worker` process serves health, readiness and metrics only: say so instead of "no such route". */
-export function workerNotFoundHandler(_request: FastifyRequest, reply: FastifyReply): void {
+export function workerNotFoundHandler(request: FastifyRequest, reply: FastifyReply): void {
+  closeIfBodyUnread(request, reply);
   void reply
     .code(404)
     .type('application/json; charset=utf-8')

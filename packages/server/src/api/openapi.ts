@@ -388,6 +388,9 @@ export const openApiDocument = {
     },
     '/api/v1/interactions/activities/{conversationId}': {
       get: op('activities', 'Activities of a conversation from an event id on (plain array)', {
+        description:
+          'At most 1,000 activities or 8 MiB per answer, always at least one: ask again with `leid` = the ' +
+          'last eventId + 1 until the array comes back empty.',
         parameters: [path('conversationId'), query('type'), query('leid', { type: 'integer' })],
         responses: ok('Activities', { type: 'array', items: ref('Activity') }),
       }),

@@ -89,10 +89,20 @@ describe('loadConfig', () => {
     expect(token).toMatch(/HOOKSTER_ADMIN_TOKEN: the value \(28 characters\) is invalid/);
     expect(token).not.toMatch(/SECRET/);
     const pg = refusal({ HOOKSTER_DATABASE_URL: 'postgres://app:hunter2@db:5432/app?pool=x' });
-    expect(pg).toMatch(/postgres:\/\/app:\*\*\*@db:5432/);
+    expect(pg).toMatch(/postgres:\/\/\*\*\*@db:5432\/app\?…/);
     expect(pg).not.toMatch(/hunter2/);
     const smtp = refusal({ HOOKSTER_SMTP_URL: 'smtpx://mailer:s3cret@mail.example:587' });
     expect(smtp).not.toMatch(/s3cret/);
+    // Passwords a refused URL may hold in any shape: with '/', with '@', in the query.
+    for (const url of [
+      'postgres://app:ab/cd+SECRET=@db:5432/app',
+      'postgres://app:pa@ss-SECRET@db:5432/app?pool=x',
+      'postgres://app@db/app?pool=x&sslpassword=SECRET',
+    ]) {
+      const shown = refusal({ HOOKSTER_DATABASE_URL: url });
+      expect(shown, url).not.toMatch(/SECRET/);
+      expect(shown, url).toMatch(/postgres:\/\//);
+    }
   });
 
   it('reads HOOKSTER_SYNC as commit (0) or an interval, and refuses anything else', () => {

@@ -50,11 +50,19 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
 
 /**
  * A refused value as the error shows it (these lines end up in supervisors' logs): a secret setting by
- * its length only, a password in a URL (database, SMTP) masked.
+ * its length only; a URL (database, SMTP) without its user part and query, where credentials live — a
+ * refused URL cannot be trusted to parse, so everything up to the last '@' goes.
  */
 function shown(setting: Setting, text: string): string {
   if (setting.secret === true) return `the value (${text.length} characters)`;
-  return JSON.stringify(text.replace(/(\/\/[^/@:\s]*:)[^@/\s]*@/, '$1***@'));
+  const url = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(text);
+  if (url === null) return JSON.stringify(text);
+  let rest = url[2] ?? '';
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) rest = `***@${rest.slice(at + 1)}`;
+  const query = rest.indexOf('?');
+  if (query >= 0) rest = `${rest.slice(0, query)}?…`;
+  return JSON.stringify(`${url[1]}${rest}`);
 }
 
 function fileText(value: unknown, emptyList = ''): string | undefined {

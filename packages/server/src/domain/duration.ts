@@ -9,8 +9,9 @@ const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
 
 /** Parses one duration; returns undefined when the text is not a valid non-negative duration. */
 export function parseDuration(text: string): number | undefined {
-  if (text.length > MAX_DURATION_CHARS) return undefined;
-  const match = DURATION.exec(text.trim());
+  const trimmed = text.trim();
+  if (trimmed.length > MAX_DURATION_CHARS) return undefined;
+  const match = DURATION.exec(trimmed);
   if (!match) return undefined;
   const value = Number(match[1]) * (UNITS[match[2] ?? 'ms'] ?? 1);
   return Number.isFinite(value) ? Math.round(value) : undefined;
@@ -28,8 +29,8 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Parses "2m,4m,6m" into milliseconds; undefined if any element is invalid or the list is empty. */
 export function parseDurationList(text: string): number[] | undefined {
-  // 50 steps of a short duration each fit easily (a retry schedule has at most 50).
-  if (text.length > 50 * MAX_DURATION_CHARS) return undefined;
+  // Room for 100 steps of the longest duration (a retry schedule has at most 50): only a bound on work.
+  if (text.length > 100 * (MAX_DURATION_CHARS + 1)) return undefined;
   const parts = text.split(',').filter((p) => p.trim() !== '');
   if (parts.length === 0) return undefined;
   const values = parts.map(parseDuration);

@@ -294,20 +294,22 @@ export function createGateway(deps: GatewayDeps): HubGateway {
         });
         return;
       }
-      if (target?.path === options.path) {
+      if (target?.path === options.path && req.method === 'GET') {
         // The hub itself without an upgrade (a browser, curl): say what it is rather than "no such route".
         req.resume();
-        writeJson(
-          req,
-          res,
-          426,
-          errorBody(426, [
-            errorItem(
-              'InvalidValue',
-              `This is the websocket hub: open it as a websocket (Upgrade: websocket) with a SignalR client, after POST ${negotiatePath} if it negotiates (docs/websocket.md).`,
-            ),
-          ]),
-        );
+        const body = errorBody(426, [
+          errorItem(
+            'InvalidValue',
+            `This is the websocket hub: open it as a websocket (Upgrade: websocket) with a SignalR client, after POST ${negotiatePath} if it negotiates (docs/websocket.md).`,
+          ),
+        ]);
+        res.writeHead(426, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(body),
+          upgrade: 'websocket',
+          connection: 'Upgrade',
+        });
+        res.end(body);
         return;
       }
       for (const listener of previous) listener.call(server, req, res);

@@ -30,7 +30,6 @@ export function writeJson(req: IncomingMessage, res: ServerResponse, status: num
     ...corsHeaders(req),
   };
   if (status === 401) headers['www-authenticate'] = 'Bearer';
-  if (status === 426) headers.upgrade = 'websocket';
   res.writeHead(status, headers);
   res.end(body);
 }

@@ -284,7 +284,10 @@ describe('websocket gateway authentication', () => {
     const response = await tenant.client.get('/engine-chat-hub');
     expect(response.status).toBe(426);
     expect(response.headers.upgrade).toBe('websocket');
+    expect(response.headers['access-control-allow-origin']).toBeUndefined();
     expect(response.text).toMatch(/open it as a websocket/);
+    // Other methods are no route of the hub.
+    expect((await tenant.client.post('/engine-chat-hub', {})).status).toBe(404);
   });
 
   it('authorises negotiate like the upgrade and returns a version 1 negotiate response', async () => {

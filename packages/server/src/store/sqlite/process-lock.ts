@@ -5,6 +5,7 @@
 // EXCLUSIVE locking mode: an exclusive lock for `all`, a shared one for the others. The operating system
 // releases it when the process ends, however it ends (kill -9 included).
 
+import { closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { OperationalError } from '../../domain/errors.js';
 
@@ -19,6 +20,12 @@ const WAIT_MS = 1_000;
 /** Takes this process's claim on the database file; the returned function lets it go. */
 export function claimDatabaseFile(path: string, claim: FileClaim): () => void {
   const lockPath = `${path}.hookster-lock`;
+  try {
+    // Owner only, like the database: another local user holding a shared lock could stop a start.
+    closeSync(openSync(lockPath, 'wx', 0o600));
+  } catch {
+    // It exists (kept as it is), or cannot be created: opening it below says why.
+  }
   const db = new Database(lockPath, { timeout: WAIT_MS });
   try {
     db.pragma('locking_mode = EXCLUSIVE');

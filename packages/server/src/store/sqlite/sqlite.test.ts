@@ -22,6 +22,7 @@ import type { Store } from '../contract.js';
 import { openStore } from '../open.js';
 import { CLAIM_ROWS } from './fanout.js';
 import { createSqliteStore } from './index.js';
+import { claimDatabaseFile } from './process-lock.js';
 import { unlock, writeLockOf } from './write-lock.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hookster-sqlite-'));
@@ -390,6 +391,12 @@ describe('SQLite files', () => {
       await store.migrate();
       await store.createTenant(tenantFixture());
       for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+        expect(statSync(file).mode & 0o077, file).toBe(0);
+      }
+      // The process lock beside it too (claimDatabaseFile): a reader could hold it and block a start.
+      const release = claimDatabaseFile(path, 'shared');
+      release();
+      for (const file of [`${path}.hookster-lock`]) {
         expect(statSync(file).mode & 0o077, file).toBe(0);
       }
       expect(statSync(dir).mode & 0o077).toBe(0);
