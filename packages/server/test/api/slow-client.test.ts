@@ -16,61 +16,47 @@ afterAll(async () => {
   await engine?.stop();
 });
 
+/**
+ * POSTs `path` announcing a 1,000-byte body, then sends one byte every 200 ms (as a slow-body attack
+ * does) until the server closes the connection; resolves with everything it answered (10 s bound).
+ */
+async function trickleUntilClosed(path: string): Promise<string> {
+  const { hostname, port } = new URL(engine.url);
+  const socket = connect(Number(port), hostname);
+  socket.setEncoding('utf8');
+  let data = '';
+  socket.on('data', (chunk: string) => (data += chunk));
+  const closed = new Promise<void>((resolve, reject) => {
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+  socket.write(
+    `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+  );
+  const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
+  try {
+    await Promise.race([
+      closed,
+      new Promise<never>((_resolve, reject) =>
+        setTimeout(() => reject(new Error(`still open after 10 s; received: ${data}`)), 10_000),
+      ),
+    ]);
+  } finally {
+    clearInterval(trickle);
+  }
+  return data;
+}
+
 describe('a request that never finishes arriving', () => {
   it('is answered 408 and its connection closed, without an account', async () => {
-    const { hostname, port } = new URL(engine.url);
-    const socket = connect(Number(port), hostname);
-    socket.setEncoding('utf8');
-    let data = '';
-    socket.on('data', (chunk: string) => (data += chunk));
-    const closed = new Promise<void>((resolve, reject) => {
-      socket.on('close', () => resolve());
-      socket.on('error', reject);
-    });
-    socket.write(
-      'POST /connect/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
-    );
-    // One more byte now and then, as a slow-body attack does (it stops at the close).
-    const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
-    try {
-      await Promise.race([
-        closed,
-        new Promise<never>((_resolve, reject) =>
-          setTimeout(() => reject(new Error(`still open after 10 s; received: ${data}`)), 10_000),
-        ),
-      ]);
-    } finally {
-      clearInterval(trickle);
-    }
+    const data = await trickleUntilClosed('/connect/token');
     expect(data).toMatch(/^HTTP\/1\.1 408 /);
     expect(data).toMatch(/HOOKSTER_REQUEST_TIMEOUT/);
     expect((await apiClient(engine.url, null).get('/healthz')).status).toBe(200);
   });
 
   it('answered before its body was read (401), closes the connection instead of a second answer later', async () => {
-    const { hostname, port } = new URL(engine.url);
-    const socket = connect(Number(port), hostname);
-    socket.setEncoding('utf8');
-    let data = '';
-    socket.on('data', (chunk: string) => (data += chunk));
-    const closed = new Promise<void>((resolve, reject) => {
-      socket.on('close', () => resolve());
-      socket.on('error', reject);
-    });
-    socket.write(
-      'POST /api/v1/hubs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{',
-    );
-    const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
-    try {
-      await Promise.race([
-        closed,
-        new Promise<never>((_resolve, reject) =>
-          setTimeout(() => reject(new Error(`still open after 10 s; received: ${data}`)), 10_000),
-        ),
-      ]);
-    } finally {
-      clearInterval(trickle);
-    }
+    const data = await trickleUntilClosed('/api/v1/hubs');
     expect(data).toMatch(/^HTTP\/1\.1 401 /);
     expect(data.toLowerCase()).toContain('connection: close');
     // One answer only: no 408 written after the 401.
