@@ -42,24 +42,26 @@ export function createAuthenticate(
   now: () => number = Date.now,
 ): Authenticate {
   const adminDigest = createHash('sha256').update(adminToken).digest();
+  // Verified tenant tokens by their text, so a repeated token is neither hashed nor looked up again
+  // (only a caller who already holds a valid token can tell a hit from a miss). The admin token is
+  // never cached: it is compared digest to digest, in constant time, each time.
   const cache = new Map<string, CachedToken>();
   return async (token) => {
     if (token === undefined) return undefined;
+    const cached = cache.get(token);
+    if (cached !== undefined) {
+      if (cached.expiresAt > now()) return cached.principal;
+      cache.delete(token);
+      return undefined;
+    }
     const digest = createHash('sha256').update(token).digest();
     // Comparing digests keeps the comparison constant-time whatever the token's length.
     if (timingSafeEqual(digest, adminDigest)) return ADMIN;
-    const hash = digest.toString('hex');
-    const cached = cache.get(hash);
-    if (cached) {
-      if (cached.expiresAt > now()) return cached.principal;
-      cache.delete(hash);
-      return undefined;
-    }
-    const record = await store.getToken(hash);
+    const record = await store.getToken(digest.toString('hex'));
     if (!record || record.expiresAt <= now()) return undefined;
     const principal: Principal = { kind: 'tenant', tenantId: record.tenantId, scope: record.scope };
     if (cache.size >= TOKEN_CACHE_LIMIT) cache.clear();
-    cache.set(hash, { principal, expiresAt: record.expiresAt });
+    cache.set(token, { principal, expiresAt: record.expiresAt });
     return principal;
   };
 }

@@ -1,5 +1,6 @@
 // Builds the signed webhook request of one attempt (DESIGN §3): Hubster's headers and Standard Webhooks'.
 
+import { Buffer } from 'node:buffer';
 import { signHubster, signStandard, standardSecretFromPrivateKey } from '@hookster/sdk';
 import type { ClaimedDelivery } from '../store/contract.js';
 import type { WebhookRequest } from './transport.js';
@@ -28,10 +29,12 @@ export function buildWebhookRequest(
   nowMs: number,
 ): WebhookRequest {
   const timestamp = Math.floor(nowMs / 1000);
+  // Encoded once: both signatures and the request are made from the same bytes.
+  const body = Buffer.from(delivery.body, 'utf8');
   return {
     url: delivery.webhookUrl,
     timeoutMs,
-    body: delivery.body,
+    body,
     headers: {
       'content-type': 'application/json; charset=utf-8',
       'x-source-system': sourceSystem,
@@ -39,13 +42,13 @@ export function buildWebhookRequest(
       'x-integration-id': delivery.integrationId,
       'x-conversation-id': delivery.conversationId,
       'x-hubster-public-key': delivery.publicSigningKey,
-      'x-hubster-signature': signHubster(delivery.body, delivery.privateSigningKey),
+      'x-hubster-signature': signHubster(body, delivery.privateSigningKey),
       'webhook-id': delivery.deliveryId,
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signStandard(
         delivery.deliveryId,
         timestamp,
-        delivery.body,
+        body,
         standardSecret(delivery.privateSigningKey),
       ),
     },

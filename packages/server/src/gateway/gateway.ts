@@ -87,6 +87,12 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     maxPayload: options.maxReceiveChars * 4,
   });
   const negotiatePath = `${options.path}/negotiate`;
+  /** The hub path's last segment, as every request for the hub or its negotiate path spells it. */
+  const hubSegment =
+    options.path
+      .split('/')
+      .filter((part) => part !== '')
+      .pop() ?? '';
   const attached: {
     server: Server;
     onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -284,6 +290,13 @@ export function createGateway(deps: GatewayDeps): HubGateway {
     // server's own request listeners (the HTTP API) see them; every other request passes through.
     const previous = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      // Most requests are the API's: a target that does not hold the hub's last path segment as sent
+      // cannot be the hub or its negotiate path (parsing a URL never decodes or adds one), so it is
+      // passed on without parsing it.
+      if (hubSegment !== '' && req.url?.includes(hubSegment) !== true) {
+        for (const listener of previous) listener.call(server, req, res);
+        return;
+      }
       // A target that is no URL is not the gateway's: the HTTP API answers it (400).
       const target = pathOf(req);
       if (target?.path === negotiatePath) {

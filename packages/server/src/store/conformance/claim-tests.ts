@@ -266,6 +266,13 @@ export function claimTests(stores: Stores): void {
       await store.submitActivity(c.conversationId, planTo([webhookTo(w.system)]));
     }
     await store.submitActivity(w.conversation.conversationId, planTo([webhookTo(quiet)]));
+    // An integration at its own limit does not hold back another's delivery submitted after its backlog.
+    const limited = await store.claimDeliveries(claimRequest({ limit: 10, perIntegrationLimit: 4 }));
+    expect(limited).toHaveLength(5);
+    expect(limited.filter((c) => c.integrationId === quiet.integrationId)).toHaveLength(1);
+    // The busy integration's waiting deliveries and the quiet one's new delivery share the next claim.
+    const second = await newConversation(store, w.customer);
+    await store.submitActivity(second.conversationId, planTo([webhookTo(quiet)]));
     const fair = await store.claimDeliveries(claimRequest({ limit: 10 }));
     expect(fair).toHaveLength(10);
     expect(fair.filter((c) => c.integrationId === quiet.integrationId)).toHaveLength(1);

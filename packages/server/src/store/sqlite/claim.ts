@@ -251,12 +251,27 @@ export function createClaims(ctx: SqliteContext) {
     // (in activity order, a bounded chunk per claim; if more wait, the work signal brings the
     // dispatcher back).
     const owner = ctx.handoff.own();
+    const targets = new Map<number, Target | null>();
     let fresh: FreshWindow | undefined;
     if (owner) {
       expireFlights(request.now);
-      fresh = ctx.fanouts.readFresh(CLAIM_ROWS);
+      fresh = ctx.fanouts.readFresh(CLAIM_ROWS, {
+        limit: request.limit,
+        of: (ref) => {
+          const t = targetOf(ref, targets);
+          return t === undefined ? 0 : roomOf(request, t);
+        },
+      });
     } else if (ctx.fanouts.materialise(CLAIM_ROWS)) ctx.signalWork();
-    return request.limit > 0 || fresh !== undefined ? claim(request, fresh) : [];
+    return request.limit > 0 || fresh !== undefined ? claim(request, fresh, targets) : [];
+  }
+
+  /** How many more deliveries of an integration the claim may take. */
+  function roomOf(request: ClaimRequest, t: Target): number {
+    return Math.min(
+      request.limit,
+      request.perIntegrationLimit - (request.inFlight.get(t.integrationId) ?? 0),
+    );
   }
 
   /** Flights whose outcome never came (it could not be recorded) are due again, as after a lease. */
@@ -273,9 +288,12 @@ export function createClaims(ctx: SqliteContext) {
    * Picks up to `limit` deliveries: due heads and fresh candidates of each integration (heads first),
    * one integration per turn, each within its room. Heads are leased; candidates become flights.
    */
-  function claim(request: ClaimRequest, fresh: FreshWindow | undefined): ClaimedDelivery[] {
+  function claim(
+    request: ClaimRequest,
+    fresh: FreshWindow | undefined,
+    targets: Map<number, Target | null>,
+  ): ClaimedDelivery[] {
     const claimed: ClaimedDelivery[] = [];
-    const targets = new Map<number, Target | null>();
     const configurations = new Map<number, IntegrationConfiguration>();
     const freshOf = new Map<number, { f: FanoutRow; t: FanoutTarget }[]>();
     for (const { f, candidates } of fresh?.fanouts ?? []) {
@@ -299,10 +317,7 @@ export function createClaims(ctx: SqliteContext) {
     for (const ref of refs) {
       const t = targetOf(ref, targets);
       if (t === undefined) continue;
-      const room = Math.min(
-        request.limit,
-        request.perIntegrationLimit - (request.inFlight.get(t.integrationId) ?? 0),
-      );
+      const room = roomOf(request, t);
       if (room <= 0) continue;
       const heads = dueHeads.all(Math.min(room, share), 0, ref, request.now);
       const freshOfRef = freshOf.get(ref) ?? [];

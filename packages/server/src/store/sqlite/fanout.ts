@@ -13,6 +13,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import type { GroupCommit } from './group-commit.js';
 import { type Flight, HANDOFF_OWNER, type Handoff } from './handoff.js';
+import { LimitedStatement } from './limited.js';
 
 /** A webhook target as stored: [delivery seq, integration_ref, echo 0|1]. */
 export type FanoutTarget = [number, number, number];
@@ -22,6 +23,12 @@ export interface FreshFanout {
   f: FanoutRow;
   targets: FanoutTarget[];
   candidates: FanoutTarget[];
+}
+
+/** What the dispatcher has room for: free slots overall, and per integration (by integration_ref). */
+export interface FreshRoom {
+  limit: number;
+  of: (ref: number) => number;
 }
 
 export interface FreshWindow {
@@ -48,6 +55,7 @@ const READ_FANOUTS = 256;
 export class Fanouts {
   private readonly insert: Statement;
   private readonly oldest: Statement<[number, number], FanoutRow>;
+  private readonly fresh: LimitedStatement<[number], FanoutRow>;
   private readonly anyAfter: Statement<[number, number], { one: number }>;
   private readonly remove: Statement<[number]>;
   private readonly removeOne: Statement<[number]>;
@@ -78,6 +86,12 @@ export class Fanouts {
     this.oldest = db.prepare(
       `SELECT first_seq, activity_seq, conversation_ref, created_at, targets FROM fanouts
        WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq LIMIT ${READ_FANOUTS}`,
+    );
+    // The fresh window reads about as many rows as the dispatcher has room for (a power of two).
+    this.fresh = new LimitedStatement(
+      db,
+      `SELECT first_seq, activity_seq, conversation_ref, created_at, targets FROM fanouts
+       WHERE first_seq > ? ORDER BY first_seq`,
     );
     this.anyAfter = db.prepare(
       'SELECT 1 AS one FROM fanouts WHERE first_seq > ? AND first_seq <= ? ORDER BY first_seq LIMIT 1',
@@ -182,40 +196,71 @@ export class Fanouts {
    * row, or another target of the window shares its lane (they are written in order, so a System head
    * batches them). The rest are *candidates*: the claim picks flights among them (fairly, with the due
    * heads), then `settle` writes rows for the candidates it did not pick.
+   *
+   * The window ends after the first fanouts row that brings the candidates the dispatcher has room for
+   * (`room`: overall and per integration) to its free slots: the rows after it stay fanouts, to be read
+   * by a later claim, instead of being written as rows now only because every slot was taken (measured:
+   * in a burst at full concurrency that was half of all deliveries, each then a row insert, a lease
+   * and an outcome update with their index changes instead of one insert). Candidates of an integration
+   * without room do not count, so a slow integration's backlog is still written as rows in large
+   * windows and cannot hold back the fanouts of the others.
    */
-  readFresh(maxRows: number): FreshWindow {
+  readFresh(maxRows: number, room: FreshRoom): FreshWindow {
     const heldOf = this.heldCache();
     const fanouts: FreshFanout[] = [];
-    const lanes = new Map<string, number>();
+    /** Per lane of the window: its targets so far, and whether the first counted against the room. */
+    const lanes = new Map<string, { count: number; counted: boolean; ref: number }>();
+    const eligible = new Map<FanoutTarget, boolean>();
+    const countedOf = new Map<number, number>();
+    let counted = 0;
     let rows = 0;
     let after = this.handoff.watermark;
     read: for (;;) {
-      const batch = this.oldest.all(after, Number.MAX_SAFE_INTEGER);
+      if (counted >= room.limit) break;
+      const size = Math.min(READ_FANOUTS, Math.max(8, 2 ** Math.ceil(Math.log2(room.limit - counted))));
+      const batch = this.fresh.all(size, 0, after);
       for (const f of batch) {
         const targets = JSON.parse(f.targets) as FanoutTarget[];
         fanouts.push({ f, targets, candidates: [] });
         for (const t of targets) {
-          const lane = `${f.conversation_ref}:${t[1]}`;
-          lanes.set(lane, (lanes.get(lane) ?? 0) + 1);
+          const ref = t[1];
+          const key = `${f.conversation_ref}:${ref}`;
+          const lane = lanes.get(key);
+          if (lane !== undefined) {
+            // A second target of the lane in the window: neither is a candidate.
+            if (lane.counted) {
+              lane.counted = false;
+              counted--;
+              countedOf.set(lane.ref, countedOf.get(lane.ref)! - 1);
+            }
+            lane.count++;
+            continue;
+          }
+          const ok =
+            heldOf(ref) === false &&
+            !this.handoff.laneBusy(f.conversation_ref, ref) &&
+            this.laneHasPending.get(f.conversation_ref, ref) === undefined;
+          eligible.set(t, ok);
+          const mine = countedOf.get(ref) ?? 0;
+          const counts = ok && mine < room.of(ref);
+          if (counts) {
+            counted++;
+            countedOf.set(ref, mine + 1);
+          }
+          lanes.set(key, { count: 1, counted: counts, ref });
         }
         after = f.first_seq;
         rows += targets.length;
-        if (rows >= maxRows) break read;
+        if (rows >= maxRows || counted >= room.limit) break read;
       }
-      if (batch.length < READ_FANOUTS) break;
+      if (batch.length < size) break;
     }
     let signal = false;
     for (const fresh of fanouts) {
       const { f, targets } = fresh;
       const rest: FanoutTarget[] = [];
       for (const t of targets) {
-        const ref = t[1];
-        if (
-          heldOf(ref) === false &&
-          lanes.get(`${f.conversation_ref}:${ref}`) === 1 &&
-          !this.handoff.laneBusy(f.conversation_ref, ref) &&
-          this.laneHasPending.get(f.conversation_ref, ref) === undefined
-        )
+        if (eligible.get(t) === true && lanes.get(`${f.conversation_ref}:${t[1]}`)!.count === 1)
           fresh.candidates.push(t);
         else rest.push(t);
       }
