@@ -7,7 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { claimRequest, makeWorld, planTo, record, webhookTo, type World } from '../conformance/fixtures.js';
+import {
+  claimRequest,
+  makeWorld,
+  newConversation,
+  planTo,
+  record,
+  webhookTo,
+  type World,
+} from '../conformance/fixtures.js';
 import type { Store } from '../contract.js';
 import { createSqliteStore } from './index.js';
 
@@ -80,6 +88,33 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
       expect(logged?.attempts).toHaveLength(1);
       // Recorded twice (a retried record round): the second is stale.
       expect(await store.recordAttempts([record(claimed!, { status: 'failed' }, 500)])).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('leaves fresh deliveries beyond the free slots as fanouts; they become flights when slots free', async () => {
+    const { store, path, w } = await fresh();
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const c = await newConversation(store, w.customer);
+        const { deliveryIds } = await store.submitActivity(
+          c.conversationId,
+          planTo([webhookTo(w.customer)], { text: `m${i}` }),
+        );
+        ids.push(deliveryIds[0]!);
+      }
+      const first = await store.claimDeliveries(claimRequest({ limit: 3 }));
+      expect(first.map((c) => c.deliveryId)).toEqual(ids.slice(0, 3));
+      // Only every slot being taken kept the other seven back: they got no rows (no lease, no head).
+      expect(rows(path)).toEqual({ deliveries: [], fanouts: 10, attempts: 0 });
+      const rest = await store.claimDeliveries(claimRequest({ limit: 10 }));
+      expect(rest.map((c) => c.deliveryId)).toEqual(ids.slice(3));
+      expect(rest.every((c) => c.fence === 1 && c.attemptNumber === 1)).toBe(true);
+      expect(rows(path).deliveries).toEqual([]);
+      await store.recordAttempts([...first, ...rest].map((c) => record(c, { status: 'delivered' })));
+      expect(rows(path)).toMatchObject({ fanouts: 0, attempts: 10 });
     } finally {
       await store.close();
     }
