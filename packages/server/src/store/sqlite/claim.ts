@@ -112,14 +112,18 @@ export function createClaims(ctx: SqliteContext) {
   // Rotates the first integration served, so with more integrations than `limit` all get their turn.
   let cursor = 0;
 
-  /** Integrations with claimable heads, plus `more` (with fresh candidates), rotated by the cursor. */
-  function readyIntegrations(more: Iterable<number>): number[] {
+  /**
+   * Integrations with claimable heads (`withHeads`), plus `more` (with fresh candidates), rotated by
+   * the cursor.
+   */
+  function readyIntegrations(more: Iterable<number>, withHeads: Set<number>): number[] {
     const found = new Set<number>(more);
     let after = 0;
     for (;;) {
       const row = nextReadyIntegration.get(after);
       if (row === undefined) break;
       found.add(row.integration_ref);
+      withHeads.add(row.integration_ref);
       after = row.integration_ref;
     }
     const refs = [...found].sort((a, b) => a - b);
@@ -309,7 +313,8 @@ export function createClaims(ctx: SqliteContext) {
       fresh: { f: FanoutRow; t: FanoutTarget }[];
       room: number;
     }[] = [];
-    const refs = readyIntegrations(freshOf.keys());
+    const withHeads = new Set<number>();
+    const refs = readyIntegrations(freshOf.keys(), withHeads);
     // First an equal share from each integration, then — only if that left the claim short — more
     // from those that had more: no claim reads rows it will not lease.
     const share = Math.max(1, Math.ceil(request.limit / Math.max(1, refs.length)));
@@ -319,7 +324,8 @@ export function createClaims(ctx: SqliteContext) {
       if (t === undefined) continue;
       const room = roomOf(request, t);
       if (room <= 0) continue;
-      const heads = dueHeads.all(Math.min(room, share), 0, ref, request.now);
+      // An integration without an unheld head (read in this transaction) has nothing due: no query.
+      const heads = withHeads.has(ref) ? dueHeads.all(Math.min(room, share), 0, ref, request.now) : [];
       const freshOfRef = freshOf.get(ref) ?? [];
       if (heads.length === 0 && freshOfRef.length === 0) continue;
       found += heads.length + freshOfRef.length;
