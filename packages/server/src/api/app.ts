@@ -48,6 +48,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     // No per-request log lines: the submit path must stay lean (≥ 10,000/s); errors are logged once.
     logController: new LogController({ disableRequestLogging: true }),
+    // request.log is the engine's logger itself: no child logger made per request (nothing here logs
+    // through request.log; errors are logged by the error handler, with the request's method and URL).
+    childLoggerFactory: (logger) => logger,
     bodyLimit: deps.config.bodyLimitBytes,
     // A whole request must arrive within this (Fastify's default is none: a trickled body held its
     // connection for ever); Node checks it every connectionsCheckingInterval.
