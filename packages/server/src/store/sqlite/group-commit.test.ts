@@ -112,6 +112,29 @@ it('undoes the memory changes of a write whose changes are rolled back, and keep
   expect(memory).toEqual(['a', 'c', 'e']);
 });
 
+it('settles every write of a batch when the database is full: the writes that fit are kept, the others refused', async () => {
+  await writes.enqueue(insert('seed'));
+  const pages = db.pragma('page_count', { simple: true }) as number;
+  // Room for a few small rows and no more.
+  db.pragma(`max_page_count = ${pages + 1}`);
+  const big = 'x'.repeat(64 * 1024);
+  const results = await Promise.allSettled([
+    writes.enqueue(insert('small')),
+    writes.enqueue(insert(big)),
+    writes.enqueue(insert('small too')),
+  ]);
+  const kept = db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all() as string[];
+  // Whatever SQLite undid (the statement or the whole transaction), each answer matches the file.
+  expect(results[1]!.status).toBe('rejected');
+  expect(kept.includes(big)).toBe(false);
+  expect(results[0]!.status === 'fulfilled').toBe(kept.includes('small'));
+  expect(results[2]!.status === 'fulfilled').toBe(kept.includes('small too'));
+  // The store goes on once there is room again.
+  db.pragma('max_page_count = 1073741823');
+  await writes.enqueue(insert('after'));
+  expect(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all()).toContain('after');
+});
+
 /** A GroupCommit in interval mode whose WAL syncs are recorded (and may be made to fail). */
 function intervalWrites(
   intervalMs: number,

@@ -77,9 +77,6 @@ export class GroupCommit {
   private readonly savepoint: Statement;
   private readonly release: Statement;
   private readonly rollbackTo: Statement;
-  private readonly batchSavepoint: Statement;
-  private readonly rollbackToBatch: Statement;
-  private readonly releaseBatch: Statement;
 
   constructor(
     private readonly db: Database,
@@ -106,9 +103,6 @@ export class GroupCommit {
     this.savepoint = db.prepare('SAVEPOINT write');
     this.release = db.prepare('RELEASE write');
     this.rollbackTo = db.prepare('ROLLBACK TO write');
-    this.batchSavepoint = db.prepare('SAVEPOINT batch');
-    this.rollbackToBatch = db.prepare('ROLLBACK TO batch');
-    this.releaseBatch = db.prepare('RELEASE batch');
   }
 
   /**
@@ -222,13 +216,13 @@ export class GroupCommit {
     this.transaction++;
     this.beforeCommit = [];
     this.undo = [];
-    // Optimistically without a savepoint per write (two statements less each). If a write fails, the
-    // batch is undone back to the `batch` savepoint — inside the same transaction, so SQLite's write lock
-    // is never let go — and runs again with one savepoint per write, so the failing write changes nothing
-    // and the others are kept. (Writes are plain functions of the database and their arguments, so
-    // running one again is safe.) A batch of one write needs no savepoint at all.
-    const single = batch.length === 1;
-    if (!single) this.batchSavepoint.run();
+    // Optimistically without any savepoint: a savepoint makes SQLite copy every page the batch then
+    // changes into its statement journal (measured: ~8 % more CPU for a transaction of 25 submits). If a
+    // write fails, the whole transaction is rolled back and begun again — this thread still holds the
+    // process's write lock, so no other thread of the process can come in between — and the batch runs
+    // again with one savepoint per write, so the failing write changes nothing and the others are kept.
+    // (Writes are plain functions of the database and their arguments, so running one again is safe; a
+    // delivery seq handed out in the undone run is simply not used again.)
     let failed = false;
     let failure: unknown;
     for (const write of batch) {
@@ -240,24 +234,20 @@ export class GroupCommit {
         break;
       }
     }
-    if (failed && single) {
+    if (failed) {
       if (this.db.inTransaction) this.rollback.run();
       this.undoTo(0);
-      batch[0]!.reject(translateError(failure));
-      return;
-    }
-    if (failed) {
-      settled.length = 0;
-      try {
-        this.rollbackToBatch.run();
-      } catch {
-        // SQLite already rolled the transaction back (a full disk, an I/O error): nothing was kept.
-        if (this.db.inTransaction) this.rollback.run();
-        this.undoTo(0);
-        for (const write of batch) write.reject(translateError(failure));
+      if (batch.length === 1) {
+        batch[0]!.reject(translateError(failure));
         return;
       }
-      this.undoTo(0);
+      settled.length = 0;
+      try {
+        this.begin.run();
+      } catch (error) {
+        for (const write of batch) write.reject(translateError(error));
+        return;
+      }
       for (const write of batch) {
         this.savepoint.run();
         const mark = this.undo.length;
@@ -266,6 +256,12 @@ export class GroupCommit {
           this.release.run();
           settled.push({ write, ok: true, value });
         } catch (error) {
+          if (!this.db.inTransaction) {
+            // SQLite undid the whole transaction itself (a full disk, an I/O error): nothing is kept.
+            this.undoTo(0);
+            for (const each of batch) each.reject(translateError(error));
+            return;
+          }
           this.rollbackTo.run();
           this.release.run();
           this.undoTo(mark);
@@ -273,7 +269,6 @@ export class GroupCommit {
         }
       }
     }
-    if (!single) this.releaseBatch.run();
     try {
       for (const run of this.beforeCommit.splice(0)) run();
       this.commit.run();
