@@ -138,13 +138,15 @@ export class Fanouts {
   /**
    * Hands out `count` consecutive delivery seqs (inside a write transaction); returns the first. The
    * counter is read once per transaction and written back once, just before its commit (a submit
-   * undone inside the transaction leaves a gap, never a reused seq).
+   * undone inside the transaction leaves a gap, never a reused seq). A transaction begun again after
+   * a rolled-back one (group-commit.ts) reads it again — another process may have taken seqs in
+   * between — and still starts past every seq this connection handed out.
    */
   allocate(count: number): number {
     const transaction = this.writes.transaction;
     let counter = this.counter;
     if (counter === undefined || counter.transaction !== transaction) {
-      const c = { transaction, next: this.readNext.get()!.next };
+      const c = { transaction, next: Math.max(this.readNext.get()!.next, counter?.next ?? 0) };
       this.counter = counter = c;
       this.writes.atCommit(() => this.writeNext.run(c.next));
     }

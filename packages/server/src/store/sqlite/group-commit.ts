@@ -222,7 +222,8 @@ export class GroupCommit {
     // process's write lock, so no other thread of the process can come in between — and the batch runs
     // again with one savepoint per write, so the failing write changes nothing and the others are kept.
     // (Writes are plain functions of the database and their arguments, so running one again is safe; a
-    // delivery seq handed out in the undone run is simply not used again.)
+    // delivery seq handed out in the undone run is simply not used again.) Between the ROLLBACK and the
+    // new BEGIN another process may commit: the new transaction gets a new number (below).
     let failed = false;
     let failure: unknown;
     for (const write of batch) {
@@ -248,6 +249,12 @@ export class GroupCommit {
         for (const write of batch) write.reject(translateError(error));
         return;
       }
+      // A new transaction: another process on the file (an API process beside a worker, or a second
+      // one) may have committed between the ROLLBACK and this BEGIN — SQLite's lock was let go, only
+      // this process's lock was held. What a write read in the undone run (the seq counter, fanout.ts
+      // allocate) is read again, and what it registered to run at the undone run's commit is dropped.
+      this.transaction++;
+      this.beforeCommit = [];
       for (const write of batch) {
         this.savepoint.run();
         const mark = this.undo.length;
