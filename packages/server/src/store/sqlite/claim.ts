@@ -261,6 +261,7 @@ export function createClaims(ctx: SqliteContext) {
       expireFlights(request.now);
       fresh = ctx.fanouts.readFresh(CLAIM_ROWS, {
         limit: request.limit,
+        now: request.now,
         of: (ref) => {
           const t = targetOf(ref, targets);
           return t === undefined ? 0 : roomOf(request, t);

@@ -29,7 +29,16 @@ export interface FreshFanout {
 export interface FreshRoom {
   limit: number;
   of: (ref: number) => number;
+  /** The claim's clock (fanouts' created_at is on the same clock). */
+  now: number;
 }
+
+/**
+ * How long fanouts may wait beyond the end of a claim's window (readFresh) before a claim reads the
+ * whole window again: the longest a fresh delivery of one integration waits behind another's burst
+ * only because the burst was submitted first.
+ */
+export const FAIR_WAIT_MS = 10;
 
 export interface FreshWindow {
   fanouts: FreshFanout[];
@@ -205,7 +214,10 @@ export class Fanouts {
    * in a burst at full concurrency that was half of all deliveries, each then a row insert, a lease
    * and an outcome update with their index changes instead of one insert). Candidates of an integration
    * without room do not count, so a slow integration's backlog is still written as rows in large
-   * windows and cannot hold back the fanouts of the others.
+   * windows and cannot hold back the fanouts of the others. Fairness between integrations that all
+   * have room: a window that ends while the fanouts after it have waited FAIR_WAIT_MS is read whole
+   * instead, as before the bound, so a burst of one integration delays another's delivery submitted
+   * after it by at most that (plus a claim), not until the burst is through.
    */
   readFresh(maxRows: number, room: FreshRoom): FreshWindow {
     const heldOf = this.heldCache();
@@ -217,9 +229,22 @@ export class Fanouts {
     let counted = 0;
     let rows = 0;
     let after = this.handoff.watermark;
+    let bounded = true;
+    /** Whether the window ends here: the free slots are filled and what follows is still fresh. */
+    const cut = (): boolean => {
+      if (!bounded || counted < room.limit) return false;
+      const next = this.earliestCreated.get(after);
+      if (next === undefined || room.now - next.created_at < FAIR_WAIT_MS) return true;
+      // Fanouts have waited beyond the cut that long: read the whole window, so every integration's
+      // fresh deliveries compete for the slots again (the ones not taken get rows, as heads).
+      bounded = false;
+      return false;
+    };
     read: for (;;) {
-      if (counted >= room.limit) break;
-      const size = Math.min(READ_FANOUTS, Math.max(8, 2 ** Math.ceil(Math.log2(room.limit - counted))));
+      if (cut()) break;
+      const size = bounded
+        ? Math.min(READ_FANOUTS, Math.max(8, 2 ** Math.ceil(Math.log2(room.limit - counted))))
+        : READ_FANOUTS;
       const batch = this.fresh.all(size, 0, after);
       for (const f of batch) {
         const targets = JSON.parse(f.targets) as FanoutTarget[];
@@ -253,7 +278,7 @@ export class Fanouts {
         }
         after = f.first_seq;
         rows += targets.length;
-        if (rows >= maxRows || counted >= room.limit) break read;
+        if (rows >= maxRows || cut()) break read;
       }
       if (batch.length < size) break;
     }

@@ -17,6 +17,7 @@ import {
   type World,
 } from '../conformance/fixtures.js';
 import type { Store } from '../contract.js';
+import { FAIR_WAIT_MS } from './fanout.js';
 import { createSqliteStore } from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'hookster-handoff-'));
@@ -97,6 +98,8 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
     const { store, path, w } = await fresh();
     try {
       const ids: string[] = [];
+      // The claims run on the clock of the first submit: the deliveries are fresh (FAIR_WAIT_MS).
+      const now = Date.now();
       for (let i = 0; i < 10; i++) {
         const c = await newConversation(store, w.customer);
         const { deliveryIds } = await store.submitActivity(
@@ -105,16 +108,62 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
         );
         ids.push(deliveryIds[0]!);
       }
-      const first = await store.claimDeliveries(claimRequest({ limit: 3 }));
+      const first = await store.claimDeliveries(claimRequest({ limit: 3, now }));
       expect(first.map((c) => c.deliveryId)).toEqual(ids.slice(0, 3));
       // Only every slot being taken kept the other seven back: they got no rows (no lease, no head).
       expect(rows(path)).toEqual({ deliveries: [], fanouts: 10, attempts: 0 });
-      const rest = await store.claimDeliveries(claimRequest({ limit: 10 }));
+      const rest = await store.claimDeliveries(claimRequest({ limit: 10, now }));
       expect(rest.map((c) => c.deliveryId)).toEqual(ids.slice(3));
       expect(rest.every((c) => c.fence === 1 && c.attemptNumber === 1)).toBe(true);
       expect(rows(path).deliveries).toEqual([]);
       await store.recordAttempts([...first, ...rest].map((c) => record(c, { status: 'delivered' })));
       expect(rows(path)).toMatchObject({ fanouts: 0, attempts: 10 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("lets one integration's fresh burst hold back another's delivery submitted after it only while it is fresh", async () => {
+    const { store, path, w } = await fresh();
+    try {
+      // A burst of one integration, then one delivery of another; the dispatcher has fewer free slots
+      // (4: the others are out at slow endpoints) than the busy integration's own room (32).
+      const busy: string[] = [];
+      const submittedAt = Date.now();
+      for (let i = 0; i < 20; i++) {
+        const c = await newConversation(store, w.customer);
+        const { deliveryIds } = await store.submitActivity(
+          c.conversationId,
+          planTo([webhookTo(w.customer)], { text: `m${i}` }),
+        );
+        busy.push(deliveryIds[0]!);
+      }
+      const other = await newConversation(store, w.customer);
+      const [quiet] = (await store.submitActivity(other.conversationId, planTo([webhookTo(w.system)])))
+        .deliveryIds;
+      const claim = (now: number) =>
+        store.claimDeliveries(claimRequest({ limit: 4, perIntegrationLimit: 32, now }));
+      // Fresh (the claim's clock at the burst's start): it reads only what fills its slots, in order.
+      const first = await claim(submittedAt);
+      expect(first.map((c) => c.deliveryId)).toEqual(busy.slice(0, 4));
+      expect(rows(path).deliveries).toEqual([]);
+      const sent = first.map((c) => c.deliveryId);
+      await store.recordAttempts(first.map((c) => record(c, { status: 'delivered' })));
+      // Once the rest has waited FAIR_WAIT_MS, the whole window competes: round robin between the two.
+      const later = await claim(Date.now() + FAIR_WAIT_MS);
+      expect(later).toHaveLength(4);
+      expect(later.map((c) => c.deliveryId)).toContain(quiet);
+      expect(later.every((c) => c.fence === 1 && c.attemptNumber === 1)).toBe(true);
+      sent.push(...later.map((c) => c.deliveryId));
+      await store.recordAttempts(later.map((c) => record(c, { status: 'delivered' })));
+      // Nothing is lost or sent twice: the rest of the burst follows, once each.
+      for (let i = 0; i < 10 && sent.length < 21; i++) {
+        const next = await claim(Date.now() + FAIR_WAIT_MS);
+        sent.push(...next.map((c) => c.deliveryId));
+        await store.recordAttempts(next.map((c) => record(c, { status: 'delivered' })));
+      }
+      expect([...sent].sort()).toEqual([...busy, quiet!].sort());
+      expect(rows(path)).toMatchObject({ fanouts: 0, attempts: 21 });
     } finally {
       await store.close();
     }

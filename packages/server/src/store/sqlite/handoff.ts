@@ -4,8 +4,8 @@
 // and for which there is room is sent at once as a *flight* — fence 1, first attempt — and gets its
 // delivery row only with its outcome (one insert, instead of an insert, a lease update and an outcome
 // update of a row and its lane indexes). The claim reads only about as many fanouts rows as it has
-// room for (fanout.ts, readFresh); the rest wait, as fanouts, for the next claim. Every other target of
-// the rows it reads gets its row at once, as before.
+// room for (fanout.ts, readFresh) while they are fresh; the rest wait, as fanouts, for the next claim.
+// Every other target of the rows it reads gets its row at once, as before.
 //
 // What keeps this exactly as safe as a leased row:
 // - Lane order: a flight occupies its lane in memory; a later delivery of that lane is written as a
