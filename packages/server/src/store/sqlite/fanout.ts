@@ -36,9 +36,10 @@ export interface FreshRoom {
 /**
  * How long fanouts may wait beyond the end of a claim's window (readFresh) before a claim reads the
  * whole window again: the longest a fresh delivery of one integration waits behind another's burst
- * only because the burst was submitted first.
+ * only because the burst was submitted first. (Measured: at full concurrency the dispatcher lagged its
+ * submissions by 10–50 ms now and then; at 10 ms, 30 % of a burst's deliveries went through rows.)
  */
-export const FAIR_WAIT_MS = 10;
+export const FAIR_WAIT_MS = 50;
 
 export interface FreshWindow {
   fanouts: FreshFanout[];
