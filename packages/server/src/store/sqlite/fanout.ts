@@ -69,6 +69,7 @@ export class Fanouts {
   private readonly anyAfter: Statement<[number, number], { one: number }>;
   private readonly remove: Statement<[number]>;
   private readonly removeOne: Statement<[number]>;
+  private readonly keepTargets: Statement<[string, number]>;
   private readonly laneHasPending: Statement<[number, number], { one: number }>;
   private readonly leased: Statement;
   private readonly flightRow: Statement;
@@ -108,6 +109,7 @@ export class Fanouts {
     );
     this.remove = db.prepare('DELETE FROM fanouts WHERE first_seq <= ?');
     this.removeOne = db.prepare('DELETE FROM fanouts WHERE first_seq = ?');
+    this.keepTargets = db.prepare('UPDATE fanouts SET targets = ? WHERE first_seq = ?');
     this.laneHasPending = db.prepare(
       `SELECT 1 AS one FROM deliveries INDEXED BY deliveries_lane
        WHERE conversation_ref = ? AND integration_ref = ? AND status = 'pending' AND transport = 'webhook' LIMIT 1`,
@@ -304,10 +306,16 @@ export class Fanouts {
    */
   settle(window: FreshWindow, isFlight: (seq: number) => boolean): void {
     let signal = window.signal;
-    for (const { f, candidates } of window.fanouts) {
+    for (const { f, targets, candidates } of window.fanouts) {
       const rest = candidates.filter((t) => !isFlight(t[0]));
       if (rest.length > 0 && this.writeRows(f, rest, window.heldOf)) signal = true;
-      if (rest.length === candidates.length) this.removeOne.run(f.first_seq);
+      const flights = candidates.length - rest.length;
+      if (flights === 0) this.removeOne.run(f.first_seq);
+      // The row keeps only its flights: the others have rows now, which may go (a System head absorbs
+      // waiting rows) while a flight is out, and a store writing the taken row's targets as leased
+      // heads (materialise) must not write them again.
+      else if (flights < targets.length)
+        this.keepTargets.run(JSON.stringify(candidates.filter((t) => isFlight(t[0]))), f.first_seq);
     }
     const last = window.fanouts[window.fanouts.length - 1];
     if (last !== undefined) this.handoff.advance(last.f.first_seq);

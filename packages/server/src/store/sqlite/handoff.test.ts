@@ -249,6 +249,35 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
     }
   });
 
+  it('never writes a row again for a target of a taken fanout whose row a System batch absorbed', async () => {
+    const { store, path, w } = await fresh();
+    try {
+      const c = w.conversation.conversationId;
+      // a1 to the System integration only; a2 to it and to the customer: in one window the System
+      // lane has two targets (rows, a1 the head), the customer's lane one (a flight).
+      await store.submitActivity(c, planTo([webhookTo(w.system)], { text: 'a1' }));
+      const { deliveryIds: a2 } = await store.submitActivity(
+        c,
+        planTo([webhookTo(w.system), webhookTo(w.customer)], { text: 'a2' }),
+      );
+      const claimed = await store.claimDeliveries(claimRequest({ leaseMs: 1_000 }));
+      const batch = claimed.find((d) => d.integrationId === w.system.integrationId)!;
+      const flight = claimed.find((d) => d.integrationId === w.customer.integrationId)!;
+      expect(batch.activityCount).toBe(2);
+      expect(flight.fence).toBe(1);
+      // a2's fanout stays while its flight is out; a read of the log writes rows from fanouts.
+      expect(rows(path).fanouts).toBe(1);
+      await store.getDelivery(a2.find((id) => id !== flight.deliveryId)!);
+      await store.recordAttempts([record(batch, { status: 'delivered' })]);
+      await store.recordAttempts([record(flight, { status: 'delivered' })]);
+      // Nothing is pending, and nothing is claimed again after any lease.
+      expect(rows(path).deliveries.filter((d) => d.status === 'pending')).toEqual([]);
+      expect(await store.claimDeliveries(claimRequest({ now: Date.now() + 60_000 }))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('leaves flights still out as leased rows when it closes; the next store takes them back after the lease', async () => {
     const { store, path, w } = await fresh();
     const [a] = (await submit(w, 'a')).deliveryIds;
