@@ -278,6 +278,33 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
     }
   });
 
+  it('after a crash sends again only the flights of a taken fanout, not its targets that had rows', async () => {
+    const { store, path, w } = await fresh();
+    const copy = join(root, `crash-${++counter}.db`);
+    try {
+      const c = w.conversation.conversationId;
+      await store.submitActivity(c, planTo([webhookTo(w.system)], { text: 'a1' }));
+      await store.submitActivity(c, planTo([webhookTo(w.system), webhookTo(w.customer)], { text: 'a2' }));
+      const claimed = await store.claimDeliveries(claimRequest());
+      const batch = claimed.find((d) => d.integrationId === w.system.integrationId)!;
+      expect(batch.activityCount).toBe(2);
+      await store.recordAttempts([record(batch, { status: 'delivered' })]);
+      // The process dies while the customer's flight is out: what the file holds then.
+      const raw = new Database(path, { readonly: true });
+      raw.exec(`VACUUM INTO '${copy}'`);
+      raw.close();
+    } finally {
+      await store.close();
+    }
+    const next = createSqliteStore(copy);
+    try {
+      const again = await next.claimDeliveries(claimRequest());
+      expect(again.map((d) => d.integrationId)).toEqual([w.customer.integrationId]);
+    } finally {
+      await next.close();
+    }
+  });
+
   it('leaves flights still out as leased rows when it closes; the next store takes them back after the lease', async () => {
     const { store, path, w } = await fresh();
     const [a] = (await submit(w, 'a')).deliveryIds;
