@@ -70,6 +70,12 @@ export class Fanouts {
   private readonly remove: Statement<[number]>;
   private readonly removeOne: Statement<[number]>;
   private readonly keepTargets: Statement<[string, number]>;
+  private readonly hasRow: Statement<[number], { one: number }>;
+  /**
+   * The newest fanouts row when this store began to take flights: rows up to it may have been taken by
+   * an owner before a crash, and a flight of theirs may have its row (its outcome) already.
+   */
+  private inherited: number | undefined;
   private readonly laneHasPending: Statement<[number, number], { one: number }>;
   private readonly leased: Statement;
   private readonly flightRow: Statement;
@@ -110,6 +116,7 @@ export class Fanouts {
     this.remove = db.prepare('DELETE FROM fanouts WHERE first_seq <= ?');
     this.removeOne = db.prepare('DELETE FROM fanouts WHERE first_seq = ?');
     this.keepTargets = db.prepare('UPDATE fanouts SET targets = ? WHERE first_seq = ?');
+    this.hasRow = db.prepare('SELECT 1 AS one FROM deliveries WHERE seq = ?');
     this.laneHasPending = db.prepare(
       `SELECT 1 AS one FROM deliveries INDEXED BY deliveries_lane
        WHERE conversation_ref = ? AND integration_ref = ? AND status = 'pending' AND transport = 'webhook' LIMIT 1`,
@@ -232,6 +239,7 @@ export class Fanouts {
     let counted = 0;
     let rows = 0;
     let after = this.handoff.watermark;
+    this.inherited ??= this.newest.get()?.m ?? 0;
     let bounded = true;
     /** Whether the window ends here: the free slots are filled and what follows is still fresh. */
     const cut = (): boolean => {
@@ -252,7 +260,13 @@ export class Fanouts {
       for (const f of batch) {
         const targets = JSON.parse(f.targets) as FanoutTarget[];
         fanouts.push({ f, targets, candidates: [] });
+        const inherited = f.first_seq <= this.inherited;
         for (const t of targets) {
+          if (inherited && this.hasRow.get(t[0]) !== undefined) {
+            // A flight of an owner before a crash whose outcome was recorded: it stays as it is.
+            eligible.set(t, false);
+            continue;
+          }
           const ref = t[1];
           const key = `${f.conversation_ref}:${ref}`;
           const lane = lanes.get(key);

@@ -305,6 +305,33 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
     }
   });
 
+  it('after a crash does not send again a flight whose outcome was recorded, beside one still out', async () => {
+    const { store, path, w } = await fresh();
+    const copy = join(root, `crash-${++counter}.db`);
+    try {
+      await store.submitActivity(
+        w.conversation.conversationId,
+        planTo([webhookTo(w.system), webhookTo(w.customer)], { text: 'a' }),
+      );
+      const claimed = await store.claimDeliveries(claimRequest());
+      expect(claimed.map((d) => d.fence)).toEqual([1, 1]);
+      const done = claimed.find((d) => d.integrationId === w.customer.integrationId)!;
+      await store.recordAttempts([record(done, { status: 'delivered' })]);
+      const raw = new Database(path, { readonly: true });
+      raw.exec(`VACUUM INTO '${copy}'`);
+      raw.close();
+    } finally {
+      await store.close();
+    }
+    const next = createSqliteStore(copy);
+    try {
+      const again = await next.claimDeliveries(claimRequest());
+      expect(again.map((d) => d.integrationId)).toEqual([w.system.integrationId]);
+    } finally {
+      await next.close();
+    }
+  });
+
   it('leaves flights still out as leased rows when it closes; the next store takes them back after the lease', async () => {
     const { store, path, w } = await fresh();
     const [a] = (await submit(w, 'a')).deliveryIds;
