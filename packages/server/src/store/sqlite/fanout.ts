@@ -253,8 +253,10 @@ export class Fanouts {
     };
     read: for (;;) {
       if (cut()) break;
+      // About as many rows as there are slots left, growing with what was read (when little counts —
+      // integrations at their limit, lanes with rows — a window of thousands is not read 8 at a time).
       const size = bounded
-        ? Math.min(READ_FANOUTS, Math.max(8, 2 ** Math.ceil(Math.log2(room.limit - counted))))
+        ? Math.min(READ_FANOUTS, Math.max(8, fanouts.length, 2 ** Math.ceil(Math.log2(room.limit - counted))))
         : READ_FANOUTS;
       const batch = this.fresh.all(size, 0, after);
       for (const f of batch) {

@@ -12,9 +12,10 @@
 //   waiting row (never a head) and is promoted by the flight's outcome, as behind a leased head.
 // - Other writers: the fanouts row stays, holding only its flights' targets, until all its flights have
 //   their rows, and the *watermark* (the last fanouts row taken) is shared, through the write lock's
-//   memory, with every thread of the process. Anything else that writes rows from fanouts (a read of the delivery log, a manual retry, a
-//   delete) writes the taken ones as leased heads (fence 1, this lease), so the log shows them pending
-//   and the flight's outcome is then applied to that row like any leased delivery's.
+//   memory, with every thread of the process. Anything else that writes rows from fanouts (a read of
+//   the delivery log, a manual retry, a delete) writes the taken ones as leased heads (fence 1, this
+//   lease), so the log shows them pending and the flight's outcome is then applied to that row like
+//   any leased delivery's.
 // - Crashes: nothing of a flight is in the database but its fanouts row, so after a restart it is sent
 //   again (at least once, as after an expired lease). A flight whose outcome could not be recorded
 //   expires with its lease: it is then written as a due head, and its late result is stale.
