@@ -1,7 +1,7 @@
 // GroupCommit on a real SQLite file: durable writes queued while a WAL sync runs wait for it and then
 // commit together; a non-durable write is not held back; rolled-back writes undo their memory changes.
 
-import { fdatasync, mkdtempSync, rmSync } from 'node:fs';
+import { fdatasync, fdatasyncSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -45,6 +45,9 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 it('commits the durable writes queued during a WAL sync together once it ends', async () => {
+  // Syncs on the libuv pool (as after a slow sync on the thread): other turns run while one does.
+  writes.close();
+  writes = new GroupCommit(db, `${db.name}-wal`, () => undefined, undefined, fdatasync, 0, null);
   // One durable write per event-loop turn: without holding back, each would be its own transaction.
   const answers: Promise<number>[] = [];
   for (let i = 0; i < 100; i++) {
@@ -54,6 +57,43 @@ it('commits the durable writes queued during a WAL sync together once it ends', 
   const transactions = new Set(await Promise.all(answers));
   expect(transactions.size).toBeLessThan(90);
   expect((db.prepare('SELECT COUNT(*) AS n FROM t').get() as { n: number }).n).toBe(100);
+});
+
+it('syncs on this thread until a sync is slow, then on the pool for a while', async () => {
+  const onThread: number[] = [];
+  const onPool: number[] = [];
+  let slow = false;
+  writes.close();
+  writes = new GroupCommit(
+    db,
+    `${db.name}-wal`,
+    () => undefined,
+    undefined,
+    (fd, done) => {
+      onPool.push(fd);
+      fdatasync(fd, done);
+    },
+    0,
+    (fd) => {
+      onThread.push(fd);
+      fdatasyncSync(fd);
+      // A stalled disk: this sync takes longer than INLINE_SYNC_SLOW_MS.
+      if (slow) {
+        const until = performance.now() + 20;
+        while (performance.now() < until);
+      }
+    },
+  );
+  await writes.enqueue(insert('a'));
+  await writes.enqueue(insert('b'));
+  expect([onThread.length, onPool.length]).toEqual([2, 0]);
+  slow = true;
+  await writes.enqueue(insert('c'));
+  // The slow one finished (the write was answered after it); the next ones go to the pool.
+  await writes.enqueue(insert('d'));
+  await writes.enqueue(insert('e'));
+  expect([onThread.length, onPool.length]).toEqual([3, 2]);
+  expect(db.prepare('SELECT v FROM t ORDER BY rowid').pluck().all()).toEqual(['a', 'b', 'c', 'd', 'e']);
 });
 
 it('does not hold back a non-durable write while a sync runs', async () => {
@@ -67,6 +107,8 @@ it('does not hold back a non-durable write while a sync runs', async () => {
     (fd, done) => {
       release = () => fdatasync(fd, done);
     },
+    0,
+    null,
   );
   const order: string[] = [];
   const durable = writes.enqueue(insert('a')).then(() => order.push('durable'));
