@@ -256,7 +256,8 @@ export function claimTests(stores: Stores): void {
     expect(new Set(all).size).toBe(60);
   });
 
-  it('shares a claim fairly between integrations and respects the per-integration limit', async () => {
+  /** 40 deliveries of the busy System integration, then one of a quiet one submitted after them. */
+  async function burstThenQuiet() {
     const store = await stores.fresh();
     const w = await makeWorld(store);
     const quiet = systemFixture(w.hub, 'quiet');
@@ -266,6 +267,11 @@ export function claimTests(stores: Stores): void {
       await store.submitActivity(c.conversationId, planTo([webhookTo(w.system)]));
     }
     await store.submitActivity(w.conversation.conversationId, planTo([webhookTo(quiet)]));
+    return { store, w, quiet };
+  }
+
+  it('shares a claim fairly between integrations and respects the per-integration limit', async () => {
+    const { store, w, quiet } = await burstThenQuiet();
     // The busy integration has room for the whole claim: its backlog still does not take every slot
     // (on SQLite once the deliveries have waited FAIR_WAIT_MS; a second later they all have).
     const fair = await store.claimDeliveries(claimRequest({ limit: 10, now: Date.now() + 1_000 }));
@@ -280,15 +286,7 @@ export function claimTests(stores: Stores): void {
   });
 
   it('does not let an integration at its own limit hold back a delivery submitted after its backlog', async () => {
-    const store = await stores.fresh();
-    const w = await makeWorld(store);
-    const quiet = systemFixture(w.hub, 'quiet');
-    await store.createIntegration(quiet);
-    for (let i = 0; i < 40; i++) {
-      const c = await newConversation(store, w.customer);
-      await store.submitActivity(c.conversationId, planTo([webhookTo(w.system)]));
-    }
-    await store.submitActivity(w.conversation.conversationId, planTo([webhookTo(quiet)]));
+    const { store, w, quiet } = await burstThenQuiet();
     const limited = await store.claimDeliveries(claimRequest({ limit: 10, perIntegrationLimit: 4 }));
     expect(limited).toHaveLength(5);
     expect(limited.filter((c) => c.integrationId === quiet.integrationId)).toHaveLength(1);

@@ -56,6 +56,28 @@ function rows(path: string) {
   }
 }
 
+/** A copy of the file as it is now, as a `kill -9` would leave it (the store is not closed first). */
+function fileAsNow(path: string): string {
+  const copy = join(root, `crash-${++counter}.db`);
+  const raw = new Database(path, { readonly: true });
+  try {
+    raw.exec(`VACUUM INTO '${copy}'`);
+  } finally {
+    raw.close();
+  }
+  return copy;
+}
+
+/** What a new store on the file claims first (as the process restarted on it would). */
+async function claimFrom(path: string) {
+  const next = createSqliteStore(path);
+  try {
+    return await next.claimDeliveries(claimRequest());
+  } finally {
+    await next.close();
+  }
+}
+
 const submit = (w: World, text: string) =>
   w.store.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)], { text }));
 
@@ -280,7 +302,7 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
 
   it('after a crash sends again only the flights of a taken fanout, not its targets that had rows', async () => {
     const { store, path, w } = await fresh();
-    const copy = join(root, `crash-${++counter}.db`);
+    let crashed = '';
     try {
       const c = w.conversation.conversationId;
       await store.submitActivity(c, planTo([webhookTo(w.system)], { text: 'a1' }));
@@ -289,25 +311,17 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
       const batch = claimed.find((d) => d.integrationId === w.system.integrationId)!;
       expect(batch.activityCount).toBe(2);
       await store.recordAttempts([record(batch, { status: 'delivered' })]);
-      // The process dies while the customer's flight is out: what the file holds then.
-      const raw = new Database(path, { readonly: true });
-      raw.exec(`VACUUM INTO '${copy}'`);
-      raw.close();
+      // The process dies while the customer's flight is out.
+      crashed = fileAsNow(path);
     } finally {
       await store.close();
     }
-    const next = createSqliteStore(copy);
-    try {
-      const again = await next.claimDeliveries(claimRequest());
-      expect(again.map((d) => d.integrationId)).toEqual([w.customer.integrationId]);
-    } finally {
-      await next.close();
-    }
+    expect((await claimFrom(crashed)).map((d) => d.integrationId)).toEqual([w.customer.integrationId]);
   });
 
   it('after a crash does not send again a flight whose outcome was recorded, beside one still out', async () => {
     const { store, path, w } = await fresh();
-    const copy = join(root, `crash-${++counter}.db`);
+    let crashed = '';
     try {
       await store.submitActivity(
         w.conversation.conversationId,
@@ -317,19 +331,11 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
       expect(claimed.map((d) => d.fence)).toEqual([1, 1]);
       const done = claimed.find((d) => d.integrationId === w.customer.integrationId)!;
       await store.recordAttempts([record(done, { status: 'delivered' })]);
-      const raw = new Database(path, { readonly: true });
-      raw.exec(`VACUUM INTO '${copy}'`);
-      raw.close();
+      crashed = fileAsNow(path);
     } finally {
       await store.close();
     }
-    const next = createSqliteStore(copy);
-    try {
-      const again = await next.claimDeliveries(claimRequest());
-      expect(again.map((d) => d.integrationId)).toEqual([w.system.integrationId]);
-    } finally {
-      await next.close();
-    }
+    expect((await claimFrom(crashed)).map((d) => d.integrationId)).toEqual([w.system.integrationId]);
   });
 
   it('leaves flights still out as leased rows when it closes; the next store takes them back after the lease', async () => {
