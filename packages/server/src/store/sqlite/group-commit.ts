@@ -37,6 +37,13 @@ const DEFER_UP_TO = 256;
  */
 const INLINE_SYNC_SLOW_MS = 5;
 const INLINE_OFF_MS = 2_000;
+
+/** fdatasync on this thread; how long it took (ms). */
+function timedSync(fd: number): number {
+  const started = performance.now();
+  fdatasyncSync(fd);
+  return performance.now() - started;
+}
 interface QueuedWrite {
   run: () => unknown;
   durable: boolean;
@@ -107,8 +114,11 @@ export class GroupCommit {
      * COMMIT, and the WAL is synced in the background at most this many ms after a commit.
      */
     private readonly syncIntervalMs = 0,
-    /** The WAL sync on this thread (INLINE_SYNC_SLOW_MS); null: every sync goes through `syncFile`. */
-    private readonly inlineSync: ((fd: number) => void) | null = fdatasyncSync,
+    /**
+     * The WAL sync on this thread, returning how long it took in ms (INLINE_SYNC_SLOW_MS); null: every
+     * sync goes through `syncFile`.
+     */
+    private readonly inlineSync: ((fd: number) => number) | null = timedSync,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -371,15 +381,12 @@ export class GroupCommit {
       // After the current call stack: flushLocked runs with the write lock held, and the other thread
       // must not wait for this sync.
       queueMicrotask(() => {
-        const started = performance.now();
         let error: NodeJS.ErrnoException | null = null;
         try {
-          inlineSync(fd);
+          if (inlineSync(fd) > INLINE_SYNC_SLOW_MS) this.inlineOffUntil = Date.now() + INLINE_OFF_MS;
         } catch (e) {
           error = e as NodeJS.ErrnoException;
         }
-        if (performance.now() - started > INLINE_SYNC_SLOW_MS)
-          this.inlineOffUntil = Date.now() + INLINE_OFF_MS;
         done(error);
       });
       return;
