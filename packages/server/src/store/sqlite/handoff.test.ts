@@ -78,6 +78,20 @@ async function claimFrom(path: string) {
   }
 }
 
+/** One delivery to the customer integration in each of `count` new conversations; their ids in order. */
+async function burst(w: World, count: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const c = await newConversation(w.store, w.customer);
+    const { deliveryIds } = await w.store.submitActivity(
+      c.conversationId,
+      planTo([webhookTo(w.customer)], { text: `m${i}` }),
+    );
+    ids.push(deliveryIds[0]!);
+  }
+  return ids;
+}
+
 const submit = (w: World, text: string) =>
   w.store.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)], { text }));
 
@@ -119,17 +133,9 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
   it('leaves fresh deliveries beyond the free slots as fanouts; they become flights when slots free', async () => {
     const { store, path, w } = await fresh();
     try {
-      const ids: string[] = [];
       // The claims run on the clock of the first submit: the deliveries are fresh (FAIR_WAIT_MS).
       const now = Date.now();
-      for (let i = 0; i < 10; i++) {
-        const c = await newConversation(store, w.customer);
-        const { deliveryIds } = await store.submitActivity(
-          c.conversationId,
-          planTo([webhookTo(w.customer)], { text: `m${i}` }),
-        );
-        ids.push(deliveryIds[0]!);
-      }
+      const ids = await burst(w, 10);
       const first = await store.claimDeliveries(claimRequest({ limit: 3, now }));
       expect(first.map((c) => c.deliveryId)).toEqual(ids.slice(0, 3));
       // Only every slot being taken kept the other seven back: they got no rows (no lease, no head).
@@ -150,16 +156,8 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
     try {
       // A burst of one integration, then one delivery of another; the dispatcher has fewer free slots
       // (4: the others are out at slow endpoints) than the busy integration's own room (32).
-      const busy: string[] = [];
       const submittedAt = Date.now();
-      for (let i = 0; i < 20; i++) {
-        const c = await newConversation(store, w.customer);
-        const { deliveryIds } = await store.submitActivity(
-          c.conversationId,
-          planTo([webhookTo(w.customer)], { text: `m${i}` }),
-        );
-        busy.push(deliveryIds[0]!);
-      }
+      const busy = await burst(w, 20);
       const other = await newConversation(store, w.customer);
       const [quiet] = (await store.submitActivity(other.conversationId, planTo([webhookTo(w.system)])))
         .deliveryIds;
