@@ -7,6 +7,8 @@
 //   {type:'stats'} / {type:'progress'}       full figures / just the counts;
 //   {type:'down'} / {type:'up'}              stops listening (connections refused) / listens again.
 // It sends {type:'ready', port} and {type:'done', phase, at} once every seq of the phase arrived.
+// With LATENCY_DUMP_DIR set, each phase's send times and latencies are written there (see stats()).
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { verifyHubsterSignature } from '../../packages/sdk/dist/index.js';
 import { BENCH_TAG_RE } from './payload.mjs';
@@ -18,6 +20,7 @@ let phase = null;
 let expected = 0;
 let counts = new Uint8Array(0);
 let latency = new Float64Array(0);
+let sentAt = new Float64Array(0);
 let unique = 0;
 let activities = 0;
 let duplicates = 0;
@@ -36,6 +39,7 @@ function reset(msg) {
   expected = msg.expected;
   counts = new Uint8Array(expected);
   latency = new Float64Array(expected);
+  sentAt = new Float64Array(expected);
   unique = activities = duplicates = posts = multiPosts = maxPerPost = bytes = badSignature = foreign = 0;
   firstAt = lastAt = null;
   doneSent = false;
@@ -75,7 +79,8 @@ function record(body, headers, at) {
       duplicates += 1;
       continue;
     }
-    latency[seq] = at - Number(m[3]);
+    sentAt[seq] = Number(m[3]);
+    latency[seq] = at - sentAt[seq];
     unique += 1;
     if (firstAt === null) firstAt = at;
     lastAt = at;
@@ -108,6 +113,14 @@ function stats() {
   const lat = new Float64Array(unique);
   let k = 0;
   for (let i = 0; i < expected; i += 1) if (counts[i] > 0) lat[k++] = latency[i];
+  // LATENCY_DUMP_DIR: each phase's send times (epoch ms) then latencies (ms), by seq, as Float64 (0 = not
+  // received), to find when the slow deliveries were sent.
+  if (process.env.LATENCY_DUMP_DIR) {
+    writeFileSync(
+      `${process.env.LATENCY_DUMP_DIR}/${phase}.f64`,
+      Buffer.concat([new Uint8Array(sentAt.buffer), new Uint8Array(latency.buffer)]),
+    );
+  }
   return {
     type: 'stats',
     phase,
