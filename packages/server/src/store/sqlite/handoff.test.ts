@@ -336,6 +336,39 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
     expect((await claimFrom(crashed)).map((d) => d.integrationId)).toEqual([w.system.integrationId]);
   });
 
+  it.each(['retry', 'recover'] as const)(
+    'keeps a delivery reopened by %s behind a flight of its lane taken between the catch-up and the reopen',
+    async (how) => {
+      const { store, w } = await fresh();
+      try {
+        const now = Date.now();
+        const [a] = (await submit(w, 'a')).deliveryIds;
+        const [first] = await store.claimDeliveries(claimRequest({ now }));
+        expect(first?.deliveryId).toBe(a);
+        await store.recordAttempts([record(first!, { status: 'failed' }, 500)]);
+        // The retry writes the fanouts committed so far (none), then — before it reopens a — b of the
+        // same lane is submitted and the dispatcher sends it as a flight (its lane has no pending row).
+        const retried =
+          how === 'retry'
+            ? store.retryDelivery(a!, now)
+            : store.recoverDeliveries(w.customer.integrationId, 0, now).then((n) => n === 1);
+        const submitted = submit(w, 'b');
+        const claiming = store.claimDeliveries(claimRequest({ now }));
+        expect(await retried).toBe(true);
+        const [b] = (await submitted).deliveryIds;
+        const [flight] = await claiming;
+        expect(flight).toMatchObject({ deliveryId: b, fence: 1 });
+        // While b is out nothing else of its lane may be sent: a waits behind it.
+        expect(await store.claimDeliveries(claimRequest({ now }))).toEqual([]);
+        await store.recordAttempts([record(flight!, { status: 'delivered' })]);
+        const [again] = await store.claimDeliveries(claimRequest({ now }));
+        expect(again).toMatchObject({ deliveryId: a, fence: 2, body: first!.body });
+      } finally {
+        await store.close();
+      }
+    },
+  );
+
   it('leaves flights still out as leased rows when it closes; the next store takes them back after the lease', async () => {
     const { store, path, w } = await fresh();
     const [a] = (await submit(w, 'a')).deliveryIds;

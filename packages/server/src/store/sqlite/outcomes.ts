@@ -222,10 +222,14 @@ export function createOutcomes(ctx: SqliteContext) {
       }, false);
     },
     // Retry and recover reopen final rows (never in fanouts); the lane's later deliveries get their
-    // rows first, so whether the reopened one waits behind them does not depend on timing.
+    // rows first, so whether the reopened one waits behind them does not depend on timing. The catch-up
+    // runs in transactions of its own, so the reopen's transaction writes again what was submitted
+    // meanwhile — above all a flight taken meanwhile (handoff.ts), which has no row and would otherwise
+    // leave the lane looking empty: the reopened delivery would be a head sent beside it.
     async retryDelivery(deliveryId: Guid, now: EpochMs): Promise<boolean> {
       await ctx.fanouts.catchUp();
       return ctx.writes.enqueue(() => {
+        ctx.fanouts.materialiseAll();
         const seq = seqOf(deliveryId);
         return seq !== undefined && reopenNow(seq, now);
       });
@@ -233,6 +237,7 @@ export function createOutcomes(ctx: SqliteContext) {
     async recoverDeliveries(integrationId: Guid, since: EpochMs, now: EpochMs): Promise<number> {
       await ctx.fanouts.catchUp();
       return ctx.writes.enqueue(() => {
+        ctx.fanouts.materialiseAll();
         let count = 0;
         const ref = lanes.refOf(integrationId);
         if (ref === undefined) return 0;
