@@ -119,16 +119,19 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
 
 /**
  * One round trip locks the due lanes and loads their heads with what a claim needs. Why it is safe to
- * read the heads in the same statement: a lane changed after this statement's snapshot (a head
- * finished and the next promoted) is returned in its new version by the lock, and the join to the
- * old head then fails, so that lane is left for the next claim rather than claimed stale.
+ * read the heads in the same statement: the heads are read from the statement's snapshot, but a lane
+ * changed after that snapshot (by another process: its head claimed and then rescheduled, due again
+ * already, or finished and the next promoted) is returned in its new version by the lock, and every
+ * change to a head comes with a change to its lane. So a lane whose locked version is not the one the
+ * snapshot holds (another xmin) is left for the next claim rather than claimed from stale rows: its
+ * head could have had its body fixed, its batch absorbed and its attempts counted meanwhile.
  */
 async function lockDueLanes(client: pg.PoolClient, request: ClaimRequest): Promise<LockedLane[]> {
   const inFlight: Record<string, number> = {};
   for (const [integrationId, count] of request.inFlight) inFlight[integrationId] = count;
   const { rows } = await client.query(
     `WITH locked AS (
-       SELECT l.integration_id, l.conversation_id, l.head_id FROM lanes l
+       SELECT l.integration_id, l.conversation_id, l.head_id, l.xmin AS lane_xmin FROM lanes l
        JOIN (
          SELECT l2.integration_id, l2.conversation_id,
            row_number() OVER (PARTITION BY l2.integration_id ORDER BY l2.due_at, l2.conversation_id) AS rank
@@ -143,21 +146,25 @@ async function lockDueLanes(client: pg.PoolClient, request: ClaimRequest): Promi
        FOR UPDATE OF l SKIP LOCKED
      )
      SELECT locked.integration_id AS lane_integration, locked.conversation_id AS lane_conversation,
-       h.delivery_id, h.hub_id, h.tenant_id, h.echo, h.event_id, h.seq, h.body, h.fence, h.attempt_count,
-       h.attempt_base, h.created_at, h.event_ids, a.activity_json, c.properties, i.channel_id, i.configuration
+       s.integration_id IS NOT NULL AS lane_current, h.delivery_id, h.hub_id, h.tenant_id, h.echo,
+       h.event_id, h.seq, h.body, h.fence, h.attempt_count, h.attempt_base, h.created_at, h.event_ids, a.activity_json, c.properties, i.channel_id, i.configuration
      FROM locked
+     LEFT JOIN lanes s ON s.integration_id = locked.integration_id
+       AND s.conversation_id = locked.conversation_id AND s.xmin = locked.lane_xmin
      LEFT JOIN deliveries h ON h.delivery_id = locked.head_id AND h.status = 'pending'
      LEFT JOIN activities a ON h.body IS NULL AND a.conversation_id = h.conversation_id AND a.event_id = h.event_id
      LEFT JOIN conversations c ON h.body IS NULL AND c.conversation_id = locked.conversation_id
      LEFT JOIN integrations i ON i.integration_id = locked.integration_id`,
     [request.now, request.limit, request.perIntegrationLimit, JSON.stringify(inFlight)],
   );
-  return (rows as Row[]).map((r) => {
+  return (rows as Row[]).flatMap((r): LockedLane[] => {
+    // Changed since the snapshot: left as it is (locked until this claim ends, due again after).
+    if (r['lane_current'] !== true) return [];
     const integrationId = r['lane_integration'] as string;
     const conversationId = r['lane_conversation'] as string;
     if (r['delivery_id'] === null || r['channel_id'] === null)
-      return { integrationId, conversationId, head: undefined };
-    return {
+      return [{ integrationId, conversationId, head: undefined }];
+    const lane: LockedLane = {
       integrationId,
       conversationId,
       head: {
@@ -181,6 +188,7 @@ async function lockDueLanes(client: pg.PoolClient, request: ClaimRequest): Promi
         configuration: JSON.parse(r['configuration'] as string) as Record<string, unknown>,
       },
     };
+    return [lane];
   });
 }
 
