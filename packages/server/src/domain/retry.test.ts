@@ -121,3 +121,34 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('', now)).toBeUndefined();
   });
 });
+
+describe('Retry-After in the obsolete HTTP-date forms, on a host whose time zone is not UTC', () => {
+  // RFC 9110 §5.6.7: recipients MUST accept all three forms, and all three are GMT. V8 reads an
+  // asctime date (no zone written) in the host's local time zone: hours off on a host with TZ set.
+  const zones = ['America/New_York', 'Asia/Tokyo'];
+  const asctime = (ms: number) => {
+    const d = new Date(ms);
+    const day = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getUTCDay()];
+    const month = d.toUTCString().slice(8, 11);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    return `${day} ${month} ${String(d.getUTCDate()).padStart(2, ' ')} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+  };
+
+  it('reads an asctime date as GMT whatever TZ says', () => {
+    const saved = process.env.TZ;
+    try {
+      for (const zone of zones) {
+        process.env.TZ = zone;
+        const text = asctime(now + 180_000); // "Thu Jan  1 12:03:00 2026"
+        expect(parseRetryAfter(text, now), `${zone}: ${text}`).toBe(180_000);
+        expect(
+          decideOutcome({ attemptNumber: 1, schedule, result: { statusCode: 503, retryAfter: text }, now }),
+          zone,
+        ).toEqual({ status: 'pending', nextAttemptAt: now + 180_000 });
+      }
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+});

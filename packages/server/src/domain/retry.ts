@@ -48,12 +48,17 @@ export function decideOutcome(input: OutcomeInput): RetryDecision {
   return { status: 'pending', nextAttemptAt: now + delay };
 }
 
+/** The obsolete asctime form of an HTTP date, the one form without a zone. */
+const ASCTIME = /^[a-z]{3} [a-z]{3} [ \d]?\d \d{2}:\d{2}:\d{2} \d{4}$/i;
+
 /** `Retry-After` as a delay in ms: delta-seconds or an HTTP date; undefined when unparseable. */
 export function parseRetryAfter(value: string, now: EpochMs): number | undefined {
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
   if (!/[a-z]/i.test(text)) return undefined;
-  const at = Date.parse(text);
+  // Why " GMT" is added to the asctime form ("Sun Nov  6 08:49:37 1994"): it writes no zone, and
+  // Date.parse would read it in the host's local time zone; every HTTP date is GMT (RFC 9110 §5.6.7).
+  const at = Date.parse(ASCTIME.test(text) ? `${text} GMT` : text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
