@@ -156,6 +156,9 @@ describe('webhook transport', () => {
     expect(utf8Excerpt(Buffer.from('abcd'), 4)).toBe('abcd');
     expect(utf8Excerpt(Buffer.from([0x61, 0xff, 0xff]), 4)).toBe('a\ufffd'); // 'a' + 3 bytes; the second would make 7
     expect(utf8Excerpt(Buffer.alloc(0), 4)).toBe('');
+    // NUL (which PostgreSQL text cannot hold) shows as U+FFFD, counted as the 3 bytes it is stored as.
+    expect(utf8Excerpt(Buffer.from('a\u0000b'), 5)).toBe('a\ufffdb');
+    expect(utf8Excerpt(Buffer.alloc(8, 0), 7)).toBe('\ufffd\ufffd');
   });
 
   it('reports a refused connection', async () => {

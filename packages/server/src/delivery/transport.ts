@@ -214,9 +214,11 @@ function boundaryPrefix(bytes: Buffer, limit: number): Buffer {
 /**
  * A response body as text of at most `limit` UTF-8 bytes: no character cut in two (which would show as
  * U+FFFD), and bytes that are not UTF-8 — each shown as U+FFFD, three bytes — counted as they are stored.
+ * NUL is shown as U+FFFD too: PostgreSQL text cannot hold it, and an attempt whose excerpt cannot be
+ * stored would never be recorded (sent again at every lease expiry, with the batch recorded with it).
  */
 export function utf8Excerpt(bytes: Buffer, limit: number): string {
-  const text = boundaryPrefix(bytes, limit).toString('utf8');
+  const text = boundaryPrefix(bytes, limit).toString('utf8').replaceAll('\u0000', '\ufffd');
   if (Buffer.byteLength(text) <= limit) return text;
   // Replacement characters made it longer: cut the (now valid) UTF-8 again.
   return boundaryPrefix(Buffer.from(text, 'utf8'), limit).toString('utf8');
