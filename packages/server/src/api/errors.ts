@@ -28,6 +28,8 @@ const FASTIFY_ERRORS: Record<string, { status: number; name: ErrorName; detail?:
   },
   FST_ERR_NOT_FOUND: { status: 404, name: 'NotFound' },
   FST_ERR_BAD_URL: { status: 400, name: 'InvalidValue', detail: 'The URL is not valid.' },
+  // Every path parameter is an id (a GUID, 36 characters): one past the router's 100 is a malformed id.
+  FST_ERR_MAX_PARAM_LENGTH: { status: 400, name: 'InvalidGuid', detail: 'An id in the path is not a GUID.' },
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, name: 'InvalidValue', detail: 'The request is not valid.' },
 };
 

@@ -359,6 +359,21 @@ describe('bad input', () => {
     expectErrorShape(400, encoding.body);
   });
 
+  it('answers an id longer than the router takes (over 100 characters) with 400, not 500', async () => {
+    const long = 'x'.repeat(101);
+    for (const [method, path] of [
+      ['GET', `/api/v1/hubs/${long}`],
+      ['GET', `/api/v1/tenants/${long}`],
+      ['GET', `/api/v1/integrations/${long}/deliveries`],
+      ['POST', `/api/v1/deliveries/${'0'.repeat(5000)}/retry`],
+    ] as const) {
+      const response = await client.raw(path, { method });
+      expect(response.status, `${method} ${path.slice(0, 40)}`).toBe(400);
+      expectErrorShape(400, response.body);
+      expect(response.body.errors[0].code).toBe(200);
+    }
+  });
+
   it('answers no token, a bad token and a malformed header with 401', async () => {
     const anonymous = apiClient(engine.url, null);
     for (const path of ['/api/v1/hubs', `/api/v1/hubs/${hubId}`, '/api/v1/notifications']) {
