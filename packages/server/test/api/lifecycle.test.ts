@@ -173,4 +173,43 @@ describe('delivery log', () => {
     );
     expect(badStatus.status).toBe(400);
   });
+  it('refuses to resend a webhook delivery once its integration dropped its webhookUrl (websocket now)', async () => {
+    const hub = await setupHub(tenant.client);
+    const agent = await hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent', webhookUrl: `${receiver.url}/agent` },
+    });
+    receiver.respond(500);
+    const { conversationId } = await hub.openConversation();
+    const sent = await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+      type: 'message',
+      message: { type: 'text', text: 'to the agent' },
+    });
+    expect(sent.status).toBe(200);
+    const failed = await eventually(async () => {
+      const page = await tenant.client.get(
+        `/api/v1/integrations/${agent.integrationId}/deliveries?status=failed`,
+      );
+      return page.body.total === 1 ? page.body.results[0] : undefined;
+    });
+    // The agent desk moves to the websocket gateway: no webhookUrl any more.
+    const moved = await tenant.client.put(`/api/v1/integrations/${agent.integrationId}`, {
+      configuration: { integrationType: 'Agent' },
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.body.configuration.webhookUrl).toBeUndefined();
+    receiver.respond(200);
+
+    const retry = await tenant.client.post(`/api/v1/deliveries/${failed.deliveryId}/retry`);
+    expect(retry.status, retry.text).toBe(400);
+    expect(retry.text).toContain('websocket');
+    const recovered = await tenant.client.post(`/api/v1/integrations/${agent.integrationId}/recover`, {
+      since: 0,
+    });
+    expect(recovered.status).toBe(200);
+    expect(recovered.body.recovered).toBe(0);
+    const after = await tenant.client.get(`/api/v1/deliveries/${failed.deliveryId}`);
+    expect(after.body.status).toBe('failed');
+    expect(after.body.attempts).toHaveLength(3);
+  });
 });

@@ -54,8 +54,12 @@ export async function getDelivery(ctx: PgContext, deliveryId: Guid): Promise<Del
   return toDelivery(rows[0] as Row, attempts.rows as Row[]);
 }
 
+function hasWebhookUrl(configuration: string): boolean {
+  return typeof (JSON.parse(configuration) as { webhookUrl?: unknown }).webhookUrl === 'string';
+}
+
 /**
- * Puts finished webhook deliveries (of integrations that still exist) back in their lanes with a
+ * Puts finished webhook deliveries (of integrations that still exist with a webhookUrl) back in their lanes with a
  * fresh attempt budget. The deliveries' integrations are locked first, FOR KEY SHARE in code-unit
  * order (as a submit locks them): a delete locks them FOR UPDATE before it deletes their lanes and
  * cancels their pending deliveries, so it either waits for this resend to commit and then cancels
@@ -69,12 +73,16 @@ async function resend(ctx: PgContext, where: string, params: unknown[], now: Epo
   const resendable = `${where} AND d.transport = 'webhook' AND d.status IN ('failed', 'delivered')`;
   const count = await inTransaction(ctx.pool, async (client) => {
     const locked = await client.query(
-      `SELECT i.integration_id FROM integrations i
+      `SELECT i.integration_id, i.configuration FROM integrations i
        WHERE i.integration_id IN (SELECT d.integration_id FROM deliveries d WHERE ${resendable})
        ORDER BY i.integration_id COLLATE "C" FOR KEY SHARE`,
       params,
     );
-    const integrationIds = (locked.rows as Row[]).map((r) => r['integration_id'] as string);
+    // Only to an integration that still has a webhookUrl: one moved to the websocket since would have
+    // the delivery fail at once ("invalid webhook URL").
+    const integrationIds = (locked.rows as Row[])
+      .filter((r) => hasWebhookUrl(r['configuration'] as string))
+      .map((r) => r['integration_id'] as string);
     if (integrationIds.length === 0) return 0;
     const ofLocked = `d.integration_id = ANY($${params.length + 1}::text[])`;
     await client.query(

@@ -55,8 +55,11 @@ export function createOutcomes(ctx: SqliteContext) {
     `UPDATE deliveries SET status = 'pending', budget_base = attempt_count, next_attempt_at = ?, due_at = ?,
        is_head = ?, held = ?, lease_owner = NULL, lease_until = NULL WHERE seq = ?`,
   );
-  const integrationExists = db.prepare<[string], { n: number }>(
-    'SELECT 1 AS n FROM integrations WHERE integration_id = ?',
+  // A resend needs somewhere to go: the integration, still with a webhookUrl (one moved to the
+  // websocket since would have the delivery fail at once, "invalid webhook URL").
+  const integrationWithWebhook = db.prepare<[string], { n: number }>(
+    `SELECT 1 AS n FROM integrations
+     WHERE integration_id = ? AND json_type(configuration, '$.webhookUrl') = 'text'`,
   );
   const failedSince = db.prepare<[number, number], { seq: number }>(
     `SELECT seq FROM deliveries INDEXED BY deliveries_integration
@@ -162,7 +165,7 @@ export function createOutcomes(ctx: SqliteContext) {
     const row = state.get(seq);
     if (row === undefined || row.transport !== 'webhook') return false;
     if (row.status !== 'delivered' && row.status !== 'failed') return false;
-    if (integrationExists.get(row.integration_id) === undefined) return false;
+    if (integrationWithWebhook.get(row.integration_id) === undefined) return false;
     const held = lanes.isHeld(row.integration_id);
     // A lane that already has pending deliveries has a head; this one waits behind it (the lowest seq
     // is promoted next). An empty lane makes it the head at once.
