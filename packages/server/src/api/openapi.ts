@@ -166,9 +166,15 @@ const requestSchemas = {
   ...integrationSchemas,
   ActivityEnvelope: activitySchemas.ActivityEnvelope,
   ActivityEvent: activitySchemas.ActivityEvent,
-  Recover: object({ since: { oneOf: [time, int], description: 'ISO 8601 date or epoch milliseconds' } }, [
-    'since',
-  ]),
+  Recover: object(
+    {
+      since: {
+        oneOf: [time, int],
+        description: 'ISO 8601 date or date-time (UTC unless it carries an offset) or epoch milliseconds',
+      },
+    },
+    ['since'],
+  ),
   TokenRequest: object(
     {
       grant_type: { const: 'client_credentials' },

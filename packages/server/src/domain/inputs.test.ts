@@ -250,6 +250,23 @@ describe('since', () => {
     expect(parseInstant('2026-13-45')).toBeUndefined();
   });
 
+  it('reads dates strictly, a time without offset as UTC', () => {
+    expect(parseInstant('2026-12-04T20:00:00')).toBe(NOW);
+    expect(parseInstant('2026-12-04 20:00')).toBe(NOW);
+    expect(parseInstant('2026-12-04T22:00:00+02:00')).toBe(NOW);
+    expect(parseInstant('2026-12-04T15:30:00-0430')).toBe(NOW);
+    expect(parseInstant('2024-02-29')).toBe(Date.UTC(2024, 1, 29));
+    for (const text of [
+      '2024-01-01 junk',
+      '2024-02-30',
+      '2023-02-29',
+      '2024-01-01T24:00:00Z',
+      '2024-01-01T10:00 PM',
+    ]) {
+      expect(parseInstant(text), text).toBeUndefined();
+    }
+  });
+
   it('parses the recover body', () => {
     expect(value(parseRecoverSince({ since: '2026-12-04T20:00:00Z' }))).toBe(NOW);
     expect(problems(parseRecoverSince({}))).toEqual(["Property 'since' is required. (code: PRT000301)"]);

@@ -307,15 +307,51 @@ export function parseGuidParam(value: unknown, name: string): ParseResult<string
   return { ok: false, errors: [errorItem('InvalidGuid', `Parameter '${name}' must be a GUID.`)] };
 }
 
-/** A point in time given as epoch milliseconds (number or digits) or an ISO 8601 date. */
+/** `YYYY-MM-DD`, optionally `THH:MM[:SS[.fraction]]` and a zone (`Z`, `±HH:MM`, `±HHMM`, `±HH`). */
+const ISO_INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)?)?$/;
+
+/**
+ * An ISO 8601 / RFC 3339 date or date-time, read strictly: Date.parse fell back to V8's legacy parser
+ * for anything else ("2024-01-01 junk" was 1 June 2024), rolled impossible days over ("2024-02-30" was
+ * 1 March) and read a time without offset in the host's time zone. Here a time without offset is UTC.
+ */
+function parseIsoInstant(text: string): EpochMs | undefined {
+  const m = ISO_INSTANT.exec(text);
+  if (m === null) return undefined;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const millis = Number((m[7] ?? '').padEnd(3, '0').slice(0, 3));
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return undefined;
+  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  let offsetMinutes = 0;
+  if (m[9] !== undefined) {
+    const offsetHours = Number(m[10]);
+    const offsetRest = Number(m[11] ?? 0);
+    if (offsetHours > 23 || offsetRest > 59) return undefined;
+    offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetRest);
+  }
+  // Date.UTC maps years 0–99 to 1900–1999; setUTCFullYear keeps the year as written.
+  const date = new Date(Date.UTC(2000, month - 1, day, hour, minute, second, millis));
+  date.setUTCFullYear(year);
+  const ms = date.getTime() - offsetMinutes * 60_000;
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
+/** A point in time given as epoch milliseconds (number or digits) or an ISO 8601 date (see above). */
 export function parseInstant(value: unknown): EpochMs | undefined {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return parseInstant(Number(text));
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined;
-  const ms = Date.parse(text);
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  return parseIsoInstant(text);
 }
 
 /** `POST /api/v1/integrations/{id}/recover` body `{since}`: ISO date or epoch ms. */

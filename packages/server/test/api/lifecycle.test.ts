@@ -212,4 +212,51 @@ describe('delivery log', () => {
     expect(after.body.status).toBe('failed');
     expect(after.body.attempts).toHaveLength(3);
   });
+  it('reads since strictly: text after the date is refused, a time without offset is UTC on any host', async () => {
+    // A host far from UTC: a date-time without offset was read in its zone (10 h later here).
+    const honolulu = await startEngine({ env: { TZ: 'Pacific/Honolulu' } });
+    try {
+      const own = await createTenantWithToken(honolulu);
+      const hub = await setupHub(own.client);
+      const system = await hub.addIntegration({
+        channelId: 'System',
+        configuration: {
+          webhookUrl: 'http://127.0.0.1:1/refused',
+          events: ['message'],
+          retrySchedule: 'none',
+        },
+      });
+      const { conversationId } = await hub.openConversation();
+      const sent = await own.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+        type: 'message',
+        message: { type: 'text', text: 'nobody listens' },
+      });
+      expect(sent.status).toBe(200);
+      const failed = await eventually(async () => {
+        const page = await own.client.get(
+          `/api/v1/integrations/${system.integrationId}/deliveries?status=failed`,
+        );
+        return page.body.total === 1 ? page.body.results[0] : undefined;
+      });
+      const recover = (since: unknown) =>
+        own.client.post(`/api/v1/integrations/${system.integrationId}/recover`, { since });
+      // Date.parse read "2024-01-01 junk" as 1 June 2024 ("jun"), and "2024-02-30" as 1 March.
+      for (const since of [
+        '2024-01-01 junk',
+        '2024-02-30',
+        '2024-01-01T10:00:00 PM',
+        '2024-01-01T24:00:00Z',
+      ]) {
+        const refused = await recover(since);
+        expect(refused.status, since).toBe(400);
+        expect(refused.body.errors[0].code, since).toBe(201);
+      }
+      const hourBefore = new Date(Date.parse(failed.createdAt) - 3_600_000).toISOString();
+      const local = await recover(hourBefore.replace(/\.\d{3}Z$/, ''));
+      expect(local.status).toBe(200);
+      expect(local.body.recovered).toBe(1);
+    } finally {
+      await honolulu.stop();
+    }
+  });
 });
