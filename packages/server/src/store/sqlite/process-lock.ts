@@ -5,7 +5,7 @@
 // EXCLUSIVE locking mode: an exclusive lock for `all`, a shared one for the others. The operating system
 // releases it when the process ends, however it ends (kill -9 included).
 
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, realpathSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { OperationalError } from '../../domain/errors.js';
 
@@ -19,7 +19,15 @@ const WAIT_MS = 1_000;
 
 /** Takes this process's claim on the database file; the returned function lets it go. */
 export function claimDatabaseFile(path: string, claim: FileClaim): () => void {
-  const lockPath = `${path}.hookster-lock`;
+  // Next to the file itself, not to the name given: SQLite follows a symbolic link to the database, so
+  // two processes naming one file through different links must meet on one lock too.
+  let real = path;
+  try {
+    real = realpathSync(path);
+  } catch {
+    // Not there (yet): the name as given.
+  }
+  const lockPath = `${real}.hookster-lock`;
   try {
     // Owner only, like the database: another local user holding a shared lock could stop a start.
     closeSync(openSync(lockPath, 'wx', 0o600));
