@@ -9,7 +9,7 @@ import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_thr
 import type { Logger } from 'pino';
 import type { HooksterConfig } from '../config/types.js';
 import type { Dispatcher, PartDeps } from '../engine-parts.js';
-import { sqlitePathOf, writeLockOf } from '../store/sqlite/write-lock.js';
+import { releaseAbandoned, sqlitePathOf, writeLockOf } from '../store/sqlite/write-lock.js';
 import type { DeliveryMetrics } from './dispatcher.js';
 
 /** Metric updates accumulated in the thread during one event-loop turn. */
@@ -139,6 +139,11 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
     thread.on('error', (error) => logger.error({ err: error }, 'dispatch thread failed'));
     thread.on('exit', (code) => {
       if (worker === thread) worker = undefined;
+      // Ended inside a transaction (out of memory: no `finally` ran): the write lock would stay taken and
+      // the main thread's commits (every submission), the next thread's and the stop wait for ever.
+      if (writeLock !== undefined && releaseAbandoned(new Int32Array(writeLock))) {
+        logger.error({ code }, 'the dispatch thread ended holding the write lock: released');
+      }
       if (stopping !== undefined) return;
       logger.error({ code }, `dispatch thread exited; starting it again in ${RESTART_DELAY_MS} ms`);
       restartTimer = setTimeout(respawn, RESTART_DELAY_MS);

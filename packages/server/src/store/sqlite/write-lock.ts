@@ -81,6 +81,20 @@ export function lockBlocking(lock: Int32Array): void {
   while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 1, 100);
 }
 
+/**
+ * After another thread sharing the lock ended (its 'exit' event, on the thread that started it): lets the
+ * lock go if that thread ended while holding it. A thread ended abruptly — out of memory
+ * (ERR_WORKER_OUT_OF_MEMORY), terminate(), process.exit() in it — runs no `finally`, so a transaction
+ * it was in leaves the lock taken for ever: every later write of the process would wait for it. Safe
+ * because a thread holds the lock only inside synchronous code, never across an event it handles: the
+ * caller cannot be holding it, and no other thread shares it then.
+ */
+export function releaseAbandoned(lock: Int32Array): boolean {
+  if (Atomics.load(lock, 0) === 0) return false;
+  unlock(lock);
+  return true;
+}
+
 export function unlock(lock: Int32Array): void {
   Atomics.store(lock, 0, 0);
   // Every waiter: one woken waiter that finds nothing to write would otherwise pass no wake-up on.
