@@ -1,7 +1,7 @@
 // Engine e2e: the dispatch thread dies (an uncaught exception) while fresh deliveries are out as
 // flights (store/sqlite/handoff.ts). The engine starts it again after 1 s; the deliveries that were out
 // must be sent again only once their lease has ended (never two in flight), and none may be lost.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,7 @@ afterAll(async () => {
 describe('the dispatch thread dying with flights out', () => {
   it('sends them again only after their lease, and delivers every one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rev5-thread-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const trigger = join(dir, 'crash');
     let crashed = false;
     const hook: TestReceiver = await startTestReceiver((_req, res) => {

@@ -2,7 +2,7 @@
 // that runs out of memory does: no `finally` runs), holding the write lock it shares with the main thread
 // (store/sqlite/write-lock.ts). The engine starts the thread again after 1 s; the main thread must still
 // commit submissions, the new thread deliver them, and a graceful stop end the process.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,7 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
 describe('the dispatch thread ending inside a transaction', () => {
   it('leaves the engine committing, delivering and able to stop', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rev5-thread-kill-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const trigger = join(dir, 'kill');
     const hook: TestReceiver = await startTestReceiver((_req, res) => res.end('ok'));
     cleanups.push(() => hook.close());
