@@ -30,7 +30,7 @@ afterAll(async () => {
 
 describe('the dispatch thread dying with flights out', () => {
   it('sends them again only after their lease, and delivers every one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rev5-thread-'));
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-thread-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const trigger = join(dir, 'crash');
     let crashed = false;

@@ -45,13 +45,13 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
 
 describe('the dispatch thread ending inside a transaction', () => {
   it('leaves the engine committing, delivering and able to stop', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'rev5-thread-kill-'));
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-thread-kill-'));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const trigger = join(dir, 'kill');
     const hook: TestReceiver = await startTestReceiver((_req, res) => res.end('ok'));
     cleanups.push(() => hook.close());
     const w: DeliveryWorld = await startWorld(
-      { HOOKSTER_DISPATCH_THREAD: 'true', HOOKSTER_LOG_LEVEL: 'info', REV5_THREAD_KILL_FILE: trigger },
+      { HOOKSTER_DISPATCH_THREAD: 'true', HOOKSTER_LOG_LEVEL: 'info', TEST_THREAD_KILL_FILE: trigger },
       undefined,
       ['--require', HOOK],
     );
