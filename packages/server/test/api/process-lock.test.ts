@@ -21,13 +21,13 @@ async function start(dbPath: string): Promise<RunningEngine> {
 
 describe.skipIf(process.env.HOOKSTER_TEST_DATABASE_URL)('one --role all process per SQLite file', () => {
   it('refuses a second --role all process on the same path', async () => {
-    const dbPath = join(tempDir('rev5-lock-'), 'hookster.db');
+    const dbPath = join(tempDir('hookster-lock-'), 'hookster.db');
     await start(dbPath);
     await expect(start(dbPath)).rejects.toThrow(/Another Hookster process uses/);
   });
 
   it('refuses a second --role all process that names the file through a symbolic link', async () => {
-    const dir = tempDir('rev5-lock-');
+    const dir = tempDir('hookster-lock-');
     const dbPath = join(dir, 'hookster.db');
     await start(dbPath);
     const alias = join(dir, 'alias.db');

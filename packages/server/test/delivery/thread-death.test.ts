@@ -44,7 +44,7 @@ describe('the dispatch thread dying with flights out', () => {
         HOOKSTER_DISPATCH_THREAD: 'true',
         HOOKSTER_LOG_LEVEL: 'info',
         HOOKSTER_DELIVERY_TIMEOUT: `${TIMEOUT_MS}ms`,
-        REV5_THREAD_CRASH_FILE: trigger,
+        TEST_THREAD_CRASH_FILE: trigger,
       },
       undefined,
       ['--require', HOOK],
