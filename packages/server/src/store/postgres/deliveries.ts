@@ -59,9 +59,9 @@ function hasWebhookUrl(configuration: string): boolean {
 }
 
 /**
- * Puts finished webhook deliveries (of integrations that still exist with a webhookUrl) back in their lanes with a
- * fresh attempt budget. The deliveries' integrations are locked first, FOR KEY SHARE in code-unit
- * order (as a submit locks them): a delete locks them FOR UPDATE before it deletes their lanes and
+ * Puts finished webhook deliveries (of integrations that still exist with a webhookUrl) back in their
+ * lanes with a fresh attempt budget. The deliveries' integrations are locked first, FOR KEY SHARE in
+ * code-unit order (as a submit locks them): a delete locks them FOR UPDATE before it deletes their lanes and
  * cancels their pending deliveries, so it either waits for this resend to commit and then cancels
  * what it reopened, or this lock waits for the delete and then skips the deleted integration, whose
  * deliveries are left as they are (no lane, nothing pending). Lanes are locked next (the lock order
