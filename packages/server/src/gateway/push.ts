@@ -20,6 +20,13 @@ const DRAIN_POLL_MS = 5;
 
 type ReleaseScope = { integrationIds: Guid[] } | { hubId: Guid };
 
+interface HeldBackPush {
+  hubId: Guid;
+  conversationId: Guid;
+  integrationIds: Guid[];
+  push: () => void;
+}
+
 export interface PusherDeps {
   store: Store;
   registry: SessionRegistry;
@@ -56,8 +63,12 @@ export class Pusher {
   private releaseChain: Promise<void> = Promise.resolve();
   /** Scopes of the releases asked for and not finished. */
   private readonly releasing: ReleaseScope[] = [];
-  /** Fresh pushes inside a releasing scope, in commit order: they must not overtake its backlog. */
-  private heldBack: { hubId: Guid; integrationIds: Guid[]; push: () => void }[] = [];
+  /**
+   * Fresh pushes inside a releasing scope, in commit order: they must not overtake its backlog. A push
+   * that reaches a connection one of them also reaches (same integration and conversation: the
+   * recipient of an echoing sender's held-back activity) waits behind it too, so it cannot overtake it.
+   */
+  private heldBack: HeldBackPush[] = [];
 
   constructor(private readonly deps: PusherDeps) {
     deps.bus?.subscribe((announcement) => {
@@ -88,10 +99,14 @@ export class Pusher {
     // The common case (no release running, or nothing to push) costs the submit path nothing more.
     if (this.releasing.length === 0 || targets.length === 0) push();
     else {
-      const integrationIds = targets.map((t) => t.integrationId);
-      if (this.inRelease(conversation.hubId, integrationIds)) {
-        this.heldBack.push({ hubId: conversation.hubId, integrationIds, push });
-      } else push();
+      const entry: HeldBackPush = {
+        hubId: conversation.hubId,
+        conversationId: conversation.conversationId,
+        integrationIds: targets.map((t) => t.integrationId),
+        push,
+      };
+      if (this.mustWait(entry, this.heldBack)) this.heldBack.push(entry);
+      else push();
     }
     if (held) {
       // The resume may have committed between this submit's read of the statuses and its commit, and
@@ -161,12 +176,24 @@ export class Pusher {
       const waiting = this.heldBack;
       this.heldBack = [];
       for (const entry of waiting) {
-        if (this.inRelease(entry.hubId, entry.integrationIds)) this.heldBack.push(entry);
+        if (this.mustWait(entry, this.heldBack)) this.heldBack.push(entry);
         else entry.push();
       }
     };
     this.releaseChain = run.then(ended, ended);
     return run;
+  }
+
+  /** In a releasing scope, or behind a held-back push to one of the same connections (see heldBack). */
+  private mustWait(entry: HeldBackPush, ahead: HeldBackPush[]): boolean {
+    return (
+      this.inRelease(entry.hubId, entry.integrationIds) ||
+      ahead.some(
+        (other) =>
+          other.conversationId === entry.conversationId &&
+          other.integrationIds.some((id) => entry.integrationIds.includes(id)),
+      )
+    );
   }
 
   private inRelease(hubId: Guid, integrationIds: Guid[]): boolean {
