@@ -1,13 +1,20 @@
-// A pause that commits while a submit's transaction is open (after it read the statuses, before its
-// commit) must still hold that submit's websocket delivery: the activity is committed after the pause
-// was answered, so a connected client must not receive it until the resume (DESIGN §2.2.5). The pause
-// goes through another engine process on the same PostgreSQL schema, while this engine's submit waits
-// inside its transaction.
+// A pause sent while a submit's transaction is open (after it read the statuses, before its commit)
+// waits for that commit: otherwise it would be answered first, and the activity, committed after it,
+// still pushed at once to a connected client (DESIGN §2.2.5: a paused integration holds its
+// deliveries). What is submitted after the pause is held until the resume. The pause goes through
+// another engine process on the same PostgreSQL schema, while this engine's submit waits inside its
+// transaction.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '../../src/store/contract.js';
-import { dropSchemas, freshSchemaUrl, postgresAvailable } from '../../src/store/postgres/test-database.js';
+import {
+  TEST_POSTGRES_URL,
+  dropSchemas,
+  freshSchemaUrl,
+  postgresAvailable,
+} from '../../src/store/postgres/test-database.js';
 import { createTenantWithToken, setupHub, submitText, type TenantFixture } from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
 import { startInProcessEngine, type InProcessEngine } from './harness.js';
@@ -54,23 +61,32 @@ describe.runIf(available)('a pause committed while a submit is in its transactio
     await dropSchemas([schema]);
   });
 
-  // KNOWN BUG, not fixed yet: the submit reads the statuses from its statement's snapshot and locks the
-  // integrations FOR KEY SHARE only (hubs not at all), so the pause commits meanwhile and the delivery is
-  // written unheld and pushed at once. `it.fails` keeps the suite green while it stands; drop `.fails`
-  // with the fix (e.g. a submit lock that a pause's UPDATE of the integration or hub row waits for).
-  it.fails('holds the delivery: the connected client receives nothing until the resume', async () => {
+  it('makes a pause wait for a submit in its transaction, and holds what is submitted after it', async () => {
     const hub = await setupHub(tenant.client);
     const agent = await hub.addIntegration({
       channelId: 'Direct',
       configuration: { integrationType: 'Agent' },
     });
     const { conversationId } = await hub.openConversation();
+    // The agent speaks first, so it is the conversation's business integration: the customer's messages
+    // go to it even while it is paused (a new conversation would pick an active one).
+    const spoke = await tenant.client.post(`/inbound/business/v1/direct/activity/${conversationId}`, {
+      type: 'message',
+      sender: { integrationId: agent.integrationId },
+      message: { type: 'text', text: 'hello' },
+    });
+    expect(spoke.status).toBe(200);
     const client = await connectRawHub(submitter.url, { token: tenant.token, iId: agent.integrationId });
     try {
+      let pauseExit: Promise<unknown[]> | undefined;
       let pauseStatus = '';
+      let pauseWaited = false;
       duringNextSubmit = () => {
-        // Synchronous on purpose: this engine is stopped inside the submit's transaction meanwhile.
-        pauseStatus = execFileSync('curl', [
+        // This engine's event loop stands still here, inside the submit's transaction: the pause goes
+        // to the other engine from a child process, and its UPDATE must wait for this transaction's
+        // lock (seen in pg_stat_activity, polled synchronously, at most 10 s). Before the fix it did
+        // not wait: it committed and was answered while this transaction was still open.
+        const pause = spawn('curl', [
           '-s',
           '-o',
           '/dev/null',
@@ -85,18 +101,40 @@ describe.runIf(available)('a pause committed while a submit is in its transactio
           '--data',
           '{"statusId":3002}',
           `${other.url}/api/v1/integrations/${agent.integrationId}`,
-        ]).toString();
+        ]);
+        pauseExit = once(pause, 'exit');
+        pause.stdout.on('data', (chunk: Buffer) => (pauseStatus += chunk.toString()));
+        const deadline = Date.now() + 10_000;
+        while (!pauseWaited && Date.now() < deadline) {
+          const waiting = execFileSync('psql', [
+            TEST_POSTGRES_URL,
+            '-tAc',
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE integrations%'",
+          ]);
+          pauseWaited = waiting.toString().trim() !== '0';
+        }
       };
-      const eventId = await submitText(tenant.client, conversationId, 'committed after the pause');
+      const before = await submitText(tenant.client, conversationId, 'committed before the pause');
+      const [exitCode] = (await pauseExit!) as [number];
+      expect(exitCode).toBe(0);
       expect(pauseStatus).toBe('200');
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(client.activities.map((a) => a.eventId)).toEqual([]);
-      // The resume releases it.
+      expect(pauseWaited).toBe(true);
+      // Committed before the pause: pushed.
+      await client.waitFor(() => client.activities.length === 1, 10_000, 'the activity before the pause');
+      // Committed after the pause was answered: held until the resume.
+      const after = await submitText(tenant.client, conversationId, 'committed after the pause');
+      const held = execFileSync('psql', [
+        TEST_POSTGRES_URL,
+        '-tAc',
+        `SELECT count(*) FROM "${schema}".deliveries WHERE held_push`,
+      ]);
+      expect(held.toString().trim()).toBe('1');
+      expect(client.activities).toHaveLength(1);
       expect(
         (await tenant.client.put(`/api/v1/integrations/${agent.integrationId}`, { statusId: 3000 })).status,
       ).toBe(200);
-      await client.waitFor(() => client.activities.length === 1, 10_000, 'the released activity');
-      expect(client.activities[0]?.eventId).toBe(eventId);
+      await client.waitFor(() => client.activities.length === 2, 10_000, 'the released activity');
+      expect(client.activities.map((a) => a.eventId)).toEqual([before, after]);
     } finally {
       client.close();
       await client.closed;

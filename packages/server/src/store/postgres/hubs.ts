@@ -82,7 +82,7 @@ export async function updateHub(ctx: PgContext, hub: Hub): Promise<void> {
  * integrations.ts createIntegration), so one that got there first has committed before the
  * statements below, which delete its integration with the others, and one that comes later waits
  * for this transaction and then finds no hub. Why the hub's integrations are locked next (FOR
- * UPDATE, in code-unit order, the order a submit or a resend locks them FOR KEY SHARE): a submit
+ * UPDATE, in code-unit order, the order a submit locks them FOR SHARE and a resend FOR KEY SHARE): a submit
  * that routed to one of them committed before, and the statements below see and cancel what it
  * wrote, or it waits for this transaction and then finds them gone (see submit.ts). Why lanes are
  * deleted next: every writer locks a lane row before the delivery rows of that lane (claims, attempt

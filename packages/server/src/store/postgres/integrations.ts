@@ -106,7 +106,7 @@ export async function updateIntegration(ctx: PgContext, i: Integration): Promise
 
 /**
  * The integration row is locked first (FOR UPDATE), before its lanes and deliveries: a submit writing
- * deliveries for it holds it FOR KEY SHARE (see submit.ts), so the lock waits until such a submit
+ * deliveries for it holds it FOR SHARE (see submit.ts), so the lock waits until such a submit
  * committed and the statements below (each with a new snapshot) cancel what it wrote; a submit that
  * comes later waits for this transaction and then finds the integration gone. Then lanes, then
  * deliveries: the lock order every lane writer follows (see hubs.ts deleteHub).

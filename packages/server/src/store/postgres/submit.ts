@@ -125,22 +125,30 @@ interface Writes {
 async function writeBatch(ctx: PgContext, client: pg.PoolClient, batch: PendingSubmit[]): Promise<Outcome[]> {
   const ids = [...new Set(batch.map((b) => b.conversationId))].sort();
   // One round trip: lock the conversations (in id order) and load the routing context with them. The
-  // lock returns each conversation's latest version (after a submit that held it committed); hubs and
-  // tenants come from the statement's snapshot, as if read just before. The hubs' integrations are
-  // locked FOR KEY SHARE (in the code-unit order the deletes lock them FOR UPDATE), which is what
-  // keeps a delete from missing this batch's deliveries: a delete that locked an integration first
-  // makes this lock wait and then skip the deleted row, so nothing is routed to it; otherwise the
-  // delete waits for this commit and then cancels what it wrote. KEY SHARE does not conflict with
-  // another submit's, nor with an update that keeps the keys (a pause, a new configuration).
+  // lock returns each conversation's latest version (after a submit that held it committed); tenants
+  // come from the statement's snapshot, as if read just before. The hubs, then their integrations (in
+  // the order a hub delete locks them FOR UPDATE, integrations in code-unit order) are locked FOR
+  // SHARE, and the lock returns their latest versions:
+  // - a delete that locked an integration first makes this lock wait and then skip the deleted row,
+  //   so nothing is routed to it (a hub deleted first: its conversations are not found); otherwise the
+  //   delete waits for this commit and then cancels what it wrote;
+  // - a pause (an UPDATE of the hub or integration row) that committed first is seen, so websocket
+  //   deliveries are written held; one that comes later waits for this commit. Otherwise a pause could
+  //   commit and be answered while this transaction is open, and an activity committed after it would
+  //   still be pushed at once (webhook deliveries check the pause again when claimed).
+  // SHARE locks do not conflict with another submit's, nor with an integration create (KEY SHARE on
+  // the hub).
   const { rows } = await client.query(
     `WITH c AS (
        SELECT * FROM conversations WHERE conversation_id = ANY($1) ORDER BY conversation_id FOR UPDATE
+     ), h AS (
+       SELECT * FROM hubs WHERE hub_id IN (SELECT hub_id FROM c) ORDER BY hub_id COLLATE "C" FOR SHARE
      ), i AS (
-       SELECT * FROM integrations WHERE hub_id IN (SELECT hub_id FROM c)
-       ORDER BY integration_id COLLATE "C" FOR KEY SHARE
+       SELECT * FROM integrations WHERE hub_id IN (SELECT hub_id FROM h)
+       ORDER BY integration_id COLLATE "C" FOR SHARE
      )
      SELECT (SELECT json_agg(c) FROM c) AS conversations,
-       (SELECT json_agg(h) FROM hubs h WHERE h.hub_id IN (SELECT hub_id FROM c)) AS hubs,
+       (SELECT json_agg(h) FROM h) AS hubs,
        (SELECT json_agg(t) FROM tenants t WHERE t.tenant_id IN (SELECT tenant_id FROM c)) AS tenants,
        (SELECT json_agg(i ORDER BY i.seq) FROM i) AS integrations`,
     [ids],
