@@ -180,6 +180,32 @@ describe('Fastify encapsulation', () => {
   });
 });
 
+describe('Fastify onDelivery', () => {
+  it('answers 200 when onDelivery returns the reply it only set a header on', async () => {
+    // A Fastify reply is a thenable that settles once it is sent: awaiting the reply an arrow function
+    // returned (`reply.header(…)` is chainable) left the request unanswered until the engine timed out.
+    const app = Fastify();
+    await app.register(hooksterFastify, {
+      prefix: '/hooks',
+      receiver: createReceiver({ keys }),
+      onDelivery: (_delivery, _request, reply) => reply.header('x-processed', 'yes'),
+    });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const response = await fetch(`${url}/hooks`, {
+        method: 'POST',
+        body: vector.body,
+        headers: signedHeaders(vector.body),
+        signal: AbortSignal.timeout(3_000),
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('x-processed')).toBe('yes');
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('Web Request adapter limits', () => {
   it('refuses a chunked body past maxBodyBytes as soon as it passes, without reading the rest', async () => {
     // Before: the whole body was read into memory first (an endless one was never answered); 32 MiB

@@ -26,7 +26,10 @@ export const hooksterFastify: FastifyPluginAsync<FastifyWebhookOptions> = async 
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     try {
       const delivery = await options.receiver.receive(request.headers, body);
-      await options.onDelivery(delivery, request, reply);
+      const answer = options.onDelivery(delivery, request, reply);
+      // Why the reply itself is not awaited: a Fastify reply is a thenable that settles only once it is
+      // sent, so awaiting the reply an arrow returned (`reply.header(…)`) would leave the request hanging.
+      if (answer !== reply) await answer;
     } catch (error) {
       const rejection = rejectionOf(error);
       if (rejection === undefined) throw error;
