@@ -172,6 +172,19 @@ describe('parseInboundActivity: message types', () => {
     expect(descriptions(message(m))).toEqual([description]);
   });
 
+  it('accepts channel metadata of string pairs and refuses other values, as the SDK parses them', () => {
+    const channels = (metadata: unknown) => [{ type: 'Webchat', metadata }];
+    const ok = message({
+      type: 'text',
+      text: 'Hi',
+      channels: channels([{ key: 'caption-show', value: 'true' }]),
+    });
+    expect(valueOf(ok).message?.channels).toEqual(channels([{ key: 'caption-show', value: 'true' }]));
+    for (const metadata of [[{ key: 'caption-show', value: true }], [{ key: 1, value: 'x' }], [{}], 'x']) {
+      expect(errorsOf(message({ type: 'text', text: 'Hi', channels: channels(metadata) }))).not.toEqual([]);
+    }
+  });
+
   it('requires url, mimeType and label on an attachment, listing all three', () => {
     expect(descriptions(message({ type: 'attachment' }))).toEqual([
       "Property 'message.url' is required. (code: ENG005001)",

@@ -33,7 +33,16 @@ const OptStr = Type.Optional(Type.String());
 const Url = Type.String({ minLength: 1 });
 const OptInt = Type.Optional(Type.Integer({ minimum: 0 }));
 const UrlType = Type.Union(URL_TYPES.map((t) => Type.Literal(t)));
-const Channels = Type.Optional(Type.Array(Type.Object({ type: Type.String() })));
+// Channel hints: `metadata` is a list of string pairs (hubster-wire §2.4), as the SDK's parser and types
+// expect: a delivery the engine accepted must parse in every receiver.
+const Channels = Type.Optional(
+  Type.Array(
+    Type.Object({
+      type: Type.String(),
+      metadata: Type.Optional(Type.Array(Type.Object({ key: Type.String(), value: Type.String() }))),
+    }),
+  ),
+);
 // Elements are checked one by one by their own parsers, so each problem gets its own path.
 const ObjectList = Type.Array(Type.Unknown());
 const PropertyItems = Type.Optional(
