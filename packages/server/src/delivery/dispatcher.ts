@@ -182,9 +182,10 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     for (const delivery of claimed) send(delivery);
     deps.metrics?.queueDepth.set(inFlightTotal);
     if (claimAgain || claimed.length === free) schedulePump();
-    // Nothing due now: sleep until the store's next due time. While deliveries are in flight, their
-    // completions wake us, and retries scheduled here arm the timer themselves (see record_).
-    else if (claimed.length === 0) await armFromStore();
+    // Nothing more due now: sleep until the store's next due time. Also after a claim that took some:
+    // the one timer remembers only the earliest retry, so a later one (another lane's) would otherwise
+    // wait for the completion of what was just sent, up to its whole timeout.
+    else await armFromStore(claimed.length === 0);
   }
 
   function send(claimed: ClaimedDelivery): void {
@@ -308,7 +309,8 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     if (stored.length > 0) notifier.announce(stored);
   }
 
-  async function armFromStore(): Promise<void> {
+  /** Arms the timer at the store's next due time (`replace`: even if armed earlier already). */
+  async function armFromStore(replace = true): Promise<void> {
     let due: EpochMs | undefined;
     try {
       due = await store.nextDueAt();
@@ -318,7 +320,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     const at = now();
     // A due time already past means work we could not take (per-integration limit, a lane head in
     // flight): completions and onWork wake us for those, so wait a little rather than spin.
-    armTimer(due === undefined ? at + idlePollMs : Math.min(Math.max(due, at + 25), at + idlePollMs), true);
+    armTimer(due === undefined ? at + idlePollMs : Math.min(Math.max(due, at + 25), at + idlePollMs), replace);
   }
 
   /** Wakes at `at`, or earlier if already armed earlier (unless `replace`). */
