@@ -182,10 +182,13 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     for (const delivery of claimed) send(delivery);
     deps.metrics?.queueDepth.set(inFlightTotal);
     if (claimAgain || claimed.length === free) schedulePump();
-    // Nothing more due now: sleep until the store's next due time. Also after a claim that took some:
-    // the one timer remembers only the earliest retry, so a later one (another lane's) would otherwise
-    // wait for the completion of what was just sent, up to its whole timeout.
-    else await armFromStore(claimed.length === 0);
+    // Nothing due now: sleep until the store's next due time. While deliveries are in flight, their
+    // completions wake us, and retries scheduled here arm the timer themselves (see record_).
+    else if (claimed.length === 0) await armFromStore();
+    // A claim that took some with no timer armed (the timer just fired: the one timer remembers only
+    // the earliest retry): a later one, another lane's, would otherwise wait for the completion of what
+    // was just sent, up to its whole timeout. Only then: not a query after every claim of a burst.
+    else if (timer === undefined) await armFromStore(false);
   }
 
   function send(claimed: ClaimedDelivery): void {
