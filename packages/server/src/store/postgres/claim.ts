@@ -46,7 +46,7 @@ interface LockedLane {
 export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Promise<ClaimedDelivery[]> {
   if (request.limit <= 0) return [];
   return inTransaction(ctx.pool, async (client) => {
-    const lanes = await lockDueLanes(client, request);
+    const lanes = await lockDueLanes(ctx, client, request);
     if (lanes.length === 0) return [];
     const heads = lanes.flatMap((l) => (l.head === undefined ? [] : [l.head]));
     // A lane whose head is no longer pending (never expected) gets its next head promoted instead.
@@ -118,6 +118,29 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
 }
 
 /**
+ * The integration served last by this store's claims: within a rank, integrations are taken in id
+ * order starting after it, so claims of one free slot at a time take turns between integrations
+ * instead of always serving the one with the oldest due lane (a large backlog starved the others).
+ */
+const cursors = new WeakMap<PgContext, string>();
+
+/** The last integration served: of the highest rank claimed, the last in the rotated order. */
+function advanceCursor(ctx: PgContext, cursor: string, rows: Row[]): void {
+  let last: { rank: number; after: boolean; id: string } | undefined;
+  for (const r of rows) {
+    const id = r['lane_integration'] as string;
+    const key = { rank: Number(r['rank']), after: id > cursor, id };
+    if (
+      last === undefined ||
+      key.rank > last.rank ||
+      (key.rank === last.rank && (key.after !== last.after ? !key.after : key.id > last.id))
+    )
+      last = key;
+  }
+  if (last !== undefined) cursors.set(ctx, last.id);
+}
+
+/**
  * One round trip locks the due lanes and loads their heads with what a claim needs. Why it is safe to
  * read the heads in the same statement: the heads are read from the statement's snapshot, but a lane
  * changed after that snapshot (by another process: its head claimed and then rescheduled, due again
@@ -126,12 +149,17 @@ export async function claimDeliveries(ctx: PgContext, request: ClaimRequest): Pr
  * snapshot holds (another xmin) is left for the next claim rather than claimed from stale rows: its
  * head could have had its body fixed, its batch absorbed and its attempts counted meanwhile.
  */
-async function lockDueLanes(client: pg.PoolClient, request: ClaimRequest): Promise<LockedLane[]> {
+async function lockDueLanes(
+  ctx: PgContext,
+  client: pg.PoolClient,
+  request: ClaimRequest,
+): Promise<LockedLane[]> {
+  const cursor = cursors.get(ctx) ?? '';
   const inFlight: Record<string, number> = {};
   for (const [integrationId, count] of request.inFlight) inFlight[integrationId] = count;
   const { rows } = await client.query(
     `WITH locked AS (
-       SELECT l.integration_id, l.conversation_id, l.head_id, l.xmin AS lane_xmin FROM lanes l
+       SELECT l.integration_id, l.conversation_id, l.head_id, l.xmin AS lane_xmin, r.rank FROM lanes l
        JOIN (
          SELECT l2.integration_id, l2.conversation_id,
            row_number() OVER (PARTITION BY l2.integration_id ORDER BY l2.due_at, l2.conversation_id) AS rank
@@ -141,11 +169,11 @@ async function lockDueLanes(client: pg.PoolClient, request: ClaimRequest): Promi
          WHERE l2.due_at <= $1 AND i.status_id <> 3002 AND h.status_id <> 2002
        ) r ON r.integration_id = l.integration_id AND r.conversation_id = l.conversation_id
        WHERE r.rank <= $3 - COALESCE(($4::jsonb ->> r.integration_id)::int, 0) AND l.due_at <= $1
-       ORDER BY r.rank, l.due_at, l.integration_id
+       ORDER BY r.rank, l.integration_id COLLATE "C" <= $5, l.integration_id COLLATE "C"
        LIMIT $2
        FOR UPDATE OF l SKIP LOCKED
      )
-     SELECT locked.integration_id AS lane_integration, locked.conversation_id AS lane_conversation,
+     SELECT locked.integration_id AS lane_integration, locked.conversation_id AS lane_conversation, locked.rank,
        s.integration_id IS NOT NULL AS lane_current, h.delivery_id, h.hub_id, h.tenant_id, h.echo,
        h.event_id, h.seq, h.body, h.fence, h.attempt_count, h.attempt_base, h.created_at, h.event_ids, a.activity_json, c.properties, i.channel_id, i.configuration
      FROM locked
@@ -155,8 +183,9 @@ async function lockDueLanes(client: pg.PoolClient, request: ClaimRequest): Promi
      LEFT JOIN activities a ON h.body IS NULL AND a.conversation_id = h.conversation_id AND a.event_id = h.event_id
      LEFT JOIN conversations c ON h.body IS NULL AND c.conversation_id = locked.conversation_id
      LEFT JOIN integrations i ON i.integration_id = locked.integration_id`,
-    [request.now, request.limit, request.perIntegrationLimit, JSON.stringify(inFlight)],
+    [request.now, request.limit, request.perIntegrationLimit, JSON.stringify(inFlight), cursor],
   );
+  advanceCursor(ctx, cursor, rows as Row[]);
   return (rows as Row[]).flatMap((r): LockedLane[] => {
     // Changed since the snapshot: left as it is (locked until this claim ends, due again after).
     if (r['lane_current'] !== true) return [];

@@ -1,0 +1,39 @@
+// Engine e2e: an integration with a large backlog does not hold back another integration's single
+// delivery until the backlog is through (fair claims, even one slot at a time).
+import { afterAll, describe, expect, it } from 'vitest';
+import { setupHub } from '../support/client.js';
+import { addSystem, type DeliveryWorld, startWorld, submitText } from './harness.js';
+import { type TestReceiver, startTestReceiver } from './receiver.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function receiver(...args: Parameters<typeof startTestReceiver>): Promise<TestReceiver> {
+  const started = await startTestReceiver(...args);
+  cleanups.push(() => started.close());
+  return started;
+}
+
+describe('a backlog and a single delivery', () => {
+  it('delivers the single delivery of another integration within a few attempts of the backlog', async () => {
+    const w = await startWorld({ HOOKSTER_CONCURRENCY: '1' });
+    cleanups.push(() => w.engine.stop());
+    const busy = await receiver((_req, res) => setTimeout(() => res.end('ok'), 100));
+    const quiet = await receiver((_req, res) => res.end('ok'));
+    await addSystem(w, busy.url);
+    const other: DeliveryWorld = { ...w, hub: await setupHub(w.client) };
+    await addSystem(other, quiet.url);
+    const backlog: string[] = [];
+    for (let i = 0; i < 40; i++) backlog.push((await w.hub.openConversation()).conversationId);
+    const { conversationId } = await other.hub.openConversation();
+    for (const id of backlog) await submitText(w.client, id, 'backlog');
+    await submitText(other.client, conversationId, 'single');
+    const submitted = busy.requests.length;
+    // The backlog still needs seconds (about 100 ms per delivery, one at a time).
+    expect(submitted).toBeLessThan(backlog.length - 20);
+    await quiet.waitFor(1, 1_500);
+    expect(busy.requests.length - submitted).toBeLessThanOrEqual(3);
+  });
+});
