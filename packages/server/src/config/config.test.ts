@@ -150,6 +150,16 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('refuses a size too large to be a whole number of bytes instead of failing later with a stack', () => {
+    // Number('9'.repeat(400)) is Infinity: Fastify then refused bodyLimit at start with a stack trace.
+    const huge = '9'.repeat(400);
+    for (const env of ['HOOKSTER_BODY_LIMIT', 'HOOKSTER_BATCH_MAX_BYTES', 'HOOKSTER_WS_SEND_BUFFER']) {
+      expect(() => loadConfig({ env: { [env]: huge } }), env).toThrow(new RegExp(`${env}: .* is invalid`));
+      expect(() => loadConfig({ env: { [env]: '99999999999999999999MiB' } }), env).toThrow(ConfigError);
+    }
+    expect(loadConfig({ env: { HOOKSTER_BODY_LIMIT: '1024MiB' } }).bodyLimitBytes).toBe(1024 * 1_048_576);
+  });
+
   it('derives the data folder from the SQLite path', () => {
     const config = loadConfig({ env: { HOOKSTER_DATABASE_URL: 'sqlite:/var/tmp/x/hookster.db' } });
     expect(config.dataDir).toBe('/var/tmp/x');

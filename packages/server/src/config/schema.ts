@@ -45,10 +45,12 @@ function parseInteger(min: number, max: number) {
 function parseBytes(text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
   const factor = match ? BYTE_UNITS[(match[2] || 'b').toLowerCase()] : undefined;
-  if (!match || factor === undefined || Number(match[1]) * factor < 1) {
+  const bytes = match && factor !== undefined ? Math.floor(Number(match[1]) * factor) : NaN;
+  // Too many digits read as Infinity (or past 2^53, inexact): refused here, not by Fastify with a stack.
+  if (!Number.isSafeInteger(bytes) || bytes < 1) {
     throw new Error('expected a positive size such as 1048576, 512KiB or 1MiB');
   }
-  return Math.floor(Number(match[1]) * factor);
+  return bytes;
 }
 
 function parsePositiveDuration(text: string): number {
