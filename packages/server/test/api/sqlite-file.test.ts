@@ -2,7 +2,7 @@
 // (5 s): a submission is answered 503 with Retry-After (it may be sent again), the driver's error is
 // logged, and submissions work again once the lock is let go (before: a 500 and nothing in the log).
 // The file removed while the engine runs: /readyz answers 503 (before: 200 while every commit went to
-// an unlinked file, lost at the next start).
+// an unlinked file, lost at the next start). The same for its -wal file alone.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,23 @@ it('is not ready once its database file is removed', async () => {
     expect(probe.status).toBe(503);
     expect(probe.body).toMatchObject({ status: 'unavailable', store: 'sqlite' });
     await eventually(async () => (/was removed or replaced/.test(engine.output()) ? true : undefined));
+  } finally {
+    await engine.stop();
+  }
+});
+
+it('is not ready once the write-ahead log of its database file is removed', async () => {
+  // The answered commits since the last checkpoint live in <file>-wal: written to an unlinked file,
+  // they are lost at the next start.
+  const file = join(dir, 'wal-removed.db');
+  const engine = await startEngine({ databaseUrl: `sqlite:${file}` });
+  try {
+    const client = apiClient(engine.url, null);
+    expect((await client.get('/readyz')).status).toBe(200);
+    rmSync(`${file}-wal`);
+    const probe = await client.get('/readyz');
+    expect(probe.status).toBe(503);
+    expect(probe.body).toMatchObject({ status: 'unavailable', store: 'sqlite' });
   } finally {
     await engine.stop();
   }

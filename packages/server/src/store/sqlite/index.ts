@@ -175,18 +175,27 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   // The file this connection opened: if the path later names another file (or none), commits go to an
   // unlinked inode and are lost at the next start.
   const opened = path === ':memory:' ? undefined : statSync(path);
+  // Its write-ahead log likewise (taken once migrate() has written, so it exists): it holds the commits
+  // since the last checkpoint, which a removed log would lose at the next start.
+  let openedWal: Stats | undefined;
+  const statOf = (file: string): Stats | undefined => {
+    try {
+      return statSync(file);
+    } catch {
+      return undefined;
+    }
+  };
+  const sameFile = (now: Stats | undefined, then: Stats): boolean =>
+    now !== undefined && now.ino === then.ino && now.dev === then.dev;
   return {
     kind: 'sqlite',
     async check() {
       if (opened === undefined) return;
-      let now: Stats | undefined;
-      try {
-        now = statSync(path);
-      } catch {
-        now = undefined;
-      }
-      if (now === undefined || now.ino !== opened.ino || now.dev !== opened.dev) {
+      if (!sameFile(statOf(path), opened)) {
         throw new Error(`${path} was removed or replaced while this process had it open: restart it`);
+      }
+      if (openedWal !== undefined && !sameFile(statOf(`${path}-wal`), openedWal)) {
+        throw new Error(`${path}-wal was removed or replaced while this process had it open: restart it`);
       }
       if (writes.syncError !== undefined) {
         throw new Error(
@@ -198,6 +207,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       writes.flushBlocking();
       applyMigrations(db, newDeliveryIdPrefix());
       ready();
+      if (opened !== undefined) openedWal = statOf(`${path}-wal`);
     },
     async close() {
       if (closed) return;
