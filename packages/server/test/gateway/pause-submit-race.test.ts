@@ -15,9 +15,10 @@ import {
   freshSchemaUrl,
   postgresAvailable,
 } from '../../src/store/postgres/test-database.js';
-import { createTenantWithToken, setupHub, submitText, type TenantFixture } from '../support/client.js';
+import { createTenantWithToken, submitText, type TenantFixture } from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
 import { startInProcessEngine, type InProcessEngine } from './harness.js';
+import { agentScene } from './agent-scene.js';
 import { connectRawHub } from './raw-hub-client.js';
 
 const available = await postgresAvailable();
@@ -62,20 +63,7 @@ describe.runIf(available)('a pause committed while a submit is in its transactio
   });
 
   it('makes a pause wait for a submit in its transaction, and holds what is submitted after it', async () => {
-    const hub = await setupHub(tenant.client);
-    const agent = await hub.addIntegration({
-      channelId: 'Direct',
-      configuration: { integrationType: 'Agent' },
-    });
-    const { conversationId } = await hub.openConversation();
-    // The agent speaks first, so it is the conversation's business integration: the customer's messages
-    // go to it even while it is paused (a new conversation would pick an active one).
-    const spoke = await tenant.client.post(`/inbound/business/v1/direct/activity/${conversationId}`, {
-      type: 'message',
-      sender: { integrationId: agent.integrationId },
-      message: { type: 'text', text: 'hello' },
-    });
-    expect(spoke.status).toBe(200);
+    const { agent, conversationId } = await agentScene(tenant.client);
     const client = await connectRawHub(submitter.url, { token: tenant.token, iId: agent.integrationId });
     try {
       let pauseExit: Promise<unknown[]> | undefined;

@@ -7,13 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTenantWithToken,
   eventually,
-  setupHub,
   submitText,
-  type HubFixture,
   type Json,
   type TenantFixture,
 } from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
+import { agentScene, type AgentScene as Scene } from './agent-scene.js';
 import { connectRawHub, type RawHubClient } from './raw-hub-client.js';
 
 let engine: RunningEngine;
@@ -28,29 +27,7 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-interface Scene {
-  hub: HubFixture;
-  agent: Json;
-  conversationId: string;
-}
-
-async function scene(): Promise<Scene> {
-  const hub = await setupHub(tenant.client);
-  const agent = await hub.addIntegration({
-    channelId: 'Direct',
-    configuration: { integrationType: 'Agent' },
-  });
-  const { conversationId } = await hub.openConversation();
-  // The agent speaks first, so it is the conversation's business integration: the customer's messages
-  // go to it even while it is paused (a new conversation would pick an active one).
-  const spoke = await tenant.client.post(`/inbound/business/v1/direct/activity/${conversationId}`, {
-    type: 'message',
-    sender: { integrationId: agent.integrationId },
-    message: { type: 'text', text: 'hello' },
-  });
-  expect(spoke.status, spoke.text).toBe(200);
-  return { hub, agent, conversationId };
-}
+const scene = (): Promise<Scene> => agentScene(tenant.client);
 
 function customerSays(s: Scene, text: string): Promise<number> {
   return submitText(tenant.client, s.conversationId, text);
