@@ -323,7 +323,10 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     const at = now();
     // A due time already past means work we could not take (per-integration limit, a lane head in
     // flight): completions and onWork wake us for those, so wait a little rather than spin.
-    armTimer(due === undefined ? at + idlePollMs : Math.min(Math.max(due, at + 25), at + idlePollMs), replace);
+    armTimer(
+      due === undefined ? at + idlePollMs : Math.min(Math.max(due, at + 25), at + idlePollMs),
+      replace,
+    );
   }
 
   /** Wakes at `at`, or earlier if already armed earlier (unless `replace`). */
