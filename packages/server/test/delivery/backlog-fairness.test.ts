@@ -1,25 +1,15 @@
 // Engine e2e: an integration with a large backlog does not hold back another integration's single
 // delivery until the backlog is through (fair claims, even one slot at a time).
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { setupHub } from '../support/client.js';
-import { addSystem, type DeliveryWorld, startWorld, submitText } from './harness.js';
-import { type TestReceiver, startTestReceiver } from './receiver.js';
+import { addSystem, type DeliveryWorld, submitText } from './harness.js';
+import { closedAfterAll } from './closed-after-all.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-async function receiver(...args: Parameters<typeof startTestReceiver>): Promise<TestReceiver> {
-  const started = await startTestReceiver(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
+const { receiver, world } = closedAfterAll();
 
 describe('a backlog and a single delivery', () => {
   it('delivers the single delivery of another integration within a few attempts of the backlog', async () => {
-    const w = await startWorld({ HOOKSTER_CONCURRENCY: '1' });
-    cleanups.push(() => w.engine.stop());
+    const w = await world({ HOOKSTER_CONCURRENCY: '1' });
     const busy = await receiver((_req, res) => setTimeout(() => res.end('ok'), 100));
     const quiet = await receiver((_req, res) => res.end('ok'));
     await addSystem(w, busy.url);

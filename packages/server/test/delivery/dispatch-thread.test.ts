@@ -1,36 +1,18 @@
 // The dispatcher on its worker thread (HOOKSTER_DISPATCH_THREAD=true) in a real engine process: it is
 // woken by the main thread's commits, its metrics reach /metrics, and a graceful stop records the
 // attempts in flight. Runs on SQLite, or on PostgreSQL with HOOKSTER_TEST_DATABASE_URL.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../support/client.js';
-import {
-  type DeliveryWorld,
-  type WebhookBody,
-  addSystem,
-  listDeliveries,
-  startWorld,
-  submitText,
-} from './harness.js';
-import { type TestReceiver, startTestReceiver } from './receiver.js';
+import { type DeliveryWorld, type WebhookBody, addSystem, listDeliveries, submitText } from './harness.js';
+import { closedAfterAll } from './closed-after-all.js';
 
 const THREAD_ENV = { HOOKSTER_DISPATCH_THREAD: 'true', HOOKSTER_LOG_LEVEL: 'info' };
 
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
+const closed = closedAfterAll();
+const receiver = closed.receiver;
 
-async function receiver(...args: Parameters<typeof startTestReceiver>): Promise<TestReceiver> {
-  const started = await startTestReceiver(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
-
-async function world(env: Record<string, string>, nodeArgs?: string[]): Promise<DeliveryWorld> {
-  const started = await startWorld({ ...THREAD_ENV, ...env }, undefined, nodeArgs);
-  cleanups.push(() => started.engine.stop());
-  return started;
-}
+const world = (env: Record<string, string>, nodeArgs?: string[]): Promise<DeliveryWorld> =>
+  closed.world({ ...THREAD_ENV, ...env }, nodeArgs);
 
 describe('the dispatch thread', () => {
   it('delivers committed activities in order per conversation and counts them in /metrics', async () => {

@@ -1,25 +1,10 @@
 // Engine e2e: a hanging endpoint does not starve a healthy one; a graceful stop records what is in flight.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { eventually } from '../support/client.js';
-import { type DeliveryWorld, addSystem, listDeliveries, startWorld, submitText } from './harness.js';
-import { type TestReceiver, startTestReceiver } from './receiver.js';
+import { type DeliveryWorld, addSystem, listDeliveries, submitText } from './harness.js';
+import { closedAfterAll } from './closed-after-all.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-async function receiver(...args: Parameters<typeof startTestReceiver>): Promise<TestReceiver> {
-  const started = await startTestReceiver(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
-
-async function world(env: Record<string, string>): Promise<DeliveryWorld> {
-  const started = await startWorld(env);
-  cleanups.push(() => started.engine.stop());
-  return started;
-}
+const { receiver, world } = closedAfterAll();
 
 async function conversations(w: DeliveryWorld, count: number): Promise<string[]> {
   const ids: string[] = [];

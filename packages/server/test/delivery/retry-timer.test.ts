@@ -1,25 +1,10 @@
 // Engine e2e: a retry fires at its scheduled time even while another delivery is in flight and
 // nothing else wakes the dispatcher (no submit, no completion).
-import { afterAll, describe, expect, it } from 'vitest';
-import { addSystem, type DeliveryWorld, startWorld, submitText } from './harness.js';
-import { type TestReceiver, startTestReceiver } from './receiver.js';
+import { describe, expect, it } from 'vitest';
+import { addSystem, submitText } from './harness.js';
+import { closedAfterAll } from './closed-after-all.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-async function receiver(...args: Parameters<typeof startTestReceiver>): Promise<TestReceiver> {
-  const started = await startTestReceiver(...args);
-  cleanups.push(() => started.close());
-  return started;
-}
-
-async function world(env: Record<string, string>): Promise<DeliveryWorld> {
-  const started = await startWorld(env);
-  cleanups.push(() => started.engine.stop());
-  return started;
-}
+const { receiver, world } = closedAfterAll();
 
 describe('retry timer', () => {
   it('fires a later retry on time while an earlier retry of another integration hangs', async () => {

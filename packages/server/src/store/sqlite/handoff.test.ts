@@ -212,7 +212,7 @@ describe('hand-off of fresh deliveries (SQLite)', () => {
       const [next] = await store.claimDeliveries(claimRequest({ now: retryAt }));
       expect(next?.deliveryId).toBe(b);
       const log = await store.getDelivery(a!);
-      expect(log?.attempts.map((x) => x.statusCode)).toEqual([500, 200]);
+      expect(log?.attempts?.map((x) => x.statusCode)).toEqual([500, 200]);
     } finally {
       await store.close();
     }
