@@ -79,29 +79,58 @@ export async function listIntegrations(
   };
 }
 
-/** Replaces the integration; leaving the paused status makes its lanes claimable, so work is signalled. */
+/**
+ * Replaces the integration; leaving the paused status makes its lanes claimable, so work is signalled.
+ * Without a webhookUrl (a Direct integration moved to the websocket) its waiting webhook deliveries are
+ * cancelled in the same transaction, with deleteIntegration's lock order: the integration row is
+ * locked first (a submit holding it FOR SHARE has committed by then, and a later one reads the
+ * new configuration), then its lanes, then its deliveries (fenced, so a result in flight is stale).
+ */
 export async function updateIntegration(ctx: PgContext, i: Integration): Promise<void> {
   try {
-    const updated = await ctx.pool.query(
-      `UPDATE integrations SET integration_type_id = $2, channel_id = $3,
-         name = $4, status_id = $5, configuration = $6, modified = $7
-       WHERE integration_id = $1`,
-      [
-        i.integrationId,
-        i.integrationTypeId,
-        i.channelId,
-        i.name,
-        i.statusId,
-        JSON.stringify(i.configuration),
-        i.modified,
-      ],
-    );
-    if (updated.rowCount === 0) throw HooksterError.of('IntegrationNotFound');
+    await inTransaction(ctx.pool, async (client) => {
+      const locked = await client.query(
+        'SELECT configuration FROM integrations WHERE integration_id = $1 FOR UPDATE',
+        [i.integrationId],
+      );
+      if (locked.rowCount === 0) throw HooksterError.of('IntegrationNotFound');
+      const before = (locked.rows[0] as { configuration: string }).configuration;
+      await client.query(
+        `UPDATE integrations SET integration_type_id = $2, channel_id = $3,
+           name = $4, status_id = $5, configuration = $6, modified = $7
+         WHERE integration_id = $1`,
+        [
+          i.integrationId,
+          i.integrationTypeId,
+          i.channelId,
+          i.name,
+          i.statusId,
+          JSON.stringify(i.configuration),
+          i.modified,
+        ],
+      );
+      if (typeof i.configuration.webhookUrl === 'string' || !hadWebhook(before)) return;
+      await client.query(
+        `DELETE FROM lanes WHERE (integration_id, conversation_id) IN (
+           SELECT integration_id, conversation_id FROM lanes WHERE integration_id = $1
+           ORDER BY conversation_id COLLATE "C" FOR UPDATE)`,
+        [i.integrationId],
+      );
+      await client.query(
+        `UPDATE deliveries SET status = 'cancelled', fence = fence + 1, lease_owner = NULL, lease_until = NULL
+         WHERE integration_id = $1 AND status = 'pending' AND transport = 'webhook'`,
+        [i.integrationId],
+      );
+    });
   } catch (error) {
     if (isUniqueViolation(error, 'integrations_hub_name')) throw HooksterError.of('IntegrationNameExists');
     throw error;
   }
   if (i.statusId !== IntegrationStatus.Paused) ctx.signalWork();
+}
+
+function hadWebhook(configuration: string): boolean {
+  return typeof (JSON.parse(configuration) as { webhookUrl?: unknown }).webhookUrl === 'string';
 }
 
 /**

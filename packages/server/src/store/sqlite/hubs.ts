@@ -48,6 +48,10 @@ export function createHubs(ctx: SqliteContext) {
     'INSERT INTO integration_refs (seq, integration_id, hub_id, tenant_id) VALUES (?, ?, ?, ?)',
   );
 
+  function hadWebhook(row: IntegrationRow): boolean {
+    return typeof (JSON.parse(row.configuration) as { webhookUrl?: unknown }).webhookUrl === 'string';
+  }
+
   /** Re-applies holding to every integration of a hub after a status change. */
   function applyHolding(hubId: string, hubPaused: boolean): void {
     for (const row of integrationsOfHub.all(hubId)) {
@@ -169,10 +173,21 @@ export function createHubs(ctx: SqliteContext) {
     ): Promise<Page<Integration>> {
       return listIntegrationsPage(filter, page);
     },
-    updateIntegration(i: Integration): Promise<void> {
+    async updateIntegration(i: Integration): Promise<void> {
+      // Without a webhookUrl (a Direct integration moved to the websocket) its waiting webhook
+      // deliveries are cancelled, as by a delete: the deliveries still in fanouts get rows first.
+      const withoutWebhook = typeof i.configuration.webhookUrl !== 'string';
+      // Only then (read before the write lock; the transaction decides again): other updates leave
+      // the fanouts to the dispatcher's hand-off.
+      const current = withoutWebhook ? selectIntegration.get(i.integrationId) : undefined;
+      if (current !== undefined && hadWebhook(current)) await ctx.fanouts.catchUp();
       return writes.enqueue(() => {
         const before = selectIntegration.get(i.integrationId);
         if (before === undefined) throw HooksterError.of('IntegrationNotFound');
+        if (withoutWebhook && hadWebhook(before)) {
+          ctx.fanouts.materialiseAll();
+          lanes.cancelWebhooks(before.seq);
+        }
         updateIntegrationRow.run(
           i.integrationTypeId,
           i.channelId,

@@ -13,6 +13,7 @@ export class Lanes {
   private readonly holdHeads: Statement<[number]>;
   private readonly releaseHeads: Statement<[number]>;
   private readonly cancelPending: Statement<[number]>;
+  private readonly cancelPendingWebhooks: Statement<[number]>;
   private readonly integrationHeld: Statement<[string], { held: number }>;
   private readonly integrationRef: Statement<[string], { seq: number }>;
 
@@ -42,6 +43,11 @@ export class Lanes {
       `UPDATE deliveries INDEXED BY deliveries_integration
        SET status = 'cancelled', is_head = 0, due_at = NULL, lease_owner = NULL, lease_until = NULL
        WHERE integration_ref = ? AND status = 'pending'`,
+    );
+    this.cancelPendingWebhooks = db.prepare(
+      `UPDATE deliveries INDEXED BY deliveries_integration
+       SET status = 'cancelled', is_head = 0, due_at = NULL, lease_owner = NULL, lease_until = NULL
+       WHERE integration_ref = ? AND status = 'pending' AND transport = 'webhook'`,
     );
     this.integrationHeld = db.prepare(
       `SELECT (i.status_id = 3002 OR COALESCE(h.status_id, 2000) = 2002) AS held
@@ -78,5 +84,10 @@ export class Lanes {
   /** Cancels every pending delivery of the integration (it is being deleted). */
   cancelIntegration(integrationRef: number): void {
     this.cancelPending.run(integrationRef);
+  }
+
+  /** Cancels the integration's pending webhook deliveries (it no longer has a webhookUrl). */
+  cancelWebhooks(integrationRef: number): void {
+    this.cancelPendingWebhooks.run(integrationRef);
   }
 }
