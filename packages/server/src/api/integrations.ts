@@ -4,7 +4,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HooksterError, errorItem } from '../domain/errors.js';
 import { isGuid, normalizeGuid } from '../domain/ids.js';
-import { parseIntegrationCreate, parseIntegrationUpdate } from '../domain/integration-config.js';
+import {
+  parseChannelId,
+  parseIntegrationCreate,
+  parseIntegrationUpdate,
+} from '../domain/integration-config.js';
 import { IntegrationStatus, type Hub, type Integration } from '../domain/types.js';
 import type { Principal } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
@@ -76,6 +80,26 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps)
         return update(integration, request.body);
     }
     throw HooksterError.of('HubNotFound');
+  });
+
+  // Hubster's list of a hub's integrations of one channel type (hubster-wire §5.6): a plain array.
+  app.get('/api/v1/integrations/hubs/:hubId/:channelType', async (request) => {
+    const hubId = guidParam(request.params, 'hubId');
+    const text = (request.params as { channelType: string }).channelType;
+    const channel = parseChannelId(text);
+    if (channel === undefined) {
+      throw HooksterError.invalid([
+        errorItem('InvalidValue', `Path parameter 'channelType' has an unknown value '${text}'.`),
+      ]);
+    }
+    const hub = await visibleHub(store, request.principal, hubId);
+    const found: Integration[] = [];
+    for (let pageNumber = 0; ; pageNumber++) {
+      const page = await store.listIntegrations({ hubId: hub.hubId }, { pageNumber, pageSize: 100 });
+      found.push(...page.results.filter((i) => i.channelId === channel));
+      if (page.results.length < 100 || (pageNumber + 1) * 100 >= page.total) break;
+    }
+    return found.map(integrationView);
   });
 
   app.get('/api/v1/integrations/:integrationId', async (request) => {

@@ -339,6 +339,16 @@ export const openApiDocument = {
         responses: ok('The integration', ref('Integration')),
       }),
     },
+    '/api/v1/integrations/hubs/{hubId}/{channelType}': {
+      get: op('integrations', "A hub's integrations of one channel type (a plain array)", {
+        parameters: [
+          path('hubId'),
+          { name: 'channelType', in: 'path', required: true, schema: { type: 'string' } },
+        ],
+        description: 'channelType as a name (any case) or a number, e.g. `System`, `Direct`, `1`.',
+        responses: ok('Integrations', { type: 'array', items: ref('Integration') }),
+      }),
+    },
     '/api/v1/integrations': {
       get: op('integrations', 'List integrations', {
         parameters: [query('hubId'), ...paging],

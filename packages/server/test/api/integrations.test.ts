@@ -168,6 +168,41 @@ describe('integrations', () => {
     expect(after.body.total).toBe(1);
   });
 
+  it('lists the integrations of a hub with one channel type as a plain array, by name or number', async () => {
+    const other = await setupHub(tenant.client);
+    const system = await other.addIntegration({
+      channelId: 'System',
+      configuration: { webhookUrl: 'https://hooks.example.com/a', events: ['message'] },
+    });
+    const bot = await other.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Bot' },
+    });
+    const agent = await other.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    });
+
+    const direct = await tenant.client.get(`/api/v1/integrations/hubs/${other.hubId}/Direct`);
+    expect(direct.status).toBe(200);
+    expect(direct.body.map((i: { integrationId: string }) => i.integrationId)).toEqual([
+      bot.integrationId,
+      agent.integrationId,
+    ]);
+    const systems = await tenant.client.get(`/api/v1/integrations/hubs/${other.hubId}/3`);
+    expect(systems.status).toBe(200);
+    expect(systems.body).toEqual([
+      (await tenant.client.get(`/api/v1/integrations/${system.integrationId}`)).body,
+    ]);
+    expect((await tenant.client.get(`/api/v1/integrations/hubs/${other.hubId}/webchat`)).body).toEqual([]);
+
+    const unknown = await tenant.client.get(`/api/v1/integrations/hubs/${other.hubId}/Pigeon`);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors[0].description).toContain('channelType');
+    const foreign = await createTenantWithToken(engine);
+    expect((await foreign.client.get(`/api/v1/integrations/hubs/${other.hubId}/Direct`)).status).toBe(404);
+  });
+
   it('lets the admin create a hub for a tenant and read its integrations', async () => {
     const admin = adminClient(engine);
     const adminHub = await setupHub(admin, tenant.tenantId);
