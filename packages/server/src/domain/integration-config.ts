@@ -10,6 +10,7 @@ import {
   IntegrationStatus,
   type ChannelType,
   type Integration,
+  type IntegrationType,
   type IntegrationConfiguration,
 } from './types.js';
 import { PortalCodes, childPath, compileValidator, isObject, type ParseResult } from './validation.js';
@@ -27,6 +28,15 @@ export const CHANNEL_NUMBERS: Record<ChannelType, number> = {
   Kik: 105,
   WebChat: 106,
   Slack: 1001,
+};
+
+/** IntegrationType names and numbers (hubster-wire §1.4): `integrationTypeId` may use either. */
+const INTEGRATION_TYPE_NUMBERS: Record<Exclude<IntegrationType, 'None'>, number> = {
+  Hubster: 1,
+  Customer: 2,
+  Agent: 3,
+  Bot: 4,
+  System: 5,
 };
 
 /** Channels Hookster creates integrations for; the others never receive activities (DESIGN §2.1). */
@@ -52,6 +62,16 @@ export function parseChannelId(value: unknown): ChannelType | undefined {
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
   if (/^\d+$/.test(text)) return parseChannelId(Number(text));
+  return names.find((n) => n.toLowerCase() === text.toLowerCase());
+}
+
+/** An integration type given as name (any case) or number; undefined when unknown. */
+export function parseIntegrationTypeId(value: unknown): IntegrationType | undefined {
+  const names = Object.keys(INTEGRATION_TYPE_NUMBERS) as (keyof typeof INTEGRATION_TYPE_NUMBERS)[];
+  if (typeof value === 'number') return names.find((n) => INTEGRATION_TYPE_NUMBERS[n] === value);
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return parseIntegrationTypeId(Number(text));
   return names.find((n) => n.toLowerCase() === text.toLowerCase());
 }
 
@@ -112,6 +132,7 @@ const Name = Type.String({ minLength: 1, maxLength: 256 });
 const CreateBody = compileValidator(
   Type.Object({
     channelId: Type.Union([Type.String(), Type.Number()]),
+    integrationTypeId: Type.Optional(Type.Union([Type.String(), Type.Number()])),
     name: Name,
     statusId: Type.Optional(Status),
     configuration: Type.Object({}),
@@ -120,6 +141,7 @@ const CreateBody = compileValidator(
 const UpdateBody = compileValidator(
   Type.Object({
     channelId: Type.Optional(Type.Union([Type.String(), Type.Number()])),
+    integrationTypeId: Type.Optional(Type.Union([Type.String(), Type.Number()])),
     name: Type.Optional(Name),
     statusId: Type.Optional(Status),
     configuration: Type.Optional(Type.Object({})),
@@ -290,6 +312,25 @@ function channelOf(value: unknown, errors: ErrorItem[]): ChannelType | undefined
   return channel;
 }
 
+function hasIntegrationTypeKey(config: Record<string, unknown>): boolean {
+  return Object.keys(config).some((k) => k.toLowerCase() === 'integrationtype' && config[k] != null);
+}
+
+/** `integrationTypeId` of a body (name or number; absent or null: undefined), an unknown one reported. */
+function givenIntegrationType(
+  input: Record<string, unknown>,
+  errors: ErrorItem[],
+): IntegrationType | undefined {
+  const value = input.integrationTypeId;
+  // Absent, null, or of a wrong type (the body's schema reports that): nothing to compare.
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const type = parseIntegrationTypeId(value);
+  if (type === undefined) {
+    errors.push(invalid('integrationTypeId', `has an unknown value '${String(value)}'.`));
+  }
+  return type;
+}
+
 function checkName(name: unknown, errors: ErrorItem[]): void {
   if (typeof name === 'string' && name !== '' && name.trim() === '')
     errors.push(invalid('name', 'must not be blank.'));
@@ -315,9 +356,37 @@ export function parseIntegrationCreate(
   checkName(input.name, errors);
   const typed = typeof input.channelId === 'string' || typeof input.channelId === 'number';
   const channel = typed ? channelOf(input.channelId, errors) : undefined;
+  const givenType = givenIntegrationType(input, errors);
   let parsed: ReturnType<typeof parseConfiguration> | undefined;
-  if (channel && isObject(input.configuration))
-    parsed = parseConfiguration(channel, input.configuration, errors);
+  if (channel && isObject(input.configuration)) {
+    let raw = input.configuration;
+    // A Direct integration's type may come as integrationTypeId alone (it is the configuration's).
+    if (channel === 'Direct' && givenType !== undefined && !hasIntegrationTypeKey(raw)) {
+      if ((DIRECT_TYPES as readonly string[]).includes(givenType))
+        raw = { ...raw, integrationType: givenType };
+      else
+        errors.push(
+          invalid(
+            'integrationTypeId',
+            `must be ${DIRECT_TYPES.join(', ')} or absent for a Direct integration.`,
+          ),
+        );
+    }
+    parsed = parseConfiguration(channel, raw, errors);
+    if (givenType !== undefined) {
+      const derived = channel === 'System' ? 'System' : parsed.configuration.integrationType;
+      if (derived !== undefined && derived !== givenType) {
+        errors.push(
+          invalid(
+            'integrationTypeId',
+            channel === 'System'
+              ? `must be 'System' for a System integration, not '${givenType}'.`
+              : `'${givenType}' contradicts configuration.integrationType '${derived}'.`,
+          ),
+        );
+      }
+    }
+  }
   if (errors.length > 0 || !channel || !parsed) return { ok: false, errors };
 
   const configuration = withKeys(parsed.configuration, undefined, false);
@@ -356,6 +425,12 @@ export function parseIntegrationUpdate(
   if (input.channelId !== undefined && parseChannelId(input.channelId) !== existing.channelId) {
     errors.push(invalid('channelId', `cannot be changed (the integration is '${existing.channelId}').`));
   }
+  const givenType = givenIntegrationType(input, errors);
+  if (givenType !== undefined && givenType !== existing.integrationTypeId) {
+    errors.push(
+      invalid('integrationTypeId', `cannot be changed (the integration is '${existing.integrationTypeId}').`),
+    );
+  }
   let configuration = existing.configuration;
   const given = isObject(input.configuration) ? normalizeConfigurationKeys(input.configuration) : undefined;
   if (given && Object.keys(given).length === 1 && typeof given.regenerateKeys === 'boolean') {
@@ -363,8 +438,7 @@ export function parseIntegrationUpdate(
     configuration = withKeys(existing.configuration, existing.configuration, given.regenerateKeys);
   } else if (isObject(input.configuration) && SUPPORTED_CHANNELS.includes(existing.channelId)) {
     let raw = input.configuration;
-    const hasType = Object.keys(raw).some((k) => k.toLowerCase() === 'integrationtype');
-    if (existing.channelId === 'Direct' && !hasType)
+    if (existing.channelId === 'Direct' && !hasIntegrationTypeKey(raw))
       raw = { ...raw, integrationType: existing.configuration.integrationType };
     const parsed = parseConfiguration(existing.channelId, raw, errors);
     const type = parsed.configuration.integrationType;

@@ -203,6 +203,47 @@ describe('integrations', () => {
     expect((await foreign.client.get(`/api/v1/integrations/hubs/${other.hubId}/Direct`)).status).toBe(404);
   });
 
+  it('takes integrationTypeId as the Direct type and refuses one that contradicts the integration', async () => {
+    const client = tenant.client;
+    const create = (body: Record<string, unknown>) =>
+      client.post(`/api/v1/integrations/hubs/${hub.hubId}`, { name: `typed ${Math.random()}`, ...body });
+
+    const bot = await create({ channelId: 'Direct', integrationTypeId: 'Bot', configuration: {} });
+    expect(bot.status).toBe(200);
+    expect(bot.body).toMatchObject({ integrationTypeId: 'Bot', configuration: { integrationType: 'Bot' } });
+    const numbered = await create({ channelId: 1, integrationTypeId: 3, configuration: {} });
+    expect(numbered.body).toMatchObject({ integrationTypeId: 'Agent' });
+
+    const conflicting = await create({
+      channelId: 'Direct',
+      integrationTypeId: 'Bot',
+      configuration: { integrationType: 'Agent' },
+    });
+    expect(conflicting.status).toBe(400);
+    expect(conflicting.body.errors[0].description).toContain('integrationTypeId');
+    const system = await create({
+      channelId: 'System',
+      integrationTypeId: 'Agent',
+      configuration: { webhookUrl: 'https://hooks.example.com/t', events: ['message'] },
+    });
+    expect(system.status).toBe(400);
+    expect(system.body.errors[0].description).toContain('integrationTypeId');
+    const unknown = await create({ channelId: 'Direct', integrationTypeId: 'Pigeon', configuration: {} });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors.map((e: { description: string }) => e.description).join()).toContain(
+      "'integrationTypeId' has an unknown value 'Pigeon'",
+    );
+
+    const changed = await client.put(`/api/v1/integrations/${bot.body.integrationId}`, {
+      integrationTypeId: 'Agent',
+    });
+    expect(changed.status).toBe(400);
+    expect(changed.body.errors[0].description).toContain('integrationTypeId');
+    const roundTrip = await client.put(`/api/v1/integrations/${bot.body.integrationId}`, bot.body);
+    expect(roundTrip.status).toBe(200);
+    expect(roundTrip.body.integrationTypeId).toBe('Bot');
+  });
+
   it('lets the admin create a hub for a tenant and read its integrations', async () => {
     const admin = adminClient(engine);
     const adminHub = await setupHub(admin, tenant.tenantId);
