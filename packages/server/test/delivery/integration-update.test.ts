@@ -110,3 +110,45 @@ describe('a System integration whose webhookUrl and keys change while a delivery
     expect(body.activities.map((a) => a.eventId)).toEqual([eventId]);
   });
 });
+
+describe('a paused websocket Direct integration given a webhookUrl', () => {
+  it('delivers the activities held during the pause to the webhook once resumed', async () => {
+    const hook = await use.receiver((_req, res) => res.end());
+    const agent = (await world.hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    })) as { integrationId: string };
+    const { customer, conversationId } = await world.hub.openConversation();
+    const customerId = String(customer.integrationId);
+    const paused = await world.client.put(`/api/v1/integrations/${customerId}`, { statusId: 3002 });
+    expect(paused.status).toBe(200);
+    const first = await submitText(world.client, conversationId, 'held while paused', agent.integrationId);
+    const second = await submitText(world.client, conversationId, 'and this one too', agent.integrationId);
+    const held = await world.client.get<{ results: { status: string }[] }>(
+      `/api/v1/integrations/${customerId}/deliveries`,
+    );
+    expect(held.body.results.map((d) => d.status)).toEqual(['held', 'held']);
+
+    const moved = await world.client.put(`/api/v1/integrations/${customerId}`, {
+      configuration: { integrationType: 'Customer', webhookUrl: hook.url },
+    });
+    expect(moved.status).toBe(200);
+    const resumed = await world.client.put(`/api/v1/integrations/${customerId}`, { statusId: 3000 });
+    expect(resumed.status).toBe(200);
+
+    const requests = await hook.waitFor(2);
+    const eventIds = requests.map(
+      (r) => (JSON.parse(r.body.toString('utf8')) as { activity: { eventId: number } }).activity.eventId,
+    );
+    expect(eventIds).toEqual([first, second]);
+    for (const request of requests) {
+      expect(
+        verifyHubsterSignature(
+          request.body,
+          String(request.headers['x-hubster-signature']),
+          String(moved.body.configuration.privateSigningKey),
+        ),
+      ).toBe(true);
+    }
+  });
+});

@@ -1,5 +1,6 @@
 // Integrations on PostgreSQL: names unique per hub; pause holds deliveries, delete cancels them.
 
+import type pg from 'pg';
 import { HooksterError } from '../../domain/errors.js';
 import { IntegrationStatus, type Guid, type Integration, type Page } from '../../domain/types.js';
 import { pageOffset, type PageQuery, type PgContext } from './context.js';
@@ -109,7 +110,11 @@ export async function updateIntegration(ctx: PgContext, i: Integration): Promise
           i.modified,
         ],
       );
-      if (typeof i.configuration.webhookUrl === 'string' || !hadWebhook(before)) return;
+      if (typeof i.configuration.webhookUrl === 'string') {
+        if (!hadWebhook(before)) await heldPushesToWebhooks(client, i.integrationId);
+        return;
+      }
+      if (!hadWebhook(before)) return;
       await client.query(
         `DELETE FROM lanes WHERE (integration_id, conversation_id) IN (
            SELECT integration_id, conversation_id FROM lanes WHERE integration_id = $1
@@ -127,6 +132,31 @@ export async function updateIntegration(ctx: PgContext, i: Integration): Promise
     throw error;
   }
   if (i.statusId !== IntegrationStatus.Paused) ctx.signalWork();
+}
+
+/**
+ * Given a webhookUrl: the websocket deliveries a pause held become webhook deliveries, each lane's first
+ * one its head (due now; the claim skips it while the integration or hub is paused), so the resume sends
+ * them to the webhook rather than to connections that may no longer exist. Unheld websocket deliveries
+ * are pushes whose outcome is on its way: left alone.
+ */
+async function heldPushesToWebhooks(client: pg.PoolClient, integrationId: Guid): Promise<void> {
+  await client.query(
+    `WITH moved AS (
+       UPDATE deliveries SET transport = 'webhook', held_push = false, next_attempt_at = created_at
+       WHERE integration_id = $1 AND status = 'pending' AND transport = 'websocket' AND held_push
+       RETURNING delivery_id, conversation_id, event_id, seq, created_at
+     ), heads AS (
+       SELECT DISTINCT ON (conversation_id) conversation_id, delivery_id, created_at
+       FROM moved ORDER BY conversation_id, event_id, seq
+     )
+     INSERT INTO lanes (integration_id, conversation_id, head_id, due_at)
+     SELECT $1, conversation_id, delivery_id, created_at FROM heads ORDER BY conversation_id COLLATE "C"
+     ON CONFLICT (integration_id, conversation_id) DO UPDATE
+       SET head_id = COALESCE(lanes.head_id, EXCLUDED.head_id),
+           due_at = CASE WHEN lanes.head_id IS NULL THEN EXCLUDED.due_at ELSE lanes.due_at END`,
+    [integrationId],
+  );
 }
 
 function hadWebhook(configuration: string): boolean {

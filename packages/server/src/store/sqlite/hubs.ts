@@ -198,6 +198,11 @@ export function createHubs(ctx: SqliteContext) {
           i.integrationId,
         );
         bumpHub.run(before.hub_id);
+        // Given a webhookUrl: what a pause held for the websocket goes to the webhook instead (once
+        // resumed), rather than to connections that may no longer exist.
+        if (!withoutWebhook && !hadWebhook(before)) {
+          if (lanes.heldPushesToWebhooks(before.seq, lanes.isHeld(i.integrationId))) ctx.signalWork();
+        }
         const wasPaused = before.status_id === IntegrationStatus.Paused;
         const isPaused = i.statusId === IntegrationStatus.Paused;
         if (wasPaused !== isPaused) {

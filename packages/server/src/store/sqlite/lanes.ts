@@ -14,6 +14,7 @@ export class Lanes {
   private readonly releaseHeads: Statement<[number]>;
   private readonly cancelPending: Statement<[number]>;
   private readonly cancelPendingWebhooks: Statement<[number]>;
+  private readonly heldPushesToWebhook: Statement<[number], { conversation_ref: number }>;
   private readonly integrationHeld: Statement<[string], { held: number }>;
   private readonly integrationRef: Statement<[string], { seq: number }>;
 
@@ -48,6 +49,13 @@ export class Lanes {
       `UPDATE deliveries INDEXED BY deliveries_integration
        SET status = 'cancelled', is_head = 0, due_at = NULL, lease_owner = NULL, lease_until = NULL
        WHERE integration_ref = ? AND status = 'pending' AND transport = 'webhook'`,
+    );
+    // Held websocket rows only: an unheld pending one is a push whose outcome is on its way.
+    this.heldPushesToWebhook = db.prepare(
+      `UPDATE deliveries INDEXED BY deliveries_integration
+       SET transport = 'webhook', held = 0, is_head = 0, due_at = NULL, next_attempt_at = NULL
+       WHERE integration_ref = ? AND status = 'pending' AND transport = 'websocket' AND held = 1
+       RETURNING conversation_ref`,
     );
     this.integrationHeld = db.prepare(
       `SELECT (i.status_id = 3002 OR COALESCE(h.status_id, 2000) = 2002) AS held
@@ -84,6 +92,21 @@ export class Lanes {
   /** Cancels every pending delivery of the integration (it is being deleted). */
   cancelIntegration(integrationRef: number): void {
     this.cancelPending.run(integrationRef);
+  }
+
+  /**
+   * The integration's websocket deliveries held by a pause become webhook deliveries (it was given a
+   * webhookUrl), each lane's first one its head. True when one is claimable now.
+   */
+  heldPushesToWebhooks(integrationRef: number, held: boolean): boolean {
+    const conversations = new Set(
+      this.heldPushesToWebhook.all(integrationRef).map((row) => row.conversation_ref),
+    );
+    let claimable = false;
+    for (const conversationRef of conversations) {
+      if (this.promoteNext(conversationRef, integrationRef, held) && !held) claimable = true;
+    }
+    return claimable;
   }
 
   /** Cancels the integration's pending webhook deliveries (it no longer has a webhookUrl). */
