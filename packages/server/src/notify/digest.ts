@@ -21,7 +21,8 @@ export function oneLine(text: string): string {
 
 export function digestMail(
   items: readonly DigestItem[],
-  integrationName: string | undefined,
+  /** The integration's name; null when the integration has been deleted since. */
+  integrationName: string | undefined | null,
   windowMs: number,
   /** More failures are owed than this e-mail carries (they follow in the next one). */
   more = false,
@@ -37,7 +38,8 @@ export function digestMail(
   const { integrationId, hubId, webhookUrl } = first.failure;
   const count = items.length;
   const noun = count === 1 ? 'delivery' : 'deliveries';
-  const name = integrationName === undefined ? undefined : oneLine(integrationName);
+  const deleted = integrationName === null;
+  const name = integrationName == null ? undefined : oneLine(integrationName);
   const label = name ? `"${name}" (${integrationId})` : integrationId;
   const reasons = new Map<string, number>();
   for (const item of items) {
@@ -58,8 +60,13 @@ export function digestMail(
     ...(count > LISTED ? [`  … and ${count - LISTED} more (GET /api/v1/notifications).`] : []),
     ...(more ? ['', 'More failures of this integration follow in the next e-mail.'] : []),
     '',
-    'Fix the endpoint, then resend them with',
-    `  POST /api/v1/integrations/${integrationId}/recover {"since": "${since}"}`,
+    // A deleted integration's deliveries cannot be resent: recover would answer 404.
+    ...(deleted
+      ? ['The integration has been deleted since: its failed deliveries cannot be resent.']
+      : [
+          'Fix the endpoint, then resend them with',
+          `  POST /api/v1/integrations/${integrationId}/recover {"since": "${since}"}`,
+        ]),
     '',
     `You get at most one such e-mail per integration every ${formatWindow(windowMs)}.`,
   ];

@@ -250,6 +250,27 @@ describe('exhaustion notifier', () => {
     return { id, failure, notifier };
   }
 
+  it('says the integration was deleted in a digest owed when it was, instead of quoting a recover that answers 404', async () => {
+    const { integrations, failure } = await world('gone@example.com');
+    const id = integrations[0]?.integrationId ?? '';
+    // The first e-mail of the window has just gone out, so this failure waits for the digest.
+    expect((await store.reserveEmailWindow(id, Date.now(), WINDOW_MS)).reserved).toBe(true);
+    const notifier = createNotifier({
+      store,
+      logger,
+      windowMs: WINDOW_MS,
+      mailer: createMailer(smtp.url, 'h@example.com'),
+    });
+    await notifier.exhausted([failure(id, 41)]);
+    await store.deleteIntegration(id);
+    const [digest] = await smtp.waitFor(1, WINDOW_MS + 5000);
+    const text = mailText(digest?.raw ?? '');
+    expect(text).toContain('000000000041');
+    expect(text).toContain('has been deleted');
+    expect(text).not.toContain('/recover');
+    await notifier.close();
+  });
+
   it('drops an owed e-mail it cannot read without holding up the others', async () => {
     const { id, failure, notifier } = await unreadableOwed('read@example.com', 31);
     await notifier.exhausted([failure(id, 32)]);

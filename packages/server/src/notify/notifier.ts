@@ -127,7 +127,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         return outcome;
       }
       const integration = await store.getIntegration(integrationId);
-      const mail = digestMail(items, integration?.name, windowMs, more);
+      const mail = digestMail(items, integration === undefined ? null : integration.name, windowMs, more);
       await mailer.send({ to: tenant.accountHolderEmail, ...mail });
       logger.info({ integrationId, failed: items.length }, 'exhaustion e-mail sent');
     } catch (error) {
