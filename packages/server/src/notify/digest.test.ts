@@ -36,6 +36,23 @@ describe('digestMail', () => {
     expect(mail.text).toMatch(/recover \{"since": "2026-12-05T08:00:00.000Z"\}/);
   });
 
+  it('counts a delivery that failed again after a manual resend once, by its last failure, and lists both failures', () => {
+    const other: ExhaustedDelivery = { ...failure, deliveryId: '00000000-0000-0000-0000-000000000009' };
+    const resent: ExhaustedDelivery = { ...failure, attempts: 1, statusCode: 410 };
+    const items = [
+      { failure, notification },
+      { failure: other, notification: exhaustionNotification(other, Date.parse('2026-12-05T08:31:00Z')) },
+      { failure: resent, notification: exhaustionNotification(resent, Date.parse('2026-12-05T08:32:00Z')) },
+    ];
+    const mail = digestMail(items, 'Shop', 900_000);
+    expect(mail.subject).toBe('Hookster: 2 webhook deliveries failed (ENG007512) for integration Shop');
+    const lines = mail.text.split('\n');
+    expect(lines[0]).toMatch(/^2 webhook deliveries to integration/);
+    expect(lines).toContain('  - 1 × last status 500');
+    expect(lines).toContain('  - 1 × last status 410 Gone (the receiver asked to stop)');
+    expect(lines.filter((line) => line.includes(failure.deliveryId))).toHaveLength(2);
+  });
+
   it('oneLine leaves ordinary text alone', () => {
     expect(oneLine('Ünïcode – name ✓')).toBe('Ünïcode – name ✓');
   });

@@ -36,13 +36,17 @@ export function digestMail(
     Math.min(...items.map((item) => item.failure.createdAt ?? Date.parse(item.notification.createdAt))),
   ).toISOString();
   const { integrationId, hubId, webhookUrl } = first.failure;
-  const count = items.length;
+  // A delivery resent by hand can fail for good again inside one window: it is one delivery, counted
+  // (and its reason given) once, by its last failure; the list below shows every failure.
+  const last = new Map<string, DigestItem>();
+  for (const item of items) last.set(item.failure.deliveryId, item);
+  const count = last.size;
   const noun = count === 1 ? 'delivery' : 'deliveries';
   const deleted = integrationName === null;
   const name = integrationName == null ? undefined : oneLine(integrationName);
   const label = name ? `"${name}" (${integrationId})` : integrationId;
   const reasons = new Map<string, number>();
-  for (const item of items) {
+  for (const item of last.values()) {
     const reason = failureReason(item.failure);
     reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
   }
@@ -57,7 +61,7 @@ export function digestMail(
     ...items
       .slice(0, LISTED)
       .map((item) => `  - ${item.notification.createdAt} ${item.notification.details}`),
-    ...(count > LISTED ? [`  … and ${count - LISTED} more (GET /api/v1/notifications).`] : []),
+    ...(items.length > LISTED ? [`  … and ${items.length - LISTED} more (GET /api/v1/notifications).`] : []),
     ...(more ? ['', 'More failures of this integration follow in the next e-mail.'] : []),
     '',
     // A deleted integration's deliveries cannot be resent: recover would answer 404.
