@@ -19,6 +19,32 @@ export interface ExhaustedDelivery {
   error?: string;
 }
 
+const TEXT_FIELDS = ['deliveryId', 'tenantId', 'hubId', 'integrationId', 'webhookUrl'] as const;
+
+/**
+ * An owed e-mail's stored details (the JSON of an ExhaustedDelivery), or undefined when they are not
+ * that: not JSON, or JSON of another shape (edited by hand, an unknown older one), which the digest
+ * cannot be written from.
+ */
+export function parseExhaustedDelivery(text: string): ExhaustedDelivery | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const f = value as Record<string, unknown>;
+  const optional = (key: string, type: 'number' | 'string') => f[key] === undefined || typeof f[key] === type;
+  const valid =
+    TEXT_FIELDS.every((key) => typeof f[key] === 'string') &&
+    typeof f.attempts === 'number' &&
+    optional('createdAt', 'number') &&
+    optional('statusCode', 'number') &&
+    optional('error', 'string');
+  return valid ? (value as ExhaustedDelivery) : undefined;
+}
+
 /** The last status or error, as the notification and the e-mail state it. */
 export function failureReason(failure: Pick<ExhaustedDelivery, 'statusCode' | 'error'>): string {
   if (failure.error !== undefined) {

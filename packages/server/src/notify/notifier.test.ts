@@ -237,10 +237,12 @@ describe('exhaustion notifier', () => {
   });
 
   /** An integration owing one e-mail whose stored details are not JSON, and a notifier that mails. */
-  async function unreadableOwed(email: string, n: number) {
+  async function unreadableOwed(email: string, n: number, mails: string[] = ['not json']) {
     const { integrations, failure } = await world(email);
     const id = integrations[0]?.integrationId ?? '';
-    await store.createNotification(exhaustionNotification(failure(id, n), Date.now()), 'not json');
+    for (const [i, mail] of mails.entries()) {
+      await store.createNotification(exhaustionNotification(failure(id, n + i), Date.now()), mail);
+    }
     const notifier = createNotifier({
       store,
       logger,
@@ -279,6 +281,24 @@ describe('exhaustion notifier', () => {
     expect(text).toContain('1 webhook delivery');
     expect(text).toContain('000000000032');
     await notifier.close();
+    expect(await store.integrationsOwedMail()).toEqual([]);
+  });
+
+  it('drops owed e-mails of an unknown shape (JSON that is no failure) without holding up the others', async () => {
+    const { id, failure, notifier } = await unreadableOwed('shape@example.com', 51, [
+      'null',
+      '{}',
+      '[1]',
+      '"x"',
+    ]);
+    await notifier.exhausted([failure(id, 59)]);
+    const [mail] = await smtp.waitFor(1, 5000);
+    const text = mailText(mail?.raw ?? '');
+    expect(text).toContain('1 webhook delivery');
+    expect(text).toContain('000000000059');
+    expect(text).not.toContain('undefined');
+    await notifier.close();
+    expect(smtp.mails).toHaveLength(1);
     expect(await store.integrationsOwedMail()).toEqual([]);
   });
 

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { EpochMs, Guid, Notification } from '../domain/types.js';
 import type { Store } from '../store/contract.js';
 import { type DigestItem, digestMail } from './digest.js';
-import { type ExhaustedDelivery, exhaustionNotification } from './exhaustion.js';
+import { type ExhaustedDelivery, exhaustionNotification, parseExhaustedDelivery } from './exhaustion.js';
 import type { Mailer } from './mailer.js';
 
 export interface Notifier {
@@ -90,12 +90,10 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     const items: DigestItem[] = [];
     const unreadable: Guid[] = [];
     for (const o of owed.slice(0, MAX_PER_MAIL)) {
-      try {
-        items.push({ notification: o.notification, failure: JSON.parse(o.mail) as ExhaustedDelivery });
-      } catch {
-        // Not ours to read (hand-edited, or an unknown older shape): it must not block the others.
-        unreadable.push(o.notification.notificationId);
-      }
+      const failure = parseExhaustedDelivery(o.mail);
+      // Not ours to read (hand-edited, or an unknown older shape): it must not block the others.
+      if (failure === undefined) unreadable.push(o.notification.notificationId);
+      else items.push({ notification: o.notification, failure });
     }
     if (unreadable.length > 0) {
       logger.error(
