@@ -51,6 +51,21 @@ describe('parseTenantCreate', () => {
   });
 });
 
+describe('accountHolderEmail', () => {
+  it('refuses control characters, which no mail server takes in an address (the e-mails would all be refused)', () => {
+    for (const email of ['ops@acme.example\u0001', 'o\u007fps@acme.example', 'ops@acme.exa\u0085mple']) {
+      expect(problems(parseTenantCreate({ name: 'Acme', accountHolderEmail: email }, NOW))).toEqual([
+        "Property 'accountHolderEmail' must be an e-mail address. (code: PRT000304)",
+      ]);
+    }
+    expect(
+      value(parseTenantCreate({ name: 'Acme', accountHolderEmail: 'zoë@acme.example' }, NOW)),
+    ).toMatchObject({
+      accountHolderEmail: 'zoë@acme.example',
+    });
+  });
+});
+
 describe('parseHubCreate and parseHubUpdate', () => {
   it('creates a hub in the caller tenant with defaults', () => {
     const hub = value(

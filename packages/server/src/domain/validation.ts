@@ -60,7 +60,10 @@ export function isHttpUrl(value: string): boolean {
   }
 }
 
-const EMAIL_RE = /^[^\s@"<>(),;:]+@[^\s@"<>(),;:]+\.[^\s@"<>(),;:.]+$/;
+// Control characters (C0, DEL, C1) are no part of an address: the engine mails accountHolderEmail.
+const EMAIL_RE =
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  /^[^\s@"<>(),;:\u0000-\u001f\u007f-\u009f]+@[^\s@"<>(),;:\u0000-\u001f\u007f-\u009f]+\.[^\s@"<>(),;:.\u0000-\u001f\u007f-\u009f]+$/;
 
 export function isEmail(value: string): boolean {
   return value.length <= 254 && EMAIL_RE.test(value);
