@@ -53,6 +53,20 @@ describe('digestMail', () => {
     expect(lines.filter((line) => line.includes(failure.deliveryId))).toHaveLength(2);
   });
 
+  it('states the window as configured, not rounded to whole minutes', () => {
+    const every = (windowMs: number) =>
+      /at most one such e-mail per integration every (.*)\.$/.exec(
+        digestMail([{ failure, notification }], 'Shop', windowMs).text,
+      )?.[1];
+    expect(every(900_000)).toBe('15 minutes');
+    expect(every(3_600_000)).toBe('hour');
+    expect(every(90_000)).toBe('90 seconds');
+    expect(every(150_000)).toBe('150 seconds');
+    expect(every(5_400_000)).toBe('90 minutes');
+    expect(every(2_500)).toBe('2500 ms');
+    expect(every(1_000)).toBe('second');
+  });
+
   it('oneLine leaves ordinary text alone', () => {
     expect(oneLine('Ünïcode – name ✓')).toBe('Ünïcode – name ✓');
   });

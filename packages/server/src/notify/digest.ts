@@ -80,10 +80,12 @@ export function digestMail(
   };
 }
 
+/** The window in the largest unit that states it exactly (a 90 s window is not "2 minutes"). */
 function formatWindow(ms: number): string {
-  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return plural(ms / 3_600_000, 'hour');
-  if (ms >= 60_000) return plural(Math.round(ms / 60_000), 'minute');
-  return plural(Math.max(1, Math.round(ms / 1000)), 'second');
+  if (ms % 3_600_000 === 0) return plural(ms / 3_600_000, 'hour');
+  if (ms % 60_000 === 0) return plural(ms / 60_000, 'minute');
+  if (ms % 1000 === 0) return plural(ms / 1000, 'second');
+  return `${ms} ms`;
 }
 
 function plural(n: number, unit: string): string {
