@@ -53,6 +53,24 @@ describe('digestMail', () => {
     expect(lines.filter((line) => line.includes(failure.deliveryId))).toHaveLength(2);
   });
 
+  it('names every endpoint the failures went to when the webhookUrl changed between them', () => {
+    const moved: ExhaustedDelivery = {
+      ...failure,
+      deliveryId: '00000000-0000-0000-0000-000000000008',
+      webhookUrl: 'https://example.com/new-hook',
+    };
+    const items = [
+      { failure, notification },
+      { failure: moved, notification: exhaustionNotification(moved, Date.parse('2026-12-05T08:31:00Z')) },
+    ];
+    expect(digestMail(items, 'Shop', 900_000).text.split('\n')[1]).toBe(
+      'Endpoints: https://example.com/hook, https://example.com/new-hook',
+    );
+    expect(digestMail([items[0]!, items[0]!], 'Shop', 900_000).text.split('\n')[1]).toBe(
+      'Endpoint: https://example.com/hook',
+    );
+  });
+
   it('states the window as configured, not rounded to whole minutes', () => {
     const every = (windowMs: number) =>
       /at most one such e-mail per integration every (.*)\.$/.exec(

@@ -35,7 +35,17 @@ export function digestMail(
   const since = new Date(
     Math.min(...items.map((item) => item.failure.createdAt ?? Date.parse(item.notification.createdAt))),
   ).toISOString();
-  const { integrationId, hubId, webhookUrl } = first.failure;
+  const { integrationId, hubId } = first.failure;
+  // The webhookUrl may have changed between the failures: each endpoint they went to, once.
+  const endpoints = [
+    ...new Set(
+      items.map((item) =>
+        item.failure.webhookUrl === ''
+          ? 'none (the integration has no webhookUrl any more)'
+          : item.failure.webhookUrl,
+      ),
+    ),
+  ];
   // A delivery resent by hand can fail for good again inside one window: it is one delivery, counted
   // (and its reason given) once, by its last failure; the list below shows every failure.
   const last = new Map<string, DigestItem>();
@@ -52,7 +62,7 @@ export function digestMail(
   }
   const lines = [
     `${count} webhook ${noun} to integration ${label} of hub ${hubId} failed for good.`,
-    `Endpoint: ${webhookUrl}`,
+    `${endpoints.length === 1 ? 'Endpoint' : 'Endpoints'}: ${endpoints.join(', ')}`,
     '',
     'Why:',
     ...[...reasons].map(([reason, n]) => `  - ${n} × ${reason}`),
