@@ -3,7 +3,7 @@
 // resolved write is on disk exactly as with synchronous=FULL. onWork listeners fire in-process, and with
 // `watchForeignCommits` also for other processes' commits (foreign-commits.ts).
 
-import { closeSync, mkdirSync, openSync, statSync, type Stats } from 'node:fs';
+import { closeSync, mkdirSync, openSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { OperationalError } from '../../domain/errors.js';
@@ -70,6 +70,16 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       // It exists (kept as it is), or cannot be created: opening it below says why.
     }
   }
+  // SQLite follows a symbolic link to the database and keeps its -wal next to the real file: the WAL
+  // this store syncs, watches and checks is that one (next to the link there is none).
+  let real = path;
+  if (path !== ':memory:' && path !== '') {
+    try {
+      real = realpathSync(path);
+    } catch {
+      // Not there: opening it below says why.
+    }
+  }
   let db: Database.Database;
   try {
     db = new Database(path);
@@ -105,7 +115,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   const lock = shared === undefined ? undefined : new Int32Array(shared);
   const writes = new GroupCommit(
     db,
-    inMemory ? undefined : `${db.name}-wal`,
+    inMemory ? undefined : `${real}-wal`,
     () => {
       if (!work) return;
       work = false;
@@ -194,7 +204,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       if (!sameFile(statOf(path), opened)) {
         throw new Error(`${path} was removed or replaced while this process had it open: restart it`);
       }
-      if (openedWal !== undefined && !sameFile(statOf(`${path}-wal`), openedWal)) {
+      if (openedWal !== undefined && !sameFile(statOf(`${real}-wal`), openedWal)) {
         throw new Error(`${path}-wal was removed or replaced while this process had it open: restart it`);
       }
       if (writes.syncError !== undefined) {
@@ -207,7 +217,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       writes.flushBlocking();
       applyMigrations(db, newDeliveryIdPrefix());
       ready();
-      if (opened !== undefined) openedWal = statOf(`${path}-wal`);
+      if (opened !== undefined) openedWal = statOf(`${real}-wal`);
     },
     async close() {
       if (closed) return;
@@ -255,7 +265,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     onWork(listener) {
       listeners.add(listener);
       if (options.watchForeignCommits === true && !inMemory && unwatch === undefined) {
-        unwatch = watchForeignCommits(db, path, () => {
+        unwatch = watchForeignCommits(db, real, () => {
           for (const each of listeners) each();
         });
       }

@@ -1,7 +1,7 @@
 // Runs the Store conformance suite on SQLite files, plus what is SQLite's own: WAL, the migration
 // ledger, delivery ids, and a lane backlog that costs nothing to claim around.
 
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -403,6 +403,31 @@ describe('SQLite files', () => {
     } finally {
       await store.close();
       rmSync(dirname(dir), { recursive: true, force: true });
+    }
+  });
+
+  it('checks the write-ahead log beside the real file when the database is named through a symbolic link', async () => {
+    // SQLite follows the link and keeps <real file>-wal: the log this store syncs before answering a
+    // write, and whose removal makes it unready, is that one (beside the link there is none).
+    const dir = mkdtempSync(join(tmpdir(), 'hookster-link-'));
+    mkdirSync(join(dir, 'real'));
+    mkdirSync(join(dir, 'link'));
+    const real = join(dir, 'real', 'hookster.db');
+    const link = join(dir, 'link', 'hookster.db');
+    const store = createSqliteStore(real);
+    await store.migrate();
+    await store.close();
+    symlinkSync(real, link);
+    const linked = createSqliteStore(link);
+    try {
+      await linked.migrate();
+      await linked.createTenant(tenantFixture());
+      await expect(linked.check()).resolves.toBeUndefined();
+      rmSync(`${real}-wal`);
+      await expect(linked.check()).rejects.toThrow(/-wal was removed or replaced/);
+    } finally {
+      await linked.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
