@@ -237,4 +237,23 @@ describe('split roles on one database', () => {
     // Woken by the API process's commit, not found by the worker's 1 s idle poll.
     expect(latencies[5], `latencies ${latencies.map(Math.round).join(', ')} ms`).toBeLessThan(250);
   });
+
+  it('wakes the worker for each commit of the API process, not at its idle poll', async () => {
+    // A check of the file between the other process's WAL write and its publishing the commit (in
+    // shared memory: no file event) saw nothing new, and the delivery waited for the 1 s idle poll:
+    // about one submission in twenty, one at a time.
+    const s = await split(1, 1);
+    const [conversationId] = s.conversations as [string];
+    await submitText(s.tenant.client, conversationId, 'first');
+    await s.hook.waitFor(1, 10_000);
+    const slow: number[] = [];
+    for (let n = 2; n <= 150; n++) {
+      const sentAt = performance.now();
+      await submitText(s.tenant.client, conversationId, `message ${n}`);
+      await s.hook.waitFor(n, 10_000);
+      const latency = performance.now() - sentAt;
+      if (latency > 500) slow.push(Math.round(latency));
+    }
+    expect(slow.length, `over 500 ms: ${slow.join(', ')}`).toBeLessThanOrEqual(1);
+  });
 });
