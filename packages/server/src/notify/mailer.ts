@@ -1,6 +1,6 @@
 // Sends notification e-mails through nodemailer over the configured SMTP URL.
 
-import { createTransport } from 'nodemailer';
+import { type SendMailOptions, createTransport } from 'nodemailer';
 
 export interface Mail {
   to: string;
@@ -10,6 +10,7 @@ export interface Mail {
 
 export interface Mailer {
   send(mail: Mail): Promise<void>;
+  /** Closes the transport; a send still under way fails at once (its e-mail stays owed in the store). */
   close(): void;
 }
 
@@ -28,11 +29,25 @@ export function createMailer(smtpUrl: string, from: string, timeoutMs = 30_000):
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
   });
+  // Why an abort: a server that stalls (no greeting, no reply) would hold a stopping process for the
+  // whole time-out; closing the transport does not end a send under way.
+  const aborter = new AbortController();
   return {
     async send(mail) {
-      await transport.sendMail({ from, to: mail.to, subject: mail.subject, text: mail.text });
+      // nodemailer takes `signal` (the typings lag behind).
+      const message: SendMailOptions & { signal: AbortSignal } = {
+        from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        signal: aborter.signal,
+      };
+      await transport.sendMail(message);
     },
-    close: () => transport.close(),
+    close: () => {
+      aborter.abort(new Error('the mailer was closed'));
+      transport.close();
+    },
   };
 }
 

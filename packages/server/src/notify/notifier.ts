@@ -50,6 +50,12 @@ const MAX_PER_MAIL = 1000;
 const MIN_RETRY_MS = 10;
 /** First wait after a failed send (an SMTP error) inside the window the e-mail reserved. */
 const FIRST_BACKOFF_MS = 1_000;
+/**
+ * How long a stop waits for an e-mail being sent before it abandons it. The e-mail stays owed in the
+ * store (it is cleared only once sent), so the next process sends it; a stalling SMTP server must not
+ * hold the stop for the mailer's whole time-out (up to 30 s).
+ */
+const CLOSE_GRACE_MS = 2_000;
 /** How often a process looks for e-mails owed by another (or a stopped) process. */
 const SWEEP_MS = 60_000;
 
@@ -139,6 +145,13 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         );
         await store.clearOwedMail(ids);
         return outcome;
+      }
+      if (closed) {
+        logger.warn(
+          { integrationId },
+          'exhaustion e-mail not sent before the stop: still owed, for the next process',
+        );
+        return 'failed';
       }
       // Still owed: tried again soon, inside the window this process reserved for it.
       // An SMTP reply says it all; anything else (the store, a bug) keeps its stack.
@@ -269,8 +282,18 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         state.timer = undefined;
       }
       await sweeping;
-      await Promise.all([...states.values()].map((state) => state.chain));
+      const sends = Promise.all([...states.values()].map((state) => state.chain));
+      let grace: NodeJS.Timeout | undefined;
+      const sent = await Promise.race([
+        sends.then(() => true),
+        new Promise<boolean>((resolve) => {
+          grace = setTimeout(() => resolve(false), CLOSE_GRACE_MS);
+        }),
+      ]);
+      clearTimeout(grace);
+      // Ends the sends still under way (they fail, and their e-mails stay owed).
       mailer?.close();
+      if (!sent) await sends;
     },
   };
 }
