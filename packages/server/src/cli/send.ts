@@ -1,5 +1,6 @@
 // `hookster send`: submits a test activity to a conversation through the API and prints the engine's answer.
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../domain/duration.js';
 import { UsageError, withAttachedValues } from './options.js';
 import {
   HooksterApiError,
@@ -9,7 +10,7 @@ import {
 } from '@hookster/sdk/client';
 
 export const SEND_USAGE = `usage: hookster send --token TOKEN --conversation CONVERSATION_ID [--text "hello"] [--url http://127.0.0.1:8080]
-                    [--sender INTEGRATION_ID] [--external-id ID]
+                    [--sender INTEGRATION_ID] [--external-id ID] [--timeout 30s]
 Submits a text message as the conversation's customer, or as the agent/bot --sender (business route).`;
 
 export interface SendOptions {
@@ -19,7 +20,12 @@ export interface SendOptions {
   text: string;
   senderIntegrationId?: string;
   externalId?: string;
+  /** How long to wait for the engine's answer (default 30 s). */
+  timeoutMs?: number;
 }
+
+/** Longest --timeout: a test submission waits at most this long. */
+const MAX_TIMEOUT_MS = 600_000;
 
 function isHttpUrl(text: string): boolean {
   try {
@@ -38,6 +44,7 @@ export function parseSendArgs(argv: string[]): SendOptions {
     text: { type: 'string', default: 'Hello from hookster send' },
     sender: { type: 'string' },
     'external-id': { type: 'string' },
+    timeout: { type: 'string', default: '30s' },
   } as const;
   const { values } = parseArgs({
     args: withAttachedValues(argv, Object.keys(options)),
@@ -53,7 +60,12 @@ export function parseSendArgs(argv: string[]): SendOptions {
   if (!isHttpUrl(values.url)) {
     throw new UsageError(`--url must be an http(s) URL such as http://127.0.0.1:8080\n${SEND_USAGE}`);
   }
+  const timeoutMs = parseDuration(values.timeout);
+  if (timeoutMs === undefined || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) {
+    throw new UsageError(`--timeout must be a duration from 1ms to 10m, such as 30s\n${SEND_USAGE}`);
+  }
   return {
+    timeoutMs,
     url: values.url,
     token: values.token,
     conversationId: values.conversation,
@@ -65,7 +77,11 @@ export function parseSendArgs(argv: string[]): SendOptions {
 
 /** Submits the activity; returns the engine's submit response. */
 export async function sendActivity(options: SendOptions): Promise<SubmitResponse> {
-  const client = new HooksterClient({ url: options.url, token: options.token });
+  const client = new HooksterClient({
+    url: options.url,
+    token: options.token,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
   const activity: InboundActivity = {
     type: 'message',
     message: { type: 'text', text: options.text },
@@ -86,13 +102,38 @@ export async function runSend(argv: string[]): Promise<number> {
     return 0;
   }
   const options = parseSendArgs(argv);
+  // Why a handle of our own: when the server closes the connection while the request is sent, Node 20's
+  // fetch can leave its promise unsettled, and its time-out timer does not hold the process: with
+  // nothing else pending the process ended with code 0 and said nothing, as if the send had worked.
+  const keepAlive = setInterval(() => undefined, 60_000);
   try {
     const response = await sendActivity(options);
     process.stdout.write(`${JSON.stringify(response, null, 2)}\n`);
     return 0;
   } catch (error) {
+    const reason = unreachable(error, options);
+    if (reason !== undefined) {
+      process.stderr.write(`hookster send: ${reason}\n`);
+      return 1;
+    }
     if (!(error instanceof HooksterApiError)) throw error;
     process.stderr.write(`hookster send: ${error.message}\n`);
     return 1;
+  } finally {
+    clearInterval(keepAlive);
   }
+}
+
+/** Why the engine at --url gave no answer (a time-out, a refused or dropped connection), in one line. */
+function unreachable(error: unknown, options: SendOptions): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'TimeoutError') {
+    return `no answer from ${options.url} within ${options.timeoutMs ?? 30_000} ms`;
+  }
+  if (error instanceof TypeError && error.message === 'fetch failed') {
+    const cause = (error as { cause?: unknown }).cause;
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    return `cannot reach ${options.url}: ${detail}`;
+  }
+  return undefined;
 }

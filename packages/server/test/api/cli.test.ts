@@ -2,7 +2,9 @@
 // clear error, the generated admin token is printed once and reused, migrate, --version, SIGTERM.
 
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -160,6 +162,7 @@ describe('hookster CLI', () => {
       ['send', '--token', 'x'],
       ['send', '--bogus'],
       ['send', '--url', 'notaurl', '--token', 'x', '--conversation', 'c'],
+      ['send', '--timeout', 'soon', '--token', 'x', '--conversation', 'c'],
       ['listen'],
       ['listen', '--key', 'a:b', '--port', '99999'],
       ['listen', '--bogus'],
@@ -209,6 +212,33 @@ describe('hookster CLI', () => {
       expect(result.stderr).not.toMatch(/\n\s+at /);
     } finally {
       await engine.stop();
+    }
+  });
+
+  it('fails with a one-line reason when send gets no answer at its --url, never exit 0 in silence', async () => {
+    // A server that closes every connection at once (a wrong port: some other service). Before, the
+    // command ended with code 0 and no output; a port fetch refuses to dial printed a stack.
+    const closer = createServer((socket) => socket.destroy());
+    closer.listen(0, '127.0.0.1');
+    await once(closer, 'listening');
+    try {
+      const port = (closer.address() as AddressInfo).port;
+      const cases = [
+        [
+          `http://127.0.0.1:${port}`,
+          /^hookster send: (no answer from|cannot reach) http:\/\/127\.0\.0\.1:\d+/,
+        ],
+        ['http://127.0.0.1:1', /^hookster send: cannot reach http:\/\/127\.0\.0\.1:1: bad port/],
+      ] as const;
+      for (const [url, reason] of cases) {
+        const args = ['send', '--token', 'x', '--conversation', 'c', '--url', url, '--timeout', '2s'];
+        const result = await run(args);
+        expect(result.code, `${url}: ${result.stdout} ${result.stderr}`).toBe(1);
+        expect(result.stderr, url).toMatch(reason);
+        expect(result.stderr.trim().split('\n'), url).toHaveLength(1);
+      }
+    } finally {
+      closer.close();
     }
   });
 
