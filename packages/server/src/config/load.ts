@@ -114,14 +114,25 @@ export function loadConfig(sources: ConfigSources = {}): HooksterConfig {
   const flags = sources.flags ?? {};
   const file = sources.configFile ? readConfigFile(sources.configFile, problems) : {};
   const values: Record<string, unknown> = {};
+  const sourceOf: Record<string, string> = {};
   for (const setting of settings) {
     const raw = pickRaw(setting, flags, env, file, sources.configFile);
     if (raw === undefined) continue;
+    sourceOf[setting.key] = raw.source;
     try {
       values[setting.key] = setting.parse(raw.text);
     } catch (error) {
       problems.push(`${raw.source}: ${shown(setting, raw.text)} is invalid: ${(error as Error).message}`);
     }
+  }
+  // A split role works through a database the other processes open too: an in-memory SQLite database
+  // lives inside one process (an api process would accept submissions no worker could ever deliver).
+  if (problems.length === 0 && values.role !== 'all' && values.databaseUrl === 'sqlite::memory:') {
+    problems.push(
+      `${sourceOf.role ?? '--role'}: "${String(values.role)}" needs a database other processes open too ` +
+        `(a SQLite file or PostgreSQL); the in-memory database of ${sourceOf.databaseUrl ?? 'the database URL'} ` +
+        `works only with --role all`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const databaseUrl = values.databaseUrl as string;

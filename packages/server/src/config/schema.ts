@@ -229,7 +229,7 @@ export const settings: Setting[] = [
     flag: 'role',
     default: 'all',
     description:
-      'What this process runs: `api` (HTTP API + websocket gateway), `worker` (webhook dispatcher) or `all`.',
+      'What this process runs: `api` (HTTP API + websocket gateway), `worker` (webhook dispatcher) or `all`. `api` and `worker` need a database other processes open too (a SQLite file or PostgreSQL, not `sqlite::memory:`).',
     parse: oneOf(ROLES),
   },
   {

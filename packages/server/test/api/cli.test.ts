@@ -242,6 +242,19 @@ describe('hookster CLI', () => {
     }
   });
 
+  it('refuses --role api or worker on an in-memory SQLite database, which no other process can open', async () => {
+    // Before: an api process answered submissions 200 that no worker could ever deliver.
+    for (const role of ['api', 'worker']) {
+      const result = await run(['serve', '--role', role, '--port', '0', '--host', '127.0.0.1'], {
+        HOOKSTER_DATABASE_URL: 'sqlite::memory:',
+        HOOKSTER_ADMIN_TOKEN: 'a-long-enough-admin-token',
+      });
+      expect(result.code, role).toBe(2);
+      expect(result.stderr, role).toMatch(/--role.*in-memory/);
+      expect(result.stderr, role).not.toMatch(/\n\s+at /);
+    }
+  });
+
   it('exits cleanly on SIGTERM', async () => {
     const engine = await startEngine();
     const code = await engine.kill('SIGTERM');
