@@ -52,16 +52,23 @@ export function registerTenantRoutes(app: FastifyInstance, deps: RouteDeps): voi
     if (!tenant) throw HooksterError.of('NotFound', 'Tenant not found.');
     // The first client gets Hubster's exact id; later ones (e.g. for rotation) a numbered suffix.
     const base = engineClientId(tenantId);
-    let clientId = base;
-    for (let n = 2; await store.getClient(clientId); n++) clientId = `${base}.${n}`;
     const clientSecret = secret();
-    await store.createClient({
-      clientId,
+    const record = {
       tenantId,
       secretHash: sha256Hex(clientSecret),
       scope: ENGINE_SCOPE,
       created: new Date(deps.now()).toISOString(),
-    });
-    return { clientId, clientSecret };
+    };
+    // Concurrent requests may pick the same free id: the insert that loses (409) takes the next one.
+    for (let n = 1, conflicts = 0; ; n++) {
+      const clientId = n === 1 ? base : `${base}.${n}`;
+      if (await store.getClient(clientId)) continue;
+      try {
+        await store.createClient({ clientId, ...record });
+        return { clientId, clientSecret };
+      } catch (error) {
+        if (!(error instanceof HooksterError && error.status === 409) || ++conflicts > 100) throw error;
+      }
+    }
   });
 }

@@ -30,6 +30,27 @@ describe('client credentials and tokens', () => {
     expect(second.body.clientSecret).not.toBe(tenant.clientSecret);
   });
 
+  it('gives each of several concurrent client requests for one tenant its own working credentials', async () => {
+    // Before: each request picked the first free id, then inserted it; concurrent requests picked the
+    // same one and all but one failed (a 500 on PostgreSQL, a 409 on SQLite).
+    const admin = adminClient(engine);
+    const created = await Promise.all(
+      Array.from({ length: 12 }, () => admin.post(`/api/v1/tenants/${tenant.tenantId}/clients`, {})),
+    );
+    for (const response of created) expect(response.status, response.text).toBe(200);
+    const clientIds = created.map((response) => response.body.clientId as string);
+    expect(new Set(clientIds).size).toBe(clientIds.length);
+    const anonymous = apiClient(engine.url, null);
+    for (const response of created) {
+      const token = await anonymous.post('/connect/token', {
+        grant_type: 'client_credentials',
+        client_id: response.body.clientId,
+        client_secret: response.body.clientSecret,
+      });
+      expect(token.status, response.body.clientId).toBe(200);
+    }
+  });
+
   it('issues a 30-day Bearer token for form, JSON and HTTP Basic requests', async () => {
     const anonymous = apiClient(engine.url, null);
     const json = await anonymous.post('/connect/token', {

@@ -33,6 +33,11 @@ export function catalogueTests(stores: Stores): void {
     };
     await store.createClient(client);
     expect(await store.getClient('client-1')).toEqual(client);
+    // A taken client id is a 409 on every store (the API then takes the next id), never a driver error.
+    await expect(store.createClient({ ...client, secretHash: 'other' })).rejects.toMatchObject({
+      status: 409,
+    });
+    expect(await store.getClient('client-1')).toEqual(client);
     expect(await store.getClient('nope')).toBeUndefined();
     const token = {
       tokenHash: 'abc',

@@ -4,6 +4,7 @@ import type { ClientRecord, Guid, Tenant, TokenRecord } from '../../domain/types
 import { HooksterError } from '../../domain/errors.js';
 import type { PgContext } from './context.js';
 import { toClient, toTenant, toToken } from './rows.js';
+import { isUniqueViolation } from './tx.js';
 
 export async function createTenant(ctx: PgContext, t: Tenant): Promise<void> {
   await ctx.pool.query(
@@ -27,10 +28,16 @@ export async function updateTenant(ctx: PgContext, t: Tenant): Promise<void> {
 }
 
 export async function createClient(ctx: PgContext, c: ClientRecord): Promise<void> {
-  await ctx.pool.query(
-    `INSERT INTO clients (client_id, tenant_id, secret_hash, scope, created) VALUES ($1, $2, $3, $4, $5)`,
-    [c.clientId, c.tenantId, c.secretHash, c.scope, c.created],
-  );
+  try {
+    await ctx.pool.query(
+      `INSERT INTO clients (client_id, tenant_id, secret_hash, scope, created) VALUES ($1, $2, $3, $4, $5)`,
+      [c.clientId, c.tenantId, c.secretHash, c.scope, c.created],
+    );
+  } catch (error) {
+    // As on SQLite: a taken client id is a 409, not a driver error (a 500).
+    if (isUniqueViolation(error)) throw HooksterError.of('AlreadyExists');
+    throw error;
+  }
 }
 
 export async function getClient(ctx: PgContext, clientId: string): Promise<ClientRecord | undefined> {
