@@ -40,9 +40,11 @@ export function wellFormed(value: unknown): boolean {
 
 const PARSE_OPTIONS = { protoAction: 'error', constructorAction: 'error' } as const;
 
-/** Parses a JSON body (UTF-8 bytes); throws a HooksterError (400) for anything it refuses. */
+/** Parses a JSON body (UTF-8 bytes; none is undefined); throws a HooksterError (400) for anything it refuses. */
 export function parseJsonBody(bytes: Buffer): unknown {
-  if (bytes.length === 0) throw HooksterError.of('MissingBody');
+  // No body at all: as with any other content type, the route decides (its validator answers "Request
+  // body is required"; a route that takes none, e.g. retry, goes on).
+  if (bytes.length === 0) return undefined;
   if (!isUtf8(bytes)) throw HooksterError.of('MalformedJson', 'Request body is not valid UTF-8.');
   const text = bytes.toString('utf8');
   let value: unknown;

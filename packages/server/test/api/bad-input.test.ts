@@ -4,7 +4,14 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, createTenantWithToken, setupHub, type ApiClient, type Json } from '../support/client.js';
+import {
+  adminClient,
+  apiClient,
+  createTenantWithToken,
+  setupHub,
+  type ApiClient,
+  type Json,
+} from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
 
 let engine: RunningEngine;
@@ -322,6 +329,45 @@ describe('bad input', () => {
         body: '',
       });
       expect(retry.status, contentType).toBe(404);
+    }
+  });
+
+  it('takes an empty body labelled application/json on routes without a body, and says a body is missing on the others', async () => {
+    // Before: the JSON parser refused every empty body with "Request body is required", so a client that
+    // labels every request JSON (curl -H 'content-type: application/json' -X POST) could not retry a
+    // delivery or create client credentials, although text/plain and form labels were accepted.
+    const json = { 'content-type': 'application/json' };
+    const retry = await client.raw(`/api/v1/deliveries/${crypto.randomUUID()}/retry`, {
+      method: 'POST',
+      headers: json,
+      body: '',
+    });
+    expect(retry.status, retry.text).toBe(404);
+    expect(retry.body.errors[0].description).toContain('Delivery not found');
+    const deleted = await client.raw(`/api/v1/hubs/${crypto.randomUUID()}`, {
+      method: 'DELETE',
+      headers: json,
+      body: '',
+    });
+    expect(deleted.status, deleted.text).toBe(404);
+    const admin = adminClient(engine);
+    const tenant = await admin.post('/api/v1/tenants', {
+      name: 'empty-json',
+      accountHolderEmail: 'a@example.com',
+    });
+    const clients = await admin.raw(`/api/v1/tenants/${tenant.body.tenantId}/clients`, {
+      method: 'POST',
+      headers: json,
+      body: '',
+    });
+    expect(clients.status, clients.text).toBe(200);
+    expect(clients.body.clientSecret).toEqual(expect.any(String));
+    // Routes that need a body still refuse an empty one with a 400 that says so.
+    for (const path of ['/api/v1/hubs', `/inbound/customer/v1/direct/activity/${conversationId}`]) {
+      const empty = await client.raw(path, { method: 'POST', headers: json, body: '' });
+      expect(empty.status, path).toBe(400);
+      expectErrorShape(400, empty.body);
+      expect(descriptions(empty.body)).toMatch(/body is required/i);
     }
   });
 
