@@ -16,7 +16,7 @@ import { registerHealthRoutes } from './health.js';
 import { registerHubRoutes } from './hubs.js';
 import { registerIntegrationRoutes } from './integrations.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { registerJsonBodyParser } from './json-body.js';
+import { encodingRefusal, registerJsonBodyParser } from './json-body.js';
 import { registerSubmitRoutes } from './submit.js';
 import { registerTenantRoutes } from './tenants.js';
 import { registerTokenRoutes } from './token.js';
@@ -105,7 +105,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     tokenScope.addContentTypeParser(
       'application/x-www-form-urlencoded',
       { parseAs: 'string' },
-      (_request, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+      (request, body, done) => {
+        const refused = encodingRefusal(request.headers['content-encoding'], (body as string).length);
+        if (refused !== undefined) done(refused, undefined);
+        else done(null, Object.fromEntries(new URLSearchParams(body as string)));
+      },
     );
     registerTokenRoutes(tokenScope, routeDeps);
     done();

@@ -66,11 +66,27 @@ export function parseJsonBody(bytes: Buffer): unknown {
   return value;
 }
 
+/**
+ * A body sent with a Content-Encoding (gzip, br, …) is not decoded here: refused with 415 naming the
+ * encoding, rather than read as it stands (a "malformed JSON" answer for a valid compressed body).
+ */
+export function encodingRefusal(encoding: string | undefined, bodyLength: number): HooksterError | undefined {
+  if (encoding === undefined || bodyLength === 0) return undefined;
+  const trimmed = encoding.trim();
+  if (trimmed === '' || trimmed.toLowerCase() === 'identity') return undefined;
+  return HooksterError.of(
+    'UnsupportedMediaType',
+    `Content-Encoding '${trimmed.slice(0, 64)}' is not supported: send the body uncompressed.`,
+  );
+}
+
 export function registerJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     let value: unknown;
     try {
+      const refused = encodingRefusal(request.headers['content-encoding'], (body as Buffer).length);
+      if (refused !== undefined) throw refused;
       value = parseJsonBody(body as Buffer);
     } catch (error) {
       done(error as Error, undefined);

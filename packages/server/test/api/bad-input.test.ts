@@ -3,6 +3,7 @@
 
 import { randomBytes, randomInt } from 'node:crypto';
 import { connect } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminClient,
@@ -369,6 +370,39 @@ describe('bad input', () => {
       expectErrorShape(400, empty.body);
       expect(descriptions(empty.body)).toMatch(/body is required/i);
     }
+  });
+
+  it('refuses a compressed body with 415 that names the encoding, instead of calling it malformed JSON', async () => {
+    // Before: Content-Encoding was ignored, so a gzip-compressed valid body was "not valid JSON" (309),
+    // and a body labelled with an encoding it did not have was read as plain JSON and stored.
+    const body = JSON.stringify({ name: 'compressed', description: '' });
+    for (const [encoding, bytes] of [
+      ['gzip', gzipSync(body)],
+      ['br', body],
+      ['gzip, identity', body],
+    ] as const) {
+      const response = await client.raw('/api/v1/hubs', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding },
+        body: bytes,
+      });
+      expect(response.status, encoding).toBe(415);
+      expectErrorShape(415, response.body);
+      expect(descriptions(response.body)).toContain('Content-Encoding');
+    }
+    const token = await apiClient(engine.url, null).raw('/connect/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
+      body: gzipSync('grant_type=client_credentials'),
+    });
+    expect(token.status).toBe(415);
+    // identity is no encoding at all.
+    const plain = await client.raw('/api/v1/hubs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'identity' },
+      body: JSON.stringify({ name: `identity-${randomBytes(4).toString('hex')}`, description: '' }),
+    });
+    expect(plain.status, plain.text).toBe(200);
   });
 
   it('answers unknown ids, unknown routes and wrong methods with 404', async () => {
