@@ -6,12 +6,18 @@ import type { Logger } from 'pino';
 import type { HooksterConfig } from '../config/types.js';
 import type { Authenticate, Gateway } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
-import { HooksterError } from '../domain/errors.js';
+import { errorItem, HooksterError } from '../domain/errors.js';
 import { requireAuth } from './auth.js';
 import { registerConversationRoutes } from './conversations.js';
 import { registerDeliveryRoutes } from './deliveries.js';
 import { registerDocsRoutes } from './docs.js';
-import { clientErrorHandler, errorHandler, notFoundHandler, workerNotFoundHandler } from './errors.js';
+import {
+  clientErrorHandler,
+  errorHandler,
+  errorResponse,
+  notFoundHandler,
+  workerNotFoundHandler,
+} from './errors.js';
 import { registerHealthRoutes } from './health.js';
 import { registerHubRoutes } from './hubs.js';
 import { registerIntegrationRoutes } from './integrations.js';
@@ -70,6 +76,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // On close, idle keep-alive connections go at once; requests in flight (a submit being committed)
     // finish and are answered first.
     forceCloseConnections: 'idle',
+  });
+  // An `Expect` other than 100-continue: Node would answer 417 itself, with an empty body.
+  app.server.on('checkExpectation', (request, response) => {
+    request.resume();
+    const body = JSON.stringify(
+      errorResponse(417, [
+        errorItem('InvalidValue', 'Only the expectation 100-continue is supported: drop the Expect header.'),
+      ]),
+    );
+    response.writeHead(417, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    response.end(body);
   });
   const routeDeps: RouteDeps = {
     ...deps,

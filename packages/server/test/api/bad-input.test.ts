@@ -405,6 +405,28 @@ describe('bad input', () => {
     expect(plain.status, plain.text).toBe(200);
   });
 
+  it('answers an expectation other than 100-continue with 417 in the error shape', async () => {
+    // Before: Node answered 417 itself, with an empty body.
+    const { hostname, port } = new URL(engine.url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () =>
+        socket.end(
+          `POST /api/v1/hubs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${client.token}\r\n` +
+            'Content-Type: application/json\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n{}',
+        ),
+      );
+      let data = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (data += chunk));
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 417 Expectation Failed');
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as Json;
+    expectErrorShape(417, body);
+    expect(descriptions(body)).toContain('Expect');
+  });
+
   it('answers unknown ids, unknown routes and wrong methods with 404', async () => {
     const unknown = '0b4d6f8a-1c3e-4b5d-8f21-017767496800';
     for (const path of [
