@@ -1033,6 +1033,23 @@ describe('fuzzing the whole HTTP API', () => {
       // Node may close a connection on framing it cannot read without answering; never a 5xx.
       expect(answer, request).not.toMatch(/^HTTP\/1\.1 5/);
       if (answer !== '') expect(answer.split('\r\n')[0], request).toMatch(/^HTTP\/1\.1 (1|2|4)\d\d /);
+      // A final 4xx (after any 100 Continue) is in the error shape too.
+      const final = answer.replace(/^HTTP\/1\.1 100 Continue\r\n\r\n/, '');
+      const status = /^HTTP\/1\.1 (4\d\d) /.exec(final)?.[1];
+      if (status !== undefined) {
+        const text = final.slice(final.indexOf('\r\n\r\n') + 4);
+        let body: Json;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
+        const problem = problemOf(
+          { method: 'POST', path: '' },
+          { status: Number(status), headers: {}, text, body },
+        );
+        expect(problem, request).toBeUndefined();
+      }
     }
   });
 
