@@ -18,6 +18,13 @@ export interface PartDeps {
 /** The webhook dispatcher (role worker/all). */
 export interface Dispatcher {
   start(): void;
+  /**
+   * Resolves once the dispatcher takes work (a dispatch thread has started); rejects when it cannot
+   * start. Absent: ready as soon as start() returns.
+   */
+  ready?(): Promise<void>;
+  /** Why the dispatcher takes no work now (its thread ended and starts again), or undefined. */
+  unavailable?(): string | undefined;
   /** Stops claiming, waits for in-flight attempts (bounded), records their results. */
   stop(): Promise<void>;
   /** Signals that work may have appeared (e.g. another connection or thread committed some). */

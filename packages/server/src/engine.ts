@@ -100,15 +100,6 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
       },
     });
   }
-  const app = await buildApp({
-    config,
-    store,
-    logger,
-    authenticate,
-    gateway,
-    metrics,
-    healthOnly: !serveApi,
-  });
   // On a thread with HOOKSTER_DISPATCH_THREAD=true: sending and recording run on a second core (dispatch-thread.ts).
   const onThread =
     canDispatchOnThread(config.databaseUrl) &&
@@ -119,6 +110,16 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
     : onThread
       ? createThreadDispatcher({ ...parts, metrics })
       : createDispatcher({ ...parts, metrics });
+  const app = await buildApp({
+    config,
+    store,
+    logger,
+    authenticate,
+    gateway,
+    metrics,
+    healthOnly: !serveApi,
+    ...(dispatcher?.unavailable ? { dispatcherUnavailable: () => dispatcher.unavailable?.() } : {}),
+  });
 
   let stopping: Promise<void> | undefined;
   let sweeper: StaleSweeper | undefined;
@@ -134,10 +135,13 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
         gateway?.attach(app.server);
         // On PostgreSQL the gateway listens for other processes' pushes before this one takes traffic.
         await gateway?.ready();
+        // The dispatcher first: a process that answers is one that delivers (a dispatch thread takes a
+        // few hundred ms to start; the first submission used to wait for it).
+        dispatcher?.start();
+        await dispatcher?.ready?.();
         await app.listen({ host: config.host, port: config.port });
         engine.url = urlOf(app.server.address(), config.host);
         if (gateway) sweeper = startStaleSweeper(store, logger);
-        dispatcher?.start();
         return engine.url;
       } catch (error) {
         // Never half started (e.g. serving submissions with no dispatcher to deliver them): all or nothing.

@@ -39,6 +39,8 @@ export interface AppDeps {
   plugins?: ((app: FastifyInstance) => void | Promise<void>)[];
   /** Only health, readiness and metrics (role worker). */
   healthOnly?: boolean;
+  /** Why this process's dispatcher takes no work now (readiness answers 503 then), or undefined. */
+  dispatcherUnavailable?: () => string | undefined;
   now?: () => number;
 }
 

@@ -9,6 +9,12 @@ export function registerHealthRoutes(app: FastifyInstance, deps: RouteDeps): voi
   app.get('/healthz', async () => ({ status: 'ok' }));
 
   app.get('/readyz', async (_request, reply) => {
+    // A process that should deliver but cannot (its dispatch thread ended and starts again) is not
+    // ready: an orchestrator sees it, instead of a healthy process that delivers nothing.
+    const dispatcher = deps.dispatcherUnavailable?.();
+    if (dispatcher !== undefined) {
+      return reply.code(503).send({ status: 'unavailable', store: deps.store.kind, dispatcher });
+    }
     try {
       await deps.store.check?.();
       await deps.store.getTenant(PROBE_ID);

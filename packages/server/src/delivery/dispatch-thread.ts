@@ -102,6 +102,12 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
   let stopping: Promise<void> | undefined;
   let stopFailure: string | undefined;
   let restartTimer: NodeJS.Timeout | undefined;
+  // Whether the current thread has started taking work; the first start's outcome (engine start waits).
+  let running = false;
+  let firstStart: { resolve: () => void; reject: (error: Error) => void } | undefined;
+  const firstStarted = new Promise<void>((resolve, reject) => (firstStart = { resolve, reject }));
+  // Handled here: a start() without ready() (or a stop before it) leaves no unhandled rejection.
+  firstStarted.catch(() => undefined);
   // SQLite: both connections of this process take turns on one lock instead of SQLite's sleeping busy wait.
   const sqlitePath = sqlitePathOf(config.databaseUrl);
   const writeLock = sqlitePath === undefined ? undefined : writeLockOf(sqlitePath);
@@ -132,13 +138,28 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
       logger,
     );
     worker = thread;
+    running = false;
     thread.on('message', (message: FromThread) => {
       if (message.type === 'metrics') apply(message.delta);
-      else if (message.type === 'stopped' && message.error !== undefined) stopFailure = message.error;
+      else if (message.type === 'started') {
+        running = true;
+        firstStart?.resolve();
+        firstStart = undefined;
+      } else if (message.type === 'stopped' && message.error !== undefined) stopFailure = message.error;
     });
     thread.on('error', (error) => logger.error({ err: error }, 'dispatch thread failed'));
     thread.on('exit', (code) => {
-      if (worker === thread) worker = undefined;
+      if (worker === thread) {
+        worker = undefined;
+        running = false;
+      }
+      // The first thread never started: the engine's start fails (all or nothing) instead of serving
+      // submissions that nothing delivers.
+      if (firstStart !== undefined) {
+        firstStart.reject(new Error(`the dispatch thread ended (code ${code}) before it started`));
+        firstStart = undefined;
+        return;
+      }
       // Ended inside a transaction (out of memory: no `finally` ran): the write lock would stay taken and
       // the main thread's commits (every submission), the next thread's and the stop wait for ever.
       if (writeLock !== undefined && releaseAbandoned(new Int32Array(writeLock))) {
@@ -164,6 +185,15 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
       if (worker !== undefined || stopping !== undefined) return;
       spawn();
       unsubscribe = store.onWork(() => worker?.postMessage({ type: 'wake' } satisfies ToThread));
+    },
+    ready() {
+      return firstStarted;
+    },
+    unavailable() {
+      if (running || stopping !== undefined) return undefined;
+      return worker === undefined
+        ? 'the dispatch thread ended; it is started again'
+        : 'the dispatch thread is starting';
     },
     wake() {
       worker?.postMessage({ type: 'wake' } satisfies ToThread);
