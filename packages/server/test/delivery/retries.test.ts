@@ -17,7 +17,11 @@ import { type Respond, type TestReceiver, startTestReceiver } from './receiver.j
 
 // Waits before attempts 2..6 and the attempt timeout, per integration (a Hookster extension).
 const SCHEDULE = [200, 400, 600, 800, 1000];
-const EXTENSIONS = { retrySchedule: SCHEDULE.map((ms) => `${ms}ms`).join(','), deliveryTimeout: '300ms' };
+// The attempt timeout: long enough that a loaded machine's answer on loopback is never cut (a cut
+// answer was recorded as a timeout instead of its status, or failed the final attempt), except for
+// the failure mode that is a timeout.
+const EXTENSIONS = { retrySchedule: SCHEDULE.map((ms) => `${ms}ms`).join(','), deliveryTimeout: '5s' };
+const TIMEOUT_MODE_TIMEOUT = '1s';
 // Tolerance on each retry offset: never early (1 ms of rounding), at most this late on a busy 2-core box.
 const LATE_MS = 300;
 const FAILURES = 2;
@@ -59,17 +63,21 @@ function expectScheduledOffsets(gaps: number[]): void {
   });
 }
 
-async function deliverAfterFailures(url: string) {
-  const system = await addSystem(world, url, EXTENSIONS);
+async function deliverAfterFailures(url: string, deliveryTimeout = EXTENSIONS.deliveryTimeout) {
+  const system = await addSystem(world, url, { ...EXTENSIONS, deliveryTimeout });
   const { conversationId } = await world.hub.openConversation();
   await submitText(world.client, conversationId, 'retry me');
   return system;
 }
 
-const failureModes: [name: string, fail: Respond, expected: { statusCode?: number; error?: RegExp }][] = [
+const failureModes: [
+  name: string,
+  fail: Respond,
+  expected: { statusCode?: number; error?: RegExp; deliveryTimeout?: string },
+][] = [
   ['500', (_req, res) => res.writeHead(500).end('boom'), { statusCode: 500 }],
   ['302', (_req, res) => res.writeHead(302, { location: '/elsewhere' }).end(), { statusCode: 302 }],
-  ['a timeout', () => undefined, { error: /^timeout after 300 ms$/ }],
+  ['a timeout', () => undefined, { error: /^timeout after 1000 ms$/, deliveryTimeout: TIMEOUT_MODE_TIMEOUT }],
   ['a connection reset', (_req, res) => res.socket?.destroy(), { error: /connection (reset|closed)/ }],
 ];
 
@@ -77,7 +85,7 @@ describe('retries by the schedule', () => {
   for (const [name, fail, expected] of failureModes) {
     it(`delivers at attempt ${FAILURES + 1} after ${FAILURES} × ${name}, at the scheduled offsets`, async () => {
       const receiver = await failingReceiver(fail);
-      const system = await deliverAfterFailures(`${receiver.url}`);
+      const system = await deliverAfterFailures(`${receiver.url}`, expected.deliveryTimeout);
       const delivery = await finalDelivery(world, system.integrationId);
       expect(delivery.status).toBe('delivered');
       expect(delivery.attempts.map((a) => a.attemptNumber)).toEqual([1, 2, 3]);
