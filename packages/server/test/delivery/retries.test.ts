@@ -54,17 +54,21 @@ afterAll(() => {
   );
 });
 
-function expectScheduledOffsets(gaps: number[]): void {
+function expectScheduledOffsets(gaps: number[], schedule = SCHEDULE): void {
   gaps.forEach((gap, i) => {
-    lateness.push(gap - (SCHEDULE[i] ?? 0));
-    const wait = SCHEDULE[i] ?? 0;
+    lateness.push(gap - (schedule[i] ?? 0));
+    const wait = schedule[i] ?? 0;
     expect(gap, `gap before attempt ${i + 2}`).toBeGreaterThanOrEqual(wait - 1);
     expect(gap, `gap before attempt ${i + 2}`).toBeLessThanOrEqual(wait + LATE_MS);
   });
 }
 
-async function deliverAfterFailures(url: string, deliveryTimeout = EXTENSIONS.deliveryTimeout) {
-  const system = await addSystem(world, url, { ...EXTENSIONS, deliveryTimeout });
+async function deliverAfterFailures(
+  url: string,
+  deliveryTimeout = EXTENSIONS.deliveryTimeout,
+  retrySchedule = EXTENSIONS.retrySchedule,
+) {
+  const system = await addSystem(world, url, { ...EXTENSIONS, deliveryTimeout, retrySchedule });
   const { conversationId } = await world.hub.openConversation();
   await submitText(world.client, conversationId, 'retry me');
   return system;
@@ -110,7 +114,14 @@ describe('retries by the schedule', () => {
     const port = (reserve.address() as AddressInfo).port;
     reserve.close();
     await once(reserve, 'close');
-    const system = await deliverAfterFailures(`http://127.0.0.1:${port}/hook`);
+    // The receiver starts once the second refusal is in the log: the third attempt waits 3 s (not
+    // 400 ms) so that it never starts before the receiver listens on a loaded machine.
+    const schedule = [200, 3_000, ...SCHEDULE.slice(2)];
+    const system = await deliverAfterFailures(
+      `http://127.0.0.1:${port}/hook`,
+      undefined,
+      schedule.map((ms) => `${ms}ms`).join(','),
+    );
     await eventually(async () => {
       const [delivery] = (await listDeliveries(world, system.integrationId)).results;
       return delivery && delivery.attemptCount >= FAILURES ? delivery : undefined;
@@ -124,7 +135,7 @@ describe('retries by the schedule', () => {
       'connection refused (ECONNREFUSED)',
       200,
     ]);
-    expectScheduledOffsets(gapsAfterFailures(delivery.attempts));
+    expectScheduledOffsets(gapsAfterFailures(delivery.attempts), schedule);
   });
 
   it('waits longer when a 429 asks to, within twice the scheduled wait', async () => {
