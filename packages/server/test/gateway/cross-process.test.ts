@@ -6,6 +6,7 @@ import { dropSchemas, freshSchemaUrl, postgresAvailable } from '../../src/store/
 import {
   apiClient,
   createTenantWithToken,
+  eventually,
   setupHub,
   submitText,
   type HubFixture,
@@ -27,7 +28,9 @@ let conversationId: string;
 
 describe.runIf(available)('websocket pushes across engine processes (PostgreSQL)', () => {
   beforeAll(async () => {
-    submitter = await startInProcessEngine({ databaseUrl: url, gateway: { remoteGraceMs: 300 } });
+    // The default grace (1 s) for the other process's "delivered": a shorter one let the submitting
+    // process's "no connection" land first when the pushing process was slow to record its outcome.
+    submitter = await startInProcessEngine({ databaseUrl: url });
     pusher = await startInProcessEngine({
       databaseUrl: url,
       adminToken: submitter.adminToken,
@@ -77,13 +80,21 @@ describe.runIf(available)('websocket pushes across engine processes (PostgreSQL)
     const client = await connectRawHub(pusher.url, { token: tenant.token, iId: agent.integrationId });
     const heard = await customerSays('heard elsewhere');
     await client.waitFor(() => client.activities.some((a) => a.eventId === heard), 15_000, 'the push');
+    // The pushing process records "delivered" after the push, on its own connection: wait for it, as
+    // closing the submitting gateway below writes its held-back "no connection" at once.
+    // 12 pushes of the previous test and "heard elsewhere" were delivered by the other process.
+    await eventually(
+      async () =>
+        (await deliveries()).filter((d: Json) => d.status === 'delivered').length === 13 ? true : undefined,
+      15_000,
+      'the other process recorded its pushes',
+    );
     client.close();
     await client.closed;
     const unheard = await customerSays('heard nowhere');
     // Closing the submitting engine's gateway writes its held-back "no connection" outcomes now.
     await submitter.gateway.close();
     const statuses = (await deliveries()).map((d: Json) => d.status as string);
-    // 12 pushes of the previous test and "heard elsewhere" were delivered by the other process.
     expect(statuses.filter((s) => s === 'delivered')).toHaveLength(13);
     expect(statuses.filter((s) => s === 'failed')).toHaveLength(1);
     expect(statuses).toHaveLength(14);
