@@ -2,7 +2,6 @@
 // receives in order, and reconnects by itself after a graceful restart and after a crash.
 
 import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from '@microsoft/signalr';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropSchemas, freshSchemaUrl, postgresAvailable } from '../../src/store/postgres/test-database.js';
 import {
@@ -14,19 +13,8 @@ import {
   type TenantFixture,
 } from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
+import { stablePort } from '../support/stable-port.js';
 import { connectRawHub } from './raw-hub-client.js';
-
-/** A port free right now, so the engine comes back on the same URL after a restart. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 let engine: RunningEngine;
 let tenant: TenantFixture;
@@ -34,7 +22,7 @@ let agent: Json;
 let conversationId: string;
 
 beforeAll(async () => {
-  engine = await startEngine({ args: ['--port', String(await freePort())] });
+  engine = await startEngine({ args: ['--port', String(await stablePort())] });
   tenant = await createTenantWithToken(engine);
   const hub = await setupHub(tenant.client);
   agent = await hub.addIntegration({ channelId: 'Direct', configuration: { integrationType: 'Agent' } });

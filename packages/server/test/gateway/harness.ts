@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { createGateway, type GatewayOptions, type HubGateway } from '../../src/gateway/gateway.js';
 import type { Store } from '../../src/store/contract.js';
 import { openStore } from '../../src/store/open.js';
+import { stablePort } from '../support/stable-port.js';
 
 export interface InProcessEngine {
   url: string;
@@ -78,7 +79,8 @@ export async function startInProcessEngine(options: InProcessOptions = {}): Prom
     await parts.store.close();
   }
 
-  let parts = await boot(0, options.migrate !== false);
+  // restart() comes back on the same port: one below the ephemeral range (support/stable-port.ts).
+  let parts = await boot(await stablePort(), options.migrate !== false);
   const engine: InProcessEngine = {
     url: `http://127.0.0.1:${parts.port}`,
     adminToken,
