@@ -131,7 +131,8 @@ describe('hookster listen as a command', () => {
       ],
       { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
     );
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // 'close', not 'exit': at 'exit' the child's stdout may not all have been read.
+    const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     let stdout = '';
     child.stdout.setEncoding('utf8');
     try {

@@ -90,7 +90,8 @@ describe.runIf(available)('a pause committed while a submit is in its transactio
           '{"statusId":3002}',
           `${other.url}/api/v1/integrations/${agent.integrationId}`,
         ]);
-        pauseExit = once(pause, 'exit');
+        // 'close', not 'exit': at 'exit' the child's stdout may not have been read yet.
+        pauseExit = once(pause, 'close');
         pause.stdout.on('data', (chunk: Buffer) => (pauseStatus += chunk.toString()));
         const deadline = Date.now() + 10_000;
         while (!pauseWaited && Date.now() < deadline) {
