@@ -500,9 +500,12 @@ export const openApiDocument = {
     '/readyz': {
       get: {
         tags: ['operations'],
-        summary: 'Readiness (the store answers)',
+        summary: 'Readiness (the store answers; in roles all and worker, the dispatcher takes work)',
         security: [],
-        responses: { '200': { description: 'Ready' }, '503': { description: 'Store unreachable' } },
+        responses: {
+          '200': { description: 'Ready' },
+          '503': { description: 'Store unreachable, or the dispatcher down (`dispatcher` says why)' },
+        },
       },
     },
     '/metrics': {
