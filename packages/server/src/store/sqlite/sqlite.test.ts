@@ -422,9 +422,9 @@ describe('SQLite files', () => {
     try {
       await linked.migrate();
       await linked.createTenant(tenantFixture());
-      await expect(linked.check()).resolves.toBeUndefined();
+      await expect(linked.check!()).resolves.toBeUndefined();
       rmSync(`${real}-wal`);
-      await expect(linked.check()).rejects.toThrow(/-wal was removed or replaced/);
+      await expect(linked.check!()).rejects.toThrow(/-wal was removed or replaced/);
     } finally {
       await linked.close();
       rmSync(dir, { recursive: true, force: true });
