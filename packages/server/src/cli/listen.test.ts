@@ -81,6 +81,21 @@ describe('hookster listen', () => {
     expect(printed).toContain('✘ 403 BAD SIGNATURE bad_signature');
   });
 
+  it('prints control characters of a message as escapes, so a text cannot drive the terminal', async () => {
+    // A customer's text with terminal controls: clear the screen, set the window title, ring the bell.
+    const hostile = '\\u001b[2J\\u001b]0;pwned\\u0007\\u009b1mline\\nnext';
+    const body = carousel.body.replace('Here are our most popular models:', hostile);
+    expect(body).not.toBe(carousel.body);
+    const { 'Content-Length': _length, ...headers } = signed(body, carousel.privateSigningKey);
+    const before = printed.length;
+    const response = await fetch(listener.url, { method: 'POST', body, headers });
+    expect(response.status).toBe(200);
+    const block = printed.slice(before);
+    expect(block).toContain('text: \\u001b[2J\\u001b]0;pwned\\u0007\\u009b1mline\\nnext');
+    // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
+    expect(block).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
   it('refuses malformed flags with the usage text', () => {
     expect(() => parseListenArgs(['--port', '1'])).toThrow(/--key PUBLIC:PRIVATE is required/);
     expect(() => parseListenArgs(['--key', 'nocolon'])).toThrow(/usage: hookster listen/);

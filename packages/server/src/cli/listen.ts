@@ -177,8 +177,30 @@ export function formatDelivery(
       `  hub ${delivery.payload.hubId} · integration ${delivery.payload.integrationId} · conversation ${delivery.payload.conversationId}`,
     ),
   ];
-  for (const activity of delivery.activities) lines.push(...formatActivity(activity, paint));
+  for (const activity of delivery.activities) lines.push(...formatActivity(scrub(activity), paint));
   return `${lines.join('\n')}\n\n`;
+}
+
+/** C0 controls, DEL and C1 controls: the bytes a terminal acts on (ESC sequences, BEL, CSI…). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Every string of an activity with its control characters written as escapes (`\n`, `\u001b`): a
+ * customer's message is printed to the operator's terminal and must not drive it (clear the screen,
+ * set the title, fake a line of this tool's output).
+ */
+function scrub<T>(value: T): T {
+  if (typeof value === 'string') {
+    return value.replace(CONTROL, (c) =>
+      c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    ) as T;
+  }
+  if (Array.isArray(value)) return value.map(scrub) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, scrub(item)])) as T;
+  }
+  return value;
 }
 
 function formatRejection(
