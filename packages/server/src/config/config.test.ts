@@ -69,6 +69,9 @@ describe('loadConfig', () => {
       'notacidr/99',
       'host:8080',
       '-x.example',
+      // IPv4 in hex: URLs parse such a host as an address, so as a host name it would match nothing.
+      '0x7f000001',
+      '127.0.0.0x1',
     ]) {
       expect(() => loadConfig({ env: { HOOKSTER_EGRESS_ALLOW: `10.0.0.0/8,${bad}` } }), bad).toThrow(
         new RegExp(`HOOKSTER_EGRESS_ALLOW.*'${bad.replace(/[.*/]/g, '\\$&')}'`),

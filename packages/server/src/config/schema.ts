@@ -90,7 +90,8 @@ const HOST_LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
 
 /**
  * A host name: letters, digits, hyphens and underscores in labels (underscores are common in Docker
- * Compose service names, and URLs accept them), the last label not all digits (a mistyped address).
+ * Compose service names, and URLs accept them), the last label not a number, decimal or `0x` hex (a
+ * mistyped address: the URL parser reads such a host as an IPv4 address, so the name would match nothing).
  */
 function isHostName(text: string): boolean {
   const host = text.endsWith('.') ? text.slice(0, -1) : text;
@@ -99,7 +100,7 @@ function isHostName(text: string): boolean {
     host.length > 0 &&
     host.length <= 253 &&
     labels.every((label) => HOST_LABEL.test(label)) &&
-    !/^\d+$/.test(labels[labels.length - 1] ?? '')
+    !/^(\d+|0x[0-9a-f]*)$/.test(labels[labels.length - 1] ?? '')
   );
 }
 
