@@ -72,6 +72,8 @@ describe('loadConfig', () => {
       // IPv4 in hex: URLs parse such a host as an address, so as a host name it would match nothing.
       '0x7f000001',
       '127.0.0.0x1',
+      // Two prefixes: which one was meant is unknown (the first, wider one was taken).
+      '10.0.0.0/8/32',
     ]) {
       expect(() => loadConfig({ env: { HOOKSTER_EGRESS_ALLOW: `10.0.0.0/8,${bad}` } }), bad).toThrow(
         new RegExp(`HOOKSTER_EGRESS_ALLOW.*'${bad.replace(/[.*/]/g, '\\$&')}'`),

@@ -127,7 +127,8 @@ export function formatV4(value: number): string {
 
 /** Parses "10.0.0.0/8", "::1/128" or a bare address; undefined when it is not a CIDR. */
 export function parseCidr(text: string): Cidr | undefined {
-  const [addressText = '', prefixText] = text.trim().split('/');
+  const [addressText = '', prefixText, extra] = text.trim().split('/');
+  if (extra !== undefined) return undefined;
   const address = parseAddress(addressText);
   if (!address) return undefined;
   const max = address.family === 4 ? 32 : 128;
