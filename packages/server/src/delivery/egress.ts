@@ -99,8 +99,9 @@ export function createGuardedConnector(guard: EgressGuard, timeoutMs: number): b
     return checked(options, (error, socket) => {
       if (error || !socket) return callback(error ?? new Error('no socket'), null);
       // Why checked again: the peer is the address actually dialled, whatever resolved it.
+      // Fails closed: a socket without a peer address (closed at once) is not one to send on either.
       const peer = (socket as Socket).remoteAddress;
-      const reason = peer === undefined ? undefined : guard.refusal(peer);
+      const reason = peer === undefined ? 'without a peer address' : guard.refusal(peer);
       if (reason !== undefined) {
         socket.destroy();
         return callback(new EgressRefusedError(`${host} connected to ${peer}, ${reason}`), null);
