@@ -34,11 +34,7 @@ export interface NotifierDeps {
 
 interface IntegrationMail {
   timer: NodeJS.Timeout | undefined;
-  /** Until when the e-mail window this process reserved lasts. */
-  windowUntil: number;
-  /** Nothing has gone out in that window yet (its send failed): the next try may still use it. */
-  windowUnused: boolean;
-  /** Wait before trying a failed send again; doubles up to the window's end. */
+  /** Wait before trying a failed send again; doubles up to a window. */
   backoffMs: number;
   /** Serialises this integration's decisions and sends. */
   chain: Promise<void>;
@@ -48,7 +44,7 @@ interface IntegrationMail {
 const MAX_PER_MAIL = 1000;
 /** Least wait before trying the window again (clocks of several hosts may disagree a little). */
 const MIN_RETRY_MS = 10;
-/** First wait after a failed send (an SMTP error) inside the window the e-mail reserved. */
+/** First wait after a failed send (an SMTP error) before the window is taken again for it. */
 const FIRST_BACKOFF_MS = 1_000;
 /**
  * How long a stop waits for an e-mail being sent before it abandons it. The e-mail stays owed in the
@@ -153,7 +149,7 @@ export function createNotifier(deps: NotifierDeps): Notifier {
         );
         return 'failed';
       }
-      // Still owed: tried again soon, inside the window this process reserved for it.
+      // Still owed: tried again soon, in a window taken again for it (this one is given back).
       // An SMTP reply says it all; anything else (the store, a bug) keeps its stack.
       logger.warn(
         refusal.smtp === undefined ? { integrationId, err: error } : { integrationId, smtp: refusal.smtp },
@@ -169,32 +165,40 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   // Why the store decides: the window is shared by every process of the deployment (and survives a
   // restart), so two worker processes never both e-mail an integration inside one window. What is owed
   // is in the store too: the process that takes the window sends all of it, whoever recorded it.
+  // Every send takes the window just before it starts (a send ends within the mailer's time-out, a third
+  // of the window): a try never runs in a window this process only remembers holding, which may have
+  // ended in the store — another process could be sending the same failures in the next one.
   async function trySend(state: IntegrationMail, integrationId: Guid): Promise<void> {
     if (state.timer !== undefined || closed) return;
     // Only a readable owed e-mail takes the window (dropping unreadable ones needs none).
     if ((await readOwed(integrationId)).items.length === 0) return;
     let wait: number;
-    if (state.windowUnused && now() < state.windowUntil) {
-      // The send in the window this process holds failed, so nothing went out: try again in it.
+    // The window starts when the store records it: its end is reckoned from that same time.
+    const reservedAt = now();
+    const window = await store.reserveEmailWindow(integrationId, reservedAt, windowMs);
+    if (window.reserved) {
       const outcome = await sendOwed(integrationId);
-      state.windowUnused = outcome === 'failed';
-      if (outcome === 'done') return;
-      wait = outcome === 'failed' ? nextBackoff(state) : state.windowUntil - now();
-    } else {
-      const window = await store.reserveEmailWindow(integrationId, now(), windowMs);
-      if (window.reserved) {
-        state.windowUntil = now() + windowMs;
-        state.backoffMs = FIRST_BACKOFF_MS;
-        const outcome = await sendOwed(integrationId);
-        state.windowUnused = outcome === 'failed';
-        if (outcome === 'done') return;
-        // Failed: again shortly, not a window later (the first failure is e-mailed at once). More owed:
-        // with the next window.
-        wait = outcome === 'failed' ? nextBackoff(state) : state.windowUntil - now();
+      if (outcome === 'failed') {
+        // Nothing went out: the window is given back, so a send that failed does not use it up (the
+        // next try, or the next process after a stop, e-mails at once).
+        try {
+          await store.releaseEmailWindow(integrationId, reservedAt, windowMs);
+        } catch (error) {
+          // Kept taken: the e-mail goes out a window later, still once.
+          logger.error({ err: error, integrationId }, 'giving back the e-mail window failed');
+        }
+        // Again shortly, not a window later (the first failure is e-mailed at once).
+        wait = state.backoffMs;
+        state.backoffMs = Math.min(state.backoffMs * 2, windowMs);
       } else {
-        // The window is someone else's: try again when it ends.
-        wait = window.lastSentAt + windowMs - now();
+        state.backoffMs = FIRST_BACKOFF_MS;
+        if (outcome === 'done') return;
+        // More owed: with the next window.
+        wait = reservedAt + windowMs - now();
       }
+    } else {
+      // The window is someone else's: try again when it ends.
+      wait = window.lastSentAt + windowMs - now();
     }
     if (closed) return;
     wait = Math.max(MIN_RETRY_MS, wait);
@@ -205,21 +209,12 @@ export function createNotifier(deps: NotifierDeps): Notifier {
     state.timer.unref();
   }
 
-  /** The wait before the next try of a failed send: doubling, never past the end of the window held. */
-  function nextBackoff(state: IntegrationMail): number {
-    const wait = Math.min(state.backoffMs, state.windowUntil - now());
-    state.backoffMs *= 2;
-    return wait;
-  }
-
   function schedule(integrationId: Guid): void {
     if (!mailer || closed) return;
     let state = states.get(integrationId);
     if (state === undefined) {
       state = {
         timer: undefined,
-        windowUntil: 0,
-        windowUnused: false,
         backoffMs: FIRST_BACKOFF_MS,
         chain: Promise.resolve(),
       };

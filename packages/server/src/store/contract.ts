@@ -323,6 +323,11 @@ export interface Store {
     now: EpochMs,
     windowMs: number,
   ): Promise<{ reserved: boolean; lastSentAt: EpochMs }>;
+  /**
+   * Gives back the window reserveEmailWindow took at `reservedAt` when no e-mail went out in it, so the
+   * next try (of any process) may take it at once. Nothing changes when another reservation followed.
+   */
+  releaseEmailWindow(integrationId: Guid, reservedAt: EpochMs, windowMs: number): Promise<void>;
   /** Newest first. */
   listNotifications(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Notification>>;
 }

@@ -7,6 +7,8 @@ export interface ReceivedMail {
   at: number;
   to: string[];
   raw: string;
+  /** This message was held (`stall`) before it was accepted. */
+  stalled?: boolean;
 }
 
 export interface TestSmtp {
@@ -19,10 +21,16 @@ export interface TestSmtp {
 }
 
 export async function startTestSmtp(
-  options: { refuseFirst?: number; refuseCode?: number } = {},
+  options: {
+    refuseFirst?: number;
+    refuseCode?: number;
+    /** Holds the reply to the `message`-th message received (counting refused ones, from 1) for `ms`. */
+    stall?: { message: number; ms: number };
+  } = {},
 ): Promise<TestSmtp> {
   const mails: ReceivedMail[] = [];
   let refused = 0;
+  let received = 0;
   const waiters = new Set<() => void>();
   const server = new SMTPServer({
     authOptional: true,
@@ -32,6 +40,21 @@ export async function startTestSmtp(
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        received++;
+        if (options.stall !== undefined && received === options.stall.message) {
+          const raw = Buffer.concat(chunks).toString('utf8');
+          setTimeout(() => {
+            mails.push({
+              at: Date.now(),
+              to: session.envelope.rcptTo.map((r) => r.address),
+              raw,
+              stalled: true,
+            });
+            for (const wake of waiters) wake();
+            callback();
+          }, options.stall.ms);
+          return;
+        }
         if (refused < (options.refuseFirst ?? 0)) {
           refused++;
           const code = options.refuseCode ?? 451;

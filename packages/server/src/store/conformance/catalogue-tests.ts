@@ -263,6 +263,26 @@ export function catalogueTests(stores: Stores): void {
     });
   });
 
+  it('gives back an e-mail window no e-mail went out in, unless another reservation followed', async () => {
+    const store = await stores.fresh();
+    const integrationId = randomUUID();
+    const t0 = 1_800_000_000_000;
+    const window = 60_000;
+    expect((await store.reserveEmailWindow(integrationId, t0, window)).reserved).toBe(true);
+    await store.releaseEmailWindow(integrationId, t0, window);
+    // Given back: taken again at once (a moment later), not a window later.
+    expect(await store.reserveEmailWindow(integrationId, t0 + 10, window)).toEqual({
+      reserved: true,
+      lastSentAt: t0 + 10,
+    });
+    // A stale give-back (of the window before) leaves the current one taken.
+    await store.releaseEmailWindow(integrationId, t0, window);
+    expect(await store.reserveEmailWindow(integrationId, t0 + 20, window)).toEqual({
+      reserved: false,
+      lastSentAt: t0 + 10,
+    });
+  });
+
   it('stores notifications and lists them per tenant, newest first', async () => {
     const store = await stores.fresh();
     const w = await makeWorld(store);

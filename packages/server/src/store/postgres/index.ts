@@ -131,6 +131,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     integrationsOwedMail: () => notifications.integrationsOwedMail(ctx),
     reserveEmailWindow: (integrationId, now, windowMs) =>
       notifications.reserveEmailWindow(ctx, integrationId, now, windowMs),
+    releaseEmailWindow: (integrationId, reservedAt, windowMs) =>
+      notifications.releaseEmailWindow(ctx, integrationId, reservedAt, windowMs),
     listNotifications: (tenantId, page) => notifications.listNotifications(ctx, tenantId, page),
   };
 }

@@ -85,3 +85,16 @@ export async function reserveEmailWindow(
   );
   return { reserved: false, lastSentAt: rows[0] === undefined ? now : Number(rows[0].last_sent_at) };
 }
+
+/** Gives back a window no e-mail went out in (see the contract): only if no reservation followed. */
+export async function releaseEmailWindow(
+  ctx: PgContext,
+  integrationId: Guid,
+  reservedAt: number,
+  windowMs: number,
+): Promise<void> {
+  await ctx.pool.query(
+    'UPDATE email_windows SET last_sent_at = $1 WHERE integration_id = $2 AND last_sent_at = $3',
+    [reservedAt - windowMs, integrationId, reservedAt],
+  );
+}

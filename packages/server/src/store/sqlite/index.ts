@@ -285,6 +285,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     clearOwedMail: (ids) => guarded(() => p().clearOwedMail(ids)),
     integrationsOwedMail: () => guarded(() => p().integrationsOwedMail()),
     reserveEmailWindow: (id, now, windowMs) => guarded(() => p().reserveEmailWindow(id, now, windowMs)),
+    releaseEmailWindow: (id, reservedAt, windowMs) =>
+      guarded(() => p().releaseEmailWindow(id, reservedAt, windowMs)),
     listNotifications: (tenantId, page) => guarded(() => p().listNotifications(tenantId, page)),
   };
 }

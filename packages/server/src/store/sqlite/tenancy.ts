@@ -71,6 +71,10 @@ export function createTenancy(ctx: SqliteContext) {
        WHERE email_windows.last_sent_at <= ?
      RETURNING last_sent_at`,
   );
+  // Back to when the window would have been free: the last e-mail went out at least a window before.
+  const giveBackWindow = db.prepare<[number, string, number]>(
+    'UPDATE email_windows SET last_sent_at = ? WHERE integration_id = ? AND last_sent_at = ?',
+  );
   const windowOf = db.prepare<[string], { last_sent_at: number }>(
     'SELECT last_sent_at FROM email_windows WHERE integration_id = ?',
   );
@@ -82,6 +86,11 @@ export function createTenancy(ctx: SqliteContext) {
           return { reserved: true, lastSentAt: now };
         }
         return { reserved: false, lastSentAt: windowOf.get(integrationId)?.last_sent_at ?? now };
+      });
+    },
+    releaseEmailWindow(integrationId: Guid, reservedAt: number, windowMs: number): Promise<void> {
+      return writes.enqueue(() => {
+        giveBackWindow.run(reservedAt - windowMs, integrationId, reservedAt);
       });
     },
     createTenant(t: Tenant): Promise<void> {
