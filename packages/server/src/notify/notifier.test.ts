@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type TestSmtp, mailText, startTestSmtp } from '../../test/delivery/smtp.js';
@@ -271,6 +272,35 @@ describe('exhaustion notifier', () => {
     expect(text).toContain('has been deleted');
     expect(text).not.toContain('/recover');
     await notifier.close();
+  });
+
+  it('removes the e-mail window of a deleted integration once the window has passed', async () => {
+    const { integrations } = await world('windows@example.com');
+    const [deleted, kept] = integrations.map((i) => i.integrationId);
+    if (!deleted || !kept) throw new Error('fixtures');
+    // Both were e-mailed two windows ago; then one of them was deleted.
+    const long = Date.now() - 2 * WINDOW_MS;
+    for (const id of [deleted, kept]) {
+      expect((await store.reserveEmailWindow(id, long, WINDOW_MS)).reserved).toBe(true);
+    }
+    await store.deleteIntegration(deleted);
+    // A process starts (its start-up sweep), then stops once that sweep is done.
+    const notifier = createNotifier({
+      store,
+      logger,
+      windowMs: WINDOW_MS,
+      mailer: createMailer(smtp.url, 'h@example.com'),
+    });
+    await notifier.close();
+    const db = new Database(join(dir, 'hookster.db'), { readonly: true });
+    try {
+      const rows = db.prepare('SELECT integration_id FROM email_windows').all() as {
+        integration_id: string;
+      }[];
+      expect(rows.map((r) => r.integration_id)).toEqual([kept]);
+    } finally {
+      db.close();
+    }
   });
 
   it('drops an owed e-mail it cannot read without holding up the others', async () => {

@@ -227,9 +227,11 @@ export function createNotifier(deps: NotifierDeps): Notifier {
   }
 
   // E-mails owed by a process that stopped (or by another one): looked for at start and every minute.
+  // The windows of deleted integrations go once they have passed (nothing else would remove them).
   async function sweep(): Promise<void> {
     try {
       for (const integrationId of await store.integrationsOwedMail()) schedule(integrationId);
+      await store.pruneEmailWindows(now() - windowMs);
     } catch (error) {
       logger.error({ err: error }, 'looking for owed exhaustion e-mails failed');
     }

@@ -328,6 +328,11 @@ export interface Store {
    * next try (of any process) may take it at once. Nothing changes when another reservation followed.
    */
   releaseEmailWindow(integrationId: Guid, reservedAt: EpochMs, windowMs: number): Promise<void>;
+  /**
+   * Removes the e-mail windows of deleted integrations whose last e-mail went out at or before `before`
+   * (a window that has passed is as good as none); returns how many.
+   */
+  pruneEmailWindows(before: EpochMs): Promise<number>;
   /** Newest first. */
   listNotifications(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Notification>>;
 }

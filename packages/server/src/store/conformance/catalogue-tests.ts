@@ -283,6 +283,26 @@ export function catalogueTests(stores: Stores): void {
     });
   });
 
+  it('removes the passed e-mail windows of deleted integrations only', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const gone = randomUUID();
+    const t0 = 1_800_000_000_000;
+    const window = 60_000;
+    for (const id of [w.system.integrationId, gone]) {
+      expect((await store.reserveEmailWindow(id, t0, window)).reserved).toBe(true);
+    }
+    // Not passed yet: kept (it still holds the deleted integration's last digest back).
+    expect(await store.pruneEmailWindows(t0 - 1)).toBe(0);
+    // Passed: the deleted integration's goes, the live one's stays.
+    expect(await store.pruneEmailWindows(t0)).toBe(1);
+    expect(await store.reserveEmailWindow(w.system.integrationId, t0 + 1, window)).toEqual({
+      reserved: false,
+      lastSentAt: t0,
+    });
+    expect(await store.pruneEmailWindows(t0 + window)).toBe(0);
+  });
+
   it('stores notifications and lists them per tenant, newest first', async () => {
     const store = await stores.fresh();
     const w = await makeWorld(store);

@@ -133,6 +133,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       notifications.reserveEmailWindow(ctx, integrationId, now, windowMs),
     releaseEmailWindow: (integrationId, reservedAt, windowMs) =>
       notifications.releaseEmailWindow(ctx, integrationId, reservedAt, windowMs),
+    pruneEmailWindows: (before) => notifications.pruneEmailWindows(ctx, before),
     listNotifications: (tenantId, page) => notifications.listNotifications(ctx, tenantId, page),
   };
 }

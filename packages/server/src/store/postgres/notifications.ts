@@ -98,3 +98,13 @@ export async function releaseEmailWindow(
     [reservedAt - windowMs, integrationId, reservedAt],
   );
 }
+
+/** Removes the passed windows of deleted integrations (see the contract). */
+export async function pruneEmailWindows(ctx: PgContext, before: number): Promise<number> {
+  const { rowCount } = await ctx.pool.query(
+    `DELETE FROM email_windows w WHERE w.last_sent_at <= $1
+       AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.integration_id = w.integration_id)`,
+    [before],
+  );
+  return rowCount ?? 0;
+}

@@ -287,6 +287,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     reserveEmailWindow: (id, now, windowMs) => guarded(() => p().reserveEmailWindow(id, now, windowMs)),
     releaseEmailWindow: (id, reservedAt, windowMs) =>
       guarded(() => p().releaseEmailWindow(id, reservedAt, windowMs)),
+    pruneEmailWindows: (before) => guarded(() => p().pruneEmailWindows(before)),
     listNotifications: (tenantId, page) => guarded(() => p().listNotifications(tenantId, page)),
   };
 }

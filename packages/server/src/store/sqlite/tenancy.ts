@@ -75,6 +75,10 @@ export function createTenancy(ctx: SqliteContext) {
   const giveBackWindow = db.prepare<[number, string, number]>(
     'UPDATE email_windows SET last_sent_at = ? WHERE integration_id = ? AND last_sent_at = ?',
   );
+  const pruneWindows = db.prepare<[number]>(
+    `DELETE FROM email_windows WHERE last_sent_at <= ?
+       AND NOT EXISTS (SELECT 1 FROM integrations i WHERE i.integration_id = email_windows.integration_id)`,
+  );
   const windowOf = db.prepare<[string], { last_sent_at: number }>(
     'SELECT last_sent_at FROM email_windows WHERE integration_id = ?',
   );
@@ -92,6 +96,9 @@ export function createTenancy(ctx: SqliteContext) {
       return writes.enqueue(() => {
         giveBackWindow.run(reservedAt - windowMs, integrationId, reservedAt);
       });
+    },
+    pruneEmailWindows(before: number): Promise<number> {
+      return writes.enqueue(() => pruneWindows.run(before).changes);
     },
     createTenant(t: Tenant): Promise<void> {
       return writes.enqueue(() => {
