@@ -6,7 +6,10 @@ import type { HooksterConfig } from './config/types.js';
 import type { Store, SubmitResult } from './store/contract.js';
 
 /** Resolves a bearer token to who is calling. */
-export type Principal = { kind: 'admin' } | { kind: 'tenant'; tenantId: string; scope: string };
+export type Principal =
+  | { kind: 'admin' }
+  /** `expiresAt`: when the token expires (epoch ms); an open hub connection is closed then. */
+  | { kind: 'tenant'; tenantId: string; scope: string; expiresAt: number };
 export type Authenticate = (bearerToken: string | undefined) => Promise<Principal | undefined>;
 
 export interface PartDeps {

@@ -59,7 +59,12 @@ export function createAuthenticate(
     if (timingSafeEqual(digest, adminDigest)) return ADMIN;
     const record = await store.getToken(digest.toString('hex'));
     if (!record || record.expiresAt <= now()) return undefined;
-    const principal: Principal = { kind: 'tenant', tenantId: record.tenantId, scope: record.scope };
+    const principal: Principal = {
+      kind: 'tenant',
+      tenantId: record.tenantId,
+      scope: record.scope,
+      expiresAt: record.expiresAt,
+    };
     if (cache.size >= TOKEN_CACHE_LIMIT) cache.clear();
     cache.set(token, { principal, expiresAt: record.expiresAt });
     return principal;

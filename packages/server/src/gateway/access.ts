@@ -15,6 +15,8 @@ export interface HubTarget {
   hubId: Guid;
   /** Set when the connection is narrowed to one conversation (`cId`). */
   conversationId?: Guid;
+  /** When the connection's token expires (epoch ms; none for the admin token): it is closed then. */
+  expiresAt?: number;
 }
 
 export type AccessResult =
@@ -88,6 +90,7 @@ export async function resolveHubTarget(
     tenantId: integration.tenantId,
     hubId: integration.hubId,
   };
+  if (principal.kind === 'tenant') target.expiresAt = principal.expiresAt;
   if (cId) {
     const conversation = await store.getConversation(normalizeGuid(cId));
     if (!conversation || conversation.hubId !== integration.hubId) {

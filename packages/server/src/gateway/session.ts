@@ -29,7 +29,8 @@ export interface SessionLimits {
 const PING_BYTES = Buffer.from(PING_FRAME);
 
 /** `revoked`: the integration was deleted, canceled or given a webhookUrl while connected. */
-export type CloseReason = 'client' | 'protocol' | 'timeout' | 'slow-consumer' | 'shutdown' | 'revoked';
+export type CloseReason =
+  'client' | 'protocol' | 'timeout' | 'slow-consumer' | 'shutdown' | 'revoked' | 'expired';
 
 export class HubSession {
   readonly connectionId: string;
@@ -101,6 +102,11 @@ export class HubSession {
   /** Periodic work: handshake and client timeouts, and the keep-alive ping when `ping` is due. */
   tick(now: number, ping: boolean): void {
     if (this.closing) return;
+    if (this.target.expiresAt !== undefined && now >= this.target.expiresAt) {
+      // The token authorised the upgrade only until then; a client with a fresh token may reconnect.
+      this.close('expired', 'The access token has expired.');
+      return;
+    }
     if (!this.handshaken) {
       if (now - this.openedAt > this.limits.handshakeTimeoutMs) {
         this.close('timeout', 'Handshake was not received in time.');
@@ -126,8 +132,9 @@ export class HubSession {
       this.ws.terminate();
       return;
     }
-    // On shutdown the client may reconnect (to this engine once restarted, or to another one).
-    if (this.handshaken) this.ws.send(closeFrame(error, reason === 'shutdown'));
+    // On shutdown the client may reconnect (to this engine once restarted, or to another one); after
+    // its token expired, with a fresh one (SignalR clients ask their accessTokenFactory again).
+    if (this.handshaken) this.ws.send(closeFrame(error, reason === 'shutdown' || reason === 'expired'));
     this.ws.close(reason === 'shutdown' ? 1001 : error ? 1008 : 1000, truncateReason(error));
     this.killTimer = setTimeout(() => this.ws.terminate(), this.limits.closeGraceMs);
     this.killTimer.unref();

@@ -3,6 +3,7 @@
 // error: at once when the change goes through this process's API, within a keep-alive period when
 // another process made it (here: a write straight to the store).
 
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createTenantWithToken,
@@ -12,6 +13,7 @@ import {
   type Json,
   type TenantFixture,
 } from '../support/client.js';
+import { dropIsolatedSchema, isolatedTestDatabaseUrl } from '../support/engine.js';
 import { startInProcessEngine, type InProcessEngine } from './harness.js';
 import { connectRawHub, type RawHubClient } from './raw-hub-client.js';
 
@@ -38,15 +40,21 @@ async function closedWith(client: RawHubClient, timeoutMs: number) {
 describe('connections of a changed integration, through the API (keep-alive period 60 s)', () => {
   let engine: InProcessEngine;
   let tenant: TenantFixture;
+  // PostgreSQL in the suite's PostgreSQL run (a schema of its own), else SQLite.
+  const databaseUrl = isolatedTestDatabaseUrl();
 
   beforeAll(async () => {
     // A 60 s period: a close within a few seconds can only come from the change itself.
-    engine = await startInProcessEngine({ gateway: { pingIntervalMs: 60_000, clientTimeoutMs: 120_000 } });
+    engine = await startInProcessEngine({
+      databaseUrl,
+      gateway: { pingIntervalMs: 60_000, clientTimeoutMs: 120_000 },
+    });
     tenant = await createTenantWithToken(engine);
   });
 
   afterAll(async () => {
     await engine?.stop();
+    if (databaseUrl !== undefined) await dropIsolatedSchema(databaseUrl);
   });
 
   async function connectedAgent() {
@@ -122,6 +130,40 @@ describe('connections of a changed integration, through the API (keep-alive peri
     const closed = await closedWith(client, 5_000);
     expect(closed.code).toBe(1008);
     expect(closed.error).toMatch(/no longer exists/);
+  });
+
+  it('closes the connection when its token expires, and refuses a new one with that token', async () => {
+    const hub = await setupHub(tenant.client);
+    const agent: Json = await hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    });
+    // A token of the tenant that expires in 3 s (POST /connect/token issues 30-day ones).
+    const token = `short-lived-${randomBytes(16).toString('hex')}`;
+    const expiresAt = Date.now() + 3_000;
+    await engine.store.createToken({
+      tokenHash: createHash('sha256').update(token).digest('hex'),
+      tenantId: tenant.tenantId,
+      clientId: tenant.clientId,
+      scope: 'hubster-engine-api',
+      expiresAt,
+    });
+    const client = await connectRawHub(engine.url, { token, iId: agent.integrationId });
+    const { conversationId } = await hub.openConversation();
+    await submitText(tenant.client, conversationId, 'before expiry');
+    await client.waitFor(() => client.activities.length === 1, 10_000, 'the push before expiry');
+    const closed = await closedWith(client, 10_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+    expect(closed.code).toBe(1008);
+    expect(closed.error).toMatch(/token has expired/);
+    // A client that refreshes its token (accessTokenFactory) may reconnect at once.
+    expect(closed.allowReconnect).toBe(true);
+    await expect(connectRawHub(engine.url, { token, iId: agent.integrationId })).rejects.toMatchObject({
+      status: 401,
+    });
+    const fresh = await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId });
+    fresh.close();
+    await fresh.closed;
   });
 
   it('keeps the connection through an update that changes nothing it depends on (a rename)', async () => {

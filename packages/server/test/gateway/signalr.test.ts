@@ -1,6 +1,7 @@
 // The official @microsoft/signalr client against the gateway, unchanged: negotiate + websocket,
 // activities in order, refusal of a bad token, automatic reconnect after the engine restarts.
 
+import { createHash, randomBytes } from 'node:crypto';
 import {
   HttpTransportType,
   HubConnectionBuilder,
@@ -134,6 +135,53 @@ describe('the official SignalR client', () => {
     const eventId = await customerSays('after restart');
     await inbox.until(2);
     expect(inbox.activities[1]).toMatchObject({ eventId, message: { text: 'after restart' } });
+    await connection.stop();
+  });
+
+  it('is closed when its token expires and reconnects with the fresh token its factory gives', async () => {
+    // A tenant token that expires in 3 s; once the connection is lost, the tenant's 30-day one (as a
+    // client that refreshes its token would give).
+    const shortLived = `short-lived-${randomBytes(16).toString('hex')}`;
+    const expiresAt = Date.now() + 3_000;
+    await engine.store.createToken({
+      tokenHash: createHash('sha256').update(shortLived).digest('hex'),
+      tenantId: tenant.tenantId,
+      clientId: tenant.clientId,
+      scope: 'hubster-engine-api',
+      expiresAt,
+    });
+    let lost: Error | undefined;
+    let lostAt = 0;
+    const connection = new HubConnectionBuilder()
+      .withUrl(`${engine.url}/engine-chat-hub?iId=${agent.integrationId}`, {
+        accessTokenFactory: () => (lostAt === 0 ? shortLived : tenant.token),
+      })
+      .withAutomaticReconnect([0, 100, 200, 500, 1000])
+      .configureLogging(LogLevel.None)
+      .build();
+    const inbox = collect(connection);
+    connection.onreconnecting((error) => {
+      lost = error;
+      lostAt = Date.now();
+    });
+    const reconnected = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('not reconnected within 15 s')), 15_000);
+      connection.onreconnected(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await connection.start();
+    await customerSays('before expiry');
+    await inbox.until(1);
+
+    await reconnected;
+    expect(lostAt).toBeGreaterThanOrEqual(expiresAt);
+    expect(lost?.message).toMatch(/token has expired/);
+    expect(connection.state).toBe(HubConnectionState.Connected);
+    const eventId = await customerSays('after expiry');
+    await inbox.until(2);
+    expect(inbox.activities[1]).toMatchObject({ eventId, message: { text: 'after expiry' } });
     await connection.stop();
   });
 });
