@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminClient,
+  apiClient,
   createTenantWithToken,
   eventually,
   setupHub,
@@ -148,6 +149,43 @@ describe('tenant isolation', () => {
     ]) {
       expect((await admin.get(path)).status, path).toBe(200);
     }
+  });
+
+  it("takes no other tenant's id from a body or a query parameter", async () => {
+    const c = intruder.client;
+    const own = await setupHub(c);
+    const { conversationId } = await own.openConversation();
+    const message = { type: 'message', message: { type: 'text', text: 'as someone else' } };
+    // The owner's agent as the sender of the intruder's own conversation: answered like an unknown id.
+    const foreignSender = await c.post(`/inbound/business/v1/direct/activity/${conversationId}`, {
+      ...message,
+      sender: { integrationId: ids.agent },
+    });
+    const unknownSender = await c.post(`/inbound/business/v1/direct/activity/${conversationId}`, {
+      ...message,
+      sender: { integrationId: '00000000-0000-4000-8000-0000000000aa' },
+    });
+    expect(foreignSender.status, foreignSender.text).toBe(404);
+    expect(foreignSender.body.errors[0].code).toBe(unknownSender.body.errors[0].code);
+    expect(unknownSender.status).toBe(404);
+    // A tenantId in a hub body is ignored: the hub is the token's tenant's.
+    const hub = await c.post('/api/v1/hubs', { name: 'mine', description: 'd', tenantId: owner.tenantId });
+    expect(hub.status, hub.text).toBe(200);
+    expect(hub.body.tenantId).toBe(intruder.tenantId);
+    const renamed = await c.put(`/api/v1/hubs/${own.hubId}`, { tenantId: owner.tenantId });
+    expect(renamed.body.tenantId).toBe(intruder.tenantId);
+    // A tenantId in a list query does not widen the list.
+    for (const path of ['/api/v1/hubs', '/api/v1/integrations', '/api/v1/notifications']) {
+      const listed = await c.get(`${path}?tenantId=${owner.tenantId}`);
+      expect(listed.status, path).toBe(200);
+      for (const item of listed.body.results) {
+        if ('tenantId' in item) expect(item.tenantId, path).toBe(intruder.tenantId);
+        if ('hubId' in item) expect(item.hubId, path).not.toBe(ids.hub);
+      }
+    }
+    // The REST API takes the token from the Authorization header only, never from the query.
+    const queried = await apiClient(engine.url, null).get(`/api/v1/hubs?access_token=${intruder.token}`);
+    expect(queried.status).toBe(401);
   });
 
   it('keeps admin-only operations from tenant tokens', async () => {
