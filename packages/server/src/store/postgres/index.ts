@@ -11,6 +11,7 @@ import * as deliveries from './deliveries.js';
 import { takeHeldWebsocketDeliveries } from './held-pushes.js';
 import * as hubs from './hubs.js';
 import * as integrations from './integrations.js';
+import { translatePostgresError } from './errors.js';
 import { WorkListener, workChannel } from './listener.js';
 import { findByText, refusingBadText } from './tx.js';
 import { migrate } from './migrate.js';
@@ -67,7 +68,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
   const batcher = new SubmitBatcher(ctx);
   let closing: Promise<void> | undefined;
 
-  return {
+  return translatingErrors({
     kind: 'postgres',
     migrate: () => migrate(pool, settings.schema),
     close: () => {
@@ -135,5 +136,26 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
       notifications.releaseEmailWindow(ctx, integrationId, reservedAt, windowMs),
     pruneEmailWindows: (before) => notifications.pruneEmailWindows(ctx, before),
     listNotifications: (tenantId, page) => notifications.listNotifications(ctx, tenantId, page),
-  };
+  });
+}
+
+/**
+ * Every operation's failure goes through translatePostgresError: a pool that stays exhausted (a burst,
+ * connections held by transactions waiting for locks) or a server out of connections answers 503 with
+ * Retry-After through the API, not 500.
+ */
+function translatingErrors(store: Store): Store {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, member] of Object.entries(store)) {
+    if (typeof member !== 'function') {
+      wrapped[name] = member;
+      continue;
+    }
+    const operation = member as (...args: unknown[]) => unknown;
+    wrapped[name] = (...args: unknown[]): unknown => {
+      const result = operation(...args);
+      return result instanceof Promise ? result.catch(translatePostgresError) : result;
+    };
+  }
+  return wrapped as unknown as Store;
 }
