@@ -28,6 +28,9 @@ function clientConfig(settings: PostgresSettings, asyncCommit = false): pg.Clien
   };
 }
 
+/** How long a new connection may take, and how long a query waits for a pooled connection. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export type ErrorSink = (message: string, error: unknown) => void;
 
 /**
@@ -45,7 +48,7 @@ export function createPool(settings: PostgresSettings, onError: ErrorSink, async
     ...clientConfig(settings, asyncCommit),
     max: settings.poolSize,
     idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
   });
   pool.on('error', (error) => onError('idle PostgreSQL connection failed', error));
   pool.on('connect', (client) => {
@@ -54,9 +57,14 @@ export function createPool(settings: PostgresSettings, onError: ErrorSink, async
   return pool;
 }
 
-/** A standalone client (the LISTEN connection); the caller handles its 'error' and 'end' events. */
+/**
+ * A standalone client (the LISTEN connections); the caller handles its 'error' and 'end' events. Why a
+ * connect timeout, as the pool has: a reconnect that meets a server (or a load balancer in front of it)
+ * that accepts the connection but never answers would otherwise wait forever, and the process would
+ * never be woken by other processes' commits nor carry websocket announcements again.
+ */
 export function createClient(settings: PostgresSettings): pg.Client {
-  return new pg.Client(clientConfig(settings));
+  return new pg.Client({ ...clientConfig(settings), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
 }
 
 /** Double-quotes an identifier (schema or channel name) for SQL text. */

@@ -1,5 +1,6 @@
 // PostgreSQL across processes: two stores (two pools) share one schema as two engine processes would.
 
+import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { ClaimedDelivery, Store } from '../contract.js';
@@ -53,11 +54,11 @@ function nextWork(store: Store, ms = 10_000): Promise<void> {
 }
 
 /** Waits (bounded) until `count` LISTEN connections of the schema are up; returns their pids. */
-async function listeners(schema: string, count = 1): Promise<number[]> {
+async function listeners(schema: string, count = 1, timeoutMs = 5_000): Promise<number[]> {
   const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
   await admin.connect();
   try {
-    for (let i = 0; i < 200; i++) {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
       const { rows } = await admin.query<{ pid: number }>(
         `SELECT pid FROM pg_stat_activity WHERE query = $1 AND state = 'idle'`,
         [`LISTEN "${workChannel(schema)}"`],
@@ -69,6 +70,50 @@ async function listeners(schema: string, count = 1): Promise<number[]> {
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * A TCP proxy to the test PostgreSQL. While `silent`, it accepts new connections and never answers, as a
+ * load balancer in front of a database that is down does; connections forwarded before are unaffected.
+ */
+async function startProxy(): Promise<{
+  port: number;
+  silent: boolean;
+  /** Resolves once a connection arrived while silent. */
+  swallowed: Promise<void>;
+  close(): Promise<void>;
+}> {
+  const target = new URL(TEST_POSTGRES_URL);
+  const sockets = new Set<Socket>();
+  let markSwallowed: () => void = () => undefined;
+  const state = {
+    port: 0,
+    silent: false,
+    swallowed: new Promise<void>((resolve) => (markSwallowed = resolve)),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    if (state.silent) {
+      markSwallowed();
+      return;
+    }
+    const upstream = connectTcp(Number(target.port || 5432), target.hostname);
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+    upstream.on('close', () => socket.destroy());
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.port = (server.address() as { port: number }).port;
+  return state;
 }
 
 describe.runIf(available)('PostgreSQL store shared by several processes', () => {
@@ -231,4 +276,39 @@ describe.runIf(available)('PostgreSQL store shared by several processes', () => 
     }
     expect(hub).toEqual(world.hub);
   });
+  it('listens again after a reconnect that met a server accepting connections but never answering', async () => {
+    const { a, schema, errors } = await openPair();
+    const proxy = await startProxy();
+    try {
+      const viaProxy = new URL(TEST_POSTGRES_URL);
+      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      viaProxy.searchParams.set('schema', schema);
+      const c = createPostgresStore(viaProxy.toString(), { onError: (_m, e) => errors.push(e) });
+      stores.push(c);
+      const world = await makeWorld(a);
+      const off = c.onWork(() => undefined);
+      const [pid] = await listeners(schema);
+      proxy.silent = true;
+      const reconnected = nextWork(c, 20_000);
+      const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await admin.connect();
+      try {
+        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      } finally {
+        await admin.end();
+      }
+      await proxy.swallowed; // the reconnect now waits for an answer that never comes
+      proxy.silent = false;
+      // Given up after the connect timeout (10 s) and tried again, instead of waiting forever.
+      await reconnected;
+      const [newPid] = await listeners(schema);
+      expect(newPid).not.toBe(pid);
+      off();
+      const woken = nextWork(c);
+      await a.submitActivity(world.conversation.conversationId, planTo([webhookTo(world.system)]));
+      await woken;
+    } finally {
+      await proxy.close();
+    }
+  }, 40_000);
 });
