@@ -81,15 +81,26 @@ async function startProxy(): Promise<{
   silent: boolean;
   /** Resolves once a connection arrived while silent. */
   swallowed: Promise<void>;
+  /** Stops carrying bytes on the connections forwarded so far, without closing them (a dead network). */
+  freeze(): void;
   close(): Promise<void>;
 }> {
   const target = new URL(TEST_POSTGRES_URL);
   const sockets = new Set<Socket>();
+  const pairs: [Socket, Socket][] = [];
   let markSwallowed: () => void = () => undefined;
   const state = {
     port: 0,
     silent: false,
     swallowed: new Promise<void>((resolve) => (markSwallowed = resolve)),
+    freeze: () => {
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
@@ -110,6 +121,7 @@ async function startProxy(): Promise<{
     socket.on('close', () => upstream.destroy());
     upstream.on('close', () => socket.destroy());
     socket.pipe(upstream).pipe(socket);
+    pairs.push([socket, upstream]);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   state.port = (server.address() as { port: number }).port;
@@ -303,6 +315,32 @@ describe.runIf(available)('PostgreSQL store shared by several processes', () => 
       await reconnected;
       const [newPid] = await listeners(schema);
       expect(newPid).not.toBe(pid);
+      off();
+      const woken = nextWork(c);
+      await a.submitActivity(world.conversation.conversationId, planTo([webhookTo(world.system)]));
+      await woken;
+    } finally {
+      await proxy.close();
+    }
+  }, 40_000);
+  it('notices a LISTEN connection whose network went silent and listens again on a new one', async () => {
+    const { a, schema, errors } = await openPair();
+    const proxy = await startProxy();
+    try {
+      const viaProxy = new URL(TEST_POSTGRES_URL);
+      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      viaProxy.searchParams.set('schema', schema);
+      const c = createPostgresStore(viaProxy.toString(), { onError: (_m, e) => errors.push(e) });
+      stores.push(c);
+      const world = await makeWorld(a);
+      const off = c.onWork(() => undefined);
+      const [pid] = await listeners(schema);
+      const reconnected = nextWork(c, 20_000);
+      // No FIN, no RST: the connection looks open to both ends, and notifications stop arriving.
+      proxy.freeze();
+      await reconnected;
+      const current = await listeners(schema, 2);
+      expect(current).toContain(pid); // the server still holds the old session: nothing told it
       off();
       const woken = nextWork(c);
       await a.submitActivity(world.conversation.conversationId, planTo([webhookTo(world.system)]));
