@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { createClient, parsePostgresUrl, quoteIdent } from '../store/postgres/connection.js';
+import { createClient, parsePostgresUrl, quoteIdent, watchConnection } from '../store/postgres/connection.js';
 import { decodeAnnouncement, encodeAnnouncement, type GatewayBus, type PushAnnouncement } from './bus.js';
 
 const FIRST_RETRY_MS = 100;
@@ -67,6 +67,14 @@ export function createPostgresBus(databaseUrl: string, origin: string, logger: L
       .then(() => current.query(`LISTEN ${quoteIdent(channel)}`))
       .then(() => {
         if (lost) return;
+        watchConnection(
+          current,
+          () => lost || closed,
+          () => {
+            logger.warn('websocket bus connection stopped answering: opening another');
+            onLost();
+          },
+        );
         ready = true;
         retryMs = FIRST_RETRY_MS;
         markReady();

@@ -10,6 +10,7 @@ import {
   TEST_POSTGRES_URL,
   freshSchemaUrl,
   postgresAvailable,
+  startProxy,
 } from '../../src/store/postgres/test-database.js';
 
 const available = await postgresAvailable();
@@ -34,7 +35,7 @@ function announcement(origin: string, eventId: number, activityJson?: string): P
 
 function inbox(bus: GatewayBus): {
   received: PushAnnouncement[];
-  until(predicate: () => boolean): Promise<void>;
+  until(predicate: () => boolean, timeoutMs?: number): Promise<void>;
 } {
   const received: PushAnnouncement[] = [];
   const waiters = new Set<() => void>();
@@ -44,7 +45,7 @@ function inbox(bus: GatewayBus): {
   });
   return {
     received,
-    until(predicate) {
+    until(predicate, timeoutMs = 10_000) {
       return new Promise((resolve, reject) => {
         const check = (): void => {
           if (!predicate()) return;
@@ -52,7 +53,7 @@ function inbox(bus: GatewayBus): {
           waiters.delete(check);
           resolve();
         };
-        const timer = setTimeout(() => reject(new Error(`got ${received.length} announcements`)), 10_000);
+        const timer = setTimeout(() => reject(new Error(`got ${received.length} announcements`)), timeoutMs);
         waiters.add(check);
         check();
       });
@@ -107,4 +108,29 @@ describe.runIf(available)('gateway bus on PostgreSQL LISTEN/NOTIFY', () => {
     }
     expect(atB.received[0]?.origin).toBe('process-c');
   });
+  it('listens again after the network under its connection went silent', async () => {
+    const proxy = await startProxy();
+    try {
+      const viaProxy = new URL(url);
+      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      const a = createPostgresBus(url, 'process-e', logger);
+      const b = createPostgresBus(viaProxy.toString(), 'process-f', logger);
+      buses.push(a, b);
+      const atB = inbox(b);
+      await Promise.all([a.ready(), b.ready()]);
+      // No FIN, no RST: b's connection looks open to both ends, and announcements stop arriving.
+      proxy.freeze();
+      let eventId = 200;
+      const heard = atB.until(() => atB.received.length > 0, 20_000);
+      const sender = setInterval(() => a.publish(announcement('process-e', eventId++)), 100);
+      try {
+        await heard;
+      } finally {
+        clearInterval(sender);
+      }
+      expect(atB.received[0]?.origin).toBe('process-e');
+    } finally {
+      await proxy.close();
+    }
+  }, 40_000);
 });

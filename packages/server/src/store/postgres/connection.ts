@@ -67,6 +67,42 @@ export function createClient(settings: PostgresSettings): pg.Client {
   return new pg.Client({ ...clientConfig(settings), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
 }
 
+/** How often a standalone connection is checked, and how long its answer may take. */
+const HEARTBEAT_MS = 5_000;
+
+/**
+ * Why a heartbeat on the LISTEN connections: a connection whose network went silent (no FIN, no RST: a
+ * peer or middlebox gone) looks open, delivers no notification and, idle, sends nothing that could
+ * fail; TCP keepalive would notice after hours. A `SELECT 1` unanswered within HEARTBEAT_MS destroys
+ * the socket and calls `onSilent` (the caller re-opens). One query per connection every HEARTBEAT_MS;
+ * it stops by itself once `done()` is true.
+ */
+export function watchConnection(client: pg.Client, done: () => boolean, onSilent: () => void): void {
+  let pinging = false;
+  const timer = setInterval(() => {
+    if (done()) {
+      clearInterval(timer);
+      return;
+    }
+    if (pinging) return;
+    pinging = true;
+    const deadline = setTimeout(() => {
+      clearInterval(timer);
+      if (done()) return;
+      client.connection.stream.destroy();
+      onSilent();
+    }, HEARTBEAT_MS);
+    deadline.unref();
+    const answered = (): void => {
+      // A lost connection also ends through its 'error'/'end' events; otherwise check again later.
+      pinging = false;
+      clearTimeout(deadline);
+    };
+    client.query('SELECT 1').then(answered, answered);
+  }, HEARTBEAT_MS);
+  timer.unref();
+}
+
 /** Double-quotes an identifier (schema or channel name) for SQL text. */
 export function quoteIdent(name: string): string {
   return '"' + name.replace(/"/g, '""') + '"';

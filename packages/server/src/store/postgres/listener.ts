@@ -2,12 +2,16 @@
 
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { createClient, quoteIdent, type ErrorSink, type PostgresSettings } from './connection.js';
+import {
+  createClient,
+  quoteIdent,
+  watchConnection,
+  type ErrorSink,
+  type PostgresSettings,
+} from './connection.js';
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 2_000;
-/** How often the LISTEN connection is checked, and how long its answer may take. */
-const HEARTBEAT_MS = 5_000;
 
 /** The NOTIFY channel of one schema (channel names are identifiers: at most 63 bytes). */
 export function workChannel(schema: string): string {
@@ -98,49 +102,18 @@ export class WorkListener {
       return;
     }
     if (lost || this.closed) return;
-    this.watch(client, () => lost, onLost);
+    watchConnection(
+      client,
+      () => lost || this.closed,
+      () => {
+        this.onError('PostgreSQL LISTEN connection stopped answering', new Error('heartbeat timed out'));
+        onLost();
+      },
+    );
     this.retryMs = FIRST_RETRY_MS;
     // A first connect missed nothing (the dispatcher claims when it starts); a reconnect may have.
     if (this.connectedBefore) this.fire();
     this.connectedBefore = true;
-  }
-
-  /**
-   * Why a heartbeat: a connection whose network went silent (no FIN, no RST: a peer or middlebox gone)
-   * looks open, delivers no notification and, idle, sends nothing that could fail; TCP keepalive would
-   * notice after hours. A `SELECT 1` unanswered within HEARTBEAT_MS drops it, and the reconnect
-   * signals once. One query per process every HEARTBEAT_MS.
-   */
-  private watch(client: pg.Client, isLost: () => boolean, onLost: () => void): void {
-    let pinging = false;
-    const timer = setInterval(() => {
-      if (isLost() || this.closed) {
-        clearInterval(timer);
-        return;
-      }
-      if (pinging) return;
-      pinging = true;
-      const deadline = setTimeout(() => {
-        clearInterval(timer);
-        if (isLost() || this.closed) return;
-        this.onError('PostgreSQL LISTEN connection stopped answering', new Error('heartbeat timed out'));
-        client.connection.stream.destroy();
-        onLost();
-      }, HEARTBEAT_MS);
-      deadline.unref();
-      client.query('SELECT 1').then(
-        () => {
-          pinging = false;
-          clearTimeout(deadline);
-        },
-        () => {
-          // A lost connection also ends through 'error'/'end' (onLost); otherwise check again later.
-          pinging = false;
-          clearTimeout(deadline);
-        },
-      );
-    }, HEARTBEAT_MS);
-    timer.unref();
   }
 
   private scheduleReconnect(): void {

@@ -1,6 +1,5 @@
 // PostgreSQL across processes: two stores (two pools) share one schema as two engine processes would.
 
-import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { ClaimedDelivery, Store } from '../contract.js';
@@ -15,7 +14,13 @@ import {
 } from '../conformance/fixtures.js';
 import { createPostgresStore } from './index.js';
 import { workChannel } from './listener.js';
-import { TEST_POSTGRES_URL, dropSchemas, freshSchemaUrl, postgresAvailable } from './test-database.js';
+import {
+  TEST_POSTGRES_URL,
+  dropSchemas,
+  freshSchemaUrl,
+  postgresAvailable,
+  startProxy,
+} from './test-database.js';
 
 const available = await postgresAvailable();
 const schemas: string[] = [];
@@ -70,62 +75,6 @@ async function listeners(schema: string, count = 1, timeoutMs = 5_000): Promise<
   } finally {
     await admin.end();
   }
-}
-
-/**
- * A TCP proxy to the test PostgreSQL. While `silent`, it accepts new connections and never answers, as a
- * load balancer in front of a database that is down does; connections forwarded before are unaffected.
- */
-async function startProxy(): Promise<{
-  port: number;
-  silent: boolean;
-  /** Resolves once a connection arrived while silent. */
-  swallowed: Promise<void>;
-  /** Stops carrying bytes on the connections forwarded so far, without closing them (a dead network). */
-  freeze(): void;
-  close(): Promise<void>;
-}> {
-  const target = new URL(TEST_POSTGRES_URL);
-  const sockets = new Set<Socket>();
-  const pairs: [Socket, Socket][] = [];
-  let markSwallowed: () => void = () => undefined;
-  const state = {
-    port: 0,
-    silent: false,
-    swallowed: new Promise<void>((resolve) => (markSwallowed = resolve)),
-    freeze: () => {
-      for (const [client, upstream] of pairs.splice(0)) {
-        client.unpipe(upstream);
-        upstream.unpipe(client);
-        client.pause();
-        upstream.pause();
-      }
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    if (state.silent) {
-      markSwallowed();
-      return;
-    }
-    const upstream = connectTcp(Number(target.port || 5432), target.hostname);
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    upstream.on('error', () => socket.destroy());
-    socket.on('close', () => upstream.destroy());
-    upstream.on('close', () => socket.destroy());
-    socket.pipe(upstream).pipe(socket);
-    pairs.push([socket, upstream]);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  state.port = (server.address() as { port: number }).port;
-  return state;
 }
 
 describe.runIf(available)('PostgreSQL store shared by several processes', () => {

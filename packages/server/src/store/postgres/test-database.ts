@@ -1,6 +1,7 @@
 // Test support: a fresh random schema on the machine's PostgreSQL per store, and whether it is reachable.
 
 import { randomBytes } from 'node:crypto';
+import { createServer, connect as connectTcp, type Server, type Socket } from 'node:net';
 import pg from 'pg';
 
 /** Where tests find PostgreSQL (trust auth on loopback); HOOKSTER_TEST_POSTGRES_URL overrides it. */
@@ -49,4 +50,60 @@ export async function postgresAvailable(): Promise<boolean> {
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * A TCP proxy to the test PostgreSQL. While `silent`, it accepts new connections and never answers, as a
+ * load balancer in front of a database that is down does; connections forwarded before are unaffected.
+ */
+export async function startProxy(): Promise<{
+  port: number;
+  silent: boolean;
+  /** Resolves once a connection arrived while silent. */
+  swallowed: Promise<void>;
+  /** Stops carrying bytes on the connections forwarded so far, without closing them (a dead network). */
+  freeze(): void;
+  close(): Promise<void>;
+}> {
+  const target = new URL(TEST_POSTGRES_URL);
+  const sockets = new Set<Socket>();
+  const pairs: [Socket, Socket][] = [];
+  let markSwallowed: () => void = () => undefined;
+  const state = {
+    port: 0,
+    silent: false,
+    swallowed: new Promise<void>((resolve) => (markSwallowed = resolve)),
+    freeze: () => {
+      for (const [client, upstream] of pairs.splice(0)) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    if (state.silent) {
+      markSwallowed();
+      return;
+    }
+    const upstream = connectTcp(Number(target.port || 5432), target.hostname);
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+    upstream.on('close', () => socket.destroy());
+    socket.pipe(upstream).pipe(socket);
+    pairs.push([socket, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.port = (server.address() as { port: number }).port;
+  return state;
 }
