@@ -97,6 +97,9 @@ describe.runIf(available)('two engines on one PostgreSQL schema, one killed with
       env: { ...env, HOOKSTER_LOG_LEVEL: 'info' },
     });
     engines.push(b);
+    // The log line is written by pino, apart from the `listening` line the harness waits for: it may
+    // come just after it.
+    await until('the dispatcher of b logged its owner', () => /"owner":"([^"]+)"/.test(b.output()), 10_000);
     const ownerOfB = /"owner":"([^"]+)"/.exec(b.output())?.[1];
     expect(ownerOfB, 'the dispatcher of b logged its owner').toBeDefined();
 
