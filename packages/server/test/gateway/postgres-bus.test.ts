@@ -11,6 +11,7 @@ import {
   freshSchemaUrl,
   postgresAvailable,
   startProxy,
+  throughProxy,
 } from '../../src/store/postgres/test-database.js';
 
 const available = await postgresAvailable();
@@ -111,10 +112,8 @@ describe.runIf(available)('gateway bus on PostgreSQL LISTEN/NOTIFY', () => {
   it('listens again after the network under its connection went silent', async () => {
     const proxy = await startProxy();
     try {
-      const viaProxy = new URL(url);
-      viaProxy.host = `127.0.0.1:${proxy.port}`;
       const a = createPostgresBus(url, 'process-e', logger);
-      const b = createPostgresBus(viaProxy.toString(), 'process-f', logger);
+      const b = createPostgresBus(throughProxy(url, proxy.port), 'process-f', logger);
       buses.push(a, b);
       const atB = inbox(b);
       await Promise.all([a.ready(), b.ready()]);

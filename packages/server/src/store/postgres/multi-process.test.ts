@@ -20,6 +20,7 @@ import {
   freshSchemaUrl,
   postgresAvailable,
   startProxy,
+  throughProxy,
 } from './test-database.js';
 
 const available = await postgresAvailable();
@@ -241,8 +242,7 @@ describe.runIf(available)('PostgreSQL store shared by several processes', () => 
     const { a, schema, errors } = await openPair();
     const proxy = await startProxy();
     try {
-      const viaProxy = new URL(TEST_POSTGRES_URL);
-      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      const viaProxy = new URL(throughProxy(TEST_POSTGRES_URL, proxy.port));
       viaProxy.searchParams.set('schema', schema);
       const c = createPostgresStore(viaProxy.toString(), { onError: (_m, e) => errors.push(e) });
       stores.push(c);
@@ -276,8 +276,7 @@ describe.runIf(available)('PostgreSQL store shared by several processes', () => 
     const { a, schema, errors } = await openPair();
     const proxy = await startProxy();
     try {
-      const viaProxy = new URL(TEST_POSTGRES_URL);
-      viaProxy.host = `127.0.0.1:${proxy.port}`;
+      const viaProxy = new URL(throughProxy(TEST_POSTGRES_URL, proxy.port));
       viaProxy.searchParams.set('schema', schema);
       const c = createPostgresStore(viaProxy.toString(), { onError: (_m, e) => errors.push(e) });
       stores.push(c);

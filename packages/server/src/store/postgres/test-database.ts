@@ -52,6 +52,13 @@ export async function postgresAvailable(): Promise<boolean> {
   }
 }
 
+/** `url` (a database URL of the test PostgreSQL, e.g. with its schema) going through the proxy's port. */
+export function throughProxy(url: string, port: number): string {
+  const via = new URL(url);
+  via.host = `127.0.0.1:${port}`;
+  return via.toString();
+}
+
 /**
  * A TCP proxy to the test PostgreSQL. While `silent`, it accepts new connections and never answers, as a
  * load balancer in front of a database that is down does; connections forwarded before are unaffected.
