@@ -13,6 +13,11 @@ export const ErrorCodes = {
   SystemError: { code: 'PRT000100', status: 500, text: 'An unexpected error occurred.' },
   Forbidden: { code: 'PRT000101', status: 403, text: 'Forbidden.' },
   Busy: { code: 'PRT000103', status: 503, text: 'The database is busy: try again shortly.' },
+  DatabaseUnreachable: {
+    code: 'PRT000107',
+    status: 503,
+    text: 'The database cannot be reached: try again shortly.',
+  },
   Unavailable: {
     code: 'PRT000104',
     status: 503,

@@ -9,6 +9,8 @@ import {
   dropSchemas,
   freshSchemaUrl,
   postgresAvailable,
+  startProxy,
+  throughProxy,
 } from '../../src/store/postgres/test-database.js';
 import { adminClient, createTenantWithToken, setupHub } from '../support/client.js';
 import { startInProcessEngine, type InProcessEngine } from '../gateway/harness.js';
@@ -73,5 +75,35 @@ describe.runIf(available)('a PostgreSQL pool with no free connection', () => {
       await holder.end();
     }
     expect((await adminClient(engine).get(`/api/v1/hubs/${hub.hubId}`)).status).toBe(200);
+  }, 60_000);
+});
+
+describe.runIf(available)('a PostgreSQL server that cannot be reached', () => {
+  it('answers 503 with Retry-After, not 500, while the connections are cut and new ones refused', async () => {
+    const { url, schema } = freshSchemaUrl('gone');
+    schemas.push(schema);
+    const proxy = await startProxy();
+    const engine = await startInProcessEngine({ databaseUrl: throughProxy(url, proxy.port) });
+    engines.push(engine);
+    const tenant = await createTenantWithToken(engine);
+    const hub = await setupHub(tenant.client);
+    const { conversationId } = await hub.openConversation();
+    expect((await adminClient(engine).get(`/api/v1/hubs/${hub.hubId}`)).status).toBe(200);
+
+    // The database goes away: every open connection is cut, and a new one is refused.
+    await proxy.close();
+    const admin = adminClient(engine);
+    const answers = [
+      await admin.get(`/api/v1/hubs/${hub.hubId}`),
+      await admin.get(`/api/v1/hubs/${hub.hubId}`),
+      await tenant.client.post(`/inbound/customer/v1/direct/activity/${conversationId}`, {
+        type: 'message',
+        message: { type: 'text', text: 'no database' },
+      }),
+    ];
+    for (const response of answers) {
+      expect(response.status, response.text).toBe(503);
+      expect(response.headers['retry-after']).toBe('1');
+    }
   }, 60_000);
 });

@@ -1,5 +1,6 @@
-// Turns the PostgreSQL driver's "no connection to be had" errors into the catalogue's Busy (503), so a
-// client is told to try again shortly instead of getting a bare 500. Every other error passes unchanged.
+// Turns the PostgreSQL driver's "no connection to be had" errors into the catalogue's Busy (503), and a
+// server that cannot be reached into DatabaseUnreachable (503), so a client is told to try again shortly
+// instead of getting a bare 500. Every other error passes unchanged.
 
 import { HooksterError } from '../../domain/errors.js';
 
@@ -8,13 +9,39 @@ const POOL_WAIT_EXPIRED = 'timeout exceeded when trying to connect';
 /** SQLSTATE too_many_connections: the server's max_connections (or the role's limit) is reached. */
 const TOO_MANY_CONNECTIONS = '53300';
 
+/**
+ * The server cannot be reached or is going away: a restart or fail-over (admin_shutdown,
+ * crash_shutdown, cannot_connect_now), a refused or cut connection. Answered 503 (the client tries
+ * again, as after a restart it must anyway), not 500.
+ */
+const UNREACHABLE_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+]);
+/** pg's errors for a connection that ended under a query (no code). */
+const CONNECTION_ENDED = /^Connection terminated/;
+
 export function translatePostgresError(error: unknown): never {
   if (error instanceof HooksterError) throw error;
   const driver = error as { code?: unknown; message?: unknown } | undefined;
   if (driver?.message === POOL_WAIT_EXPIRED || driver?.code === TOO_MANY_CONNECTIONS) {
-    const busy = HooksterError.of('Busy');
-    Object.defineProperty(busy, 'cause', { value: error, enumerable: false });
-    throw busy;
+    throw withCause(HooksterError.of('Busy'), error);
+  }
+  if (
+    (typeof driver?.code === 'string' && UNREACHABLE_CODES.has(driver.code)) ||
+    (typeof driver?.message === 'string' && CONNECTION_ENDED.test(driver.message))
+  ) {
+    throw withCause(HooksterError.of('DatabaseUnreachable'), error);
   }
   throw error;
+}
+
+function withCause(target: HooksterError, cause: unknown): HooksterError {
+  Object.defineProperty(target, 'cause', { value: cause, enumerable: false });
+  return target;
 }
