@@ -103,11 +103,17 @@ describe('loadConfig', () => {
       'postgres://app:ab/cd+SECRET=@db:5432/app',
       'postgres://app:pa@ss-SECRET@db:5432/app?pool=x',
       'postgres://app@db/app?pool=x&sslpassword=SECRET',
+      // No scheme (mistyped): the credentials are still before the last '@'.
+      'app:SECRET@db:5432/app',
+      '//app:SECRET@db/app',
     ]) {
       const shown = refusal({ HOOKSTER_DATABASE_URL: url });
       expect(shown, url).not.toMatch(/SECRET/);
-      expect(shown, url).toMatch(/postgres:\/\//);
+      expect(shown, url).toMatch(url.startsWith('postgres') ? /postgres:\/\// : /\*\*\*@db/);
     }
+    const bare = refusal({ HOOKSTER_SMTP_URL: 'mailer:SECRET@mail.example:587' });
+    expect(bare).not.toMatch(/SECRET/);
+    expect(bare).toMatch(/\*\*\*@mail\.example:587/);
   });
 
   it('reads HOOKSTER_SYNC as commit (0) or an interval, and refuses anything else', () => {

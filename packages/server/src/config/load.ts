@@ -56,13 +56,14 @@ function readConfigFile(path: string, problems: string[]): Record<string, unknow
 function shown(setting: Setting, text: string): string {
   if (setting.secret === true) return `the value (${text.length} characters)`;
   const url = /^([a-z][a-z0-9+.-]*:\/\/)(.*)$/is.exec(text);
-  if (url === null) return JSON.stringify(text);
-  let rest = url[2] ?? '';
+  // Without a scheme (mistyped), a URL setting's text may still hold `user:pass@`.
+  if (url === null && setting.credentials !== true) return JSON.stringify(text);
+  let rest = url === null ? text : (url[2] ?? '');
   const at = rest.lastIndexOf('@');
   if (at >= 0) rest = `***@${rest.slice(at + 1)}`;
   const query = rest.indexOf('?');
   if (query >= 0) rest = `${rest.slice(0, query)}?…`;
-  return JSON.stringify(`${url[1]}${rest}`);
+  return JSON.stringify(`${url?.[1] ?? ''}${rest}`);
 }
 
 function fileText(value: unknown, emptyList = ''): string | undefined {

@@ -27,6 +27,8 @@ export interface Setting {
   emptyList?: string;
   /** Never shown back, not even when it is refused. */
   secret?: true;
+  /** A URL that may carry credentials: a refused value is shown without what comes before its last '@'. */
+  credentials?: true;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -175,6 +177,7 @@ export const settings: Setting[] = [
       'Database: `sqlite:<path>` (created if missing) or `postgres://user:pass@host:port/db`. With a ' +
       'password, use the variable rather than the flag: a flag shows in the process list.',
     parse: parseDatabaseUrl,
+    credentials: true,
   },
   {
     key: 'syncIntervalMs',
@@ -274,6 +277,7 @@ export const settings: Setting[] = [
       'credentials, `smtp://` requires STARTTLS (the password is never sent in clear); use the variable ' +
       'rather than the flag: a flag shows in the process list.',
     parse: parseSmtpUrl,
+    credentials: true,
   },
   {
     key: 'smtpFrom',
