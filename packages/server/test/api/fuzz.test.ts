@@ -1233,7 +1233,17 @@ describe('fuzzing the whole HTTP API', () => {
       }
       const refused: string[] = [];
       for (const probe of probes) {
-        const response = await send(tenant, probe);
+        let response: ApiResponse<Json>;
+        try {
+          response = await send(tenant, probe);
+        } catch (error) {
+          // A body far over the limit (1 MiB): the engine answers 413 and closes before the upload ends,
+          // so the client's write may fail (EPIPE, ECONNRESET) before it reads the answer. Nothing can
+          // have been stored; that is checked below.
+          const oversized = String(probe.body ?? '').length > 1024 * 1024;
+          if (oversized && /EPIPE|ECONNRESET/.test(String(error))) continue;
+          throw error;
+        }
         if (response.status < 400 || response.status >= 500)
           refused.push(
             `${response.status} ${String(probe.body).slice(0, 120)} ${response.text.slice(0, 200)}`,
