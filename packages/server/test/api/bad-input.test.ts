@@ -13,6 +13,7 @@ import {
   type ApiClient,
   type Json,
 } from '../support/client.js';
+import { rawStatusLine } from '../support/raw-http.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
 
 let engine: RunningEngine;
@@ -257,19 +258,7 @@ describe('bad input', () => {
 
   it('answers request targets that are no URL (also as websocket upgrades) and keeps running', async () => {
     // Before: `new URL` threw in the gateway's request and upgrade listeners, ending the process.
-    const { hostname, port } = new URL(engine.url);
-    const send = (request: string) =>
-      new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(port), hostname, () => socket.write(request));
-        let data = '';
-        socket.setEncoding('utf8');
-        socket.on('data', (chunk: string) => {
-          data += chunk;
-          if (data.includes('\r\n')) socket.end();
-        });
-        socket.on('close', () => resolve(data.split('\r\n')[0] ?? ''));
-        socket.on('error', reject);
-      });
+    const send = (request: Buffer | string) => rawStatusLine(engine.url, request);
     const upgrade =
       'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
       'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';

@@ -17,6 +17,7 @@ import {
   type ApiResponse,
   type Json,
 } from '../support/client.js';
+import { rawStatusLine } from '../support/raw-http.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
 import { startReceiver, type Receiver } from '../support/receiver.js';
 
@@ -1054,19 +1055,7 @@ describe('fuzzing the whole HTTP API', () => {
   });
 
   it('refuses websocket upgrades with bad ids, tokens and headers with a 4xx, never a 5xx', async () => {
-    const { hostname, port } = new URL(engine.url);
-    const send = (request: Buffer | string) =>
-      new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(port), hostname, () => socket.write(request));
-        let data = '';
-        socket.setEncoding('utf8');
-        socket.on('data', (chunk: string) => {
-          data += chunk;
-          if (data.includes('\r\n')) socket.destroy();
-        });
-        socket.on('close', () => resolve(data.split('\r\n')[0] ?? ''));
-        socket.on('error', reject);
-      });
+    const send = (request: Buffer | string) => rawStatusLine(engine.url, request);
     const upgrade = (target: string, extra = `Authorization: Bearer ${tenantToken}\r\n`, version = '13') =>
       `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
       `Sec-WebSocket-Version: ${version}\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${extra}\r\n`;

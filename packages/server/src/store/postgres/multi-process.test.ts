@@ -45,6 +45,15 @@ afterAll(async () => {
 });
 
 /** Resolves on the next onWork call, or rejects after `ms`. */
+/** A store of `schema` whose connections go through the test proxy at `port`. */
+function storeThroughProxy(port: number, schema: string, errors: unknown[]): Store {
+  const url = new URL(throughProxy(TEST_POSTGRES_URL, port));
+  url.searchParams.set('schema', schema);
+  const store = createPostgresStore(url.toString(), { onError: (_m, e) => errors.push(e) });
+  stores.push(store);
+  return store;
+}
+
 function nextWork(store: Store, ms = 10_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -242,10 +251,7 @@ describe.runIf(available)('PostgreSQL store shared by several processes', () => 
     const { a, schema, errors } = await openPair();
     const proxy = await startProxy();
     try {
-      const viaProxy = new URL(throughProxy(TEST_POSTGRES_URL, proxy.port));
-      viaProxy.searchParams.set('schema', schema);
-      const c = createPostgresStore(viaProxy.toString(), { onError: (_m, e) => errors.push(e) });
-      stores.push(c);
+      const c = storeThroughProxy(proxy.port, schema, errors);
       const world = await makeWorld(a);
       const off = c.onWork(() => undefined);
       const [pid] = await listeners(schema);
@@ -276,10 +282,7 @@ describe.runIf(available)('PostgreSQL store shared by several processes', () => 
     const { a, schema, errors } = await openPair();
     const proxy = await startProxy();
     try {
-      const viaProxy = new URL(throughProxy(TEST_POSTGRES_URL, proxy.port));
-      viaProxy.searchParams.set('schema', schema);
-      const c = createPostgresStore(viaProxy.toString(), { onError: (_m, e) => errors.push(e) });
-      stores.push(c);
+      const c = storeThroughProxy(proxy.port, schema, errors);
       const world = await makeWorld(a);
       const off = c.onWork(() => undefined);
       const [pid] = await listeners(schema);
