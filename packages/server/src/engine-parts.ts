@@ -8,9 +8,22 @@ import type { Store, SubmitResult } from './store/contract.js';
 /** Resolves a bearer token to who is calling. */
 export type Principal =
   | { kind: 'admin' }
-  /** `expiresAt`: when the token expires (epoch ms); an open hub connection is closed then. */
-  | { kind: 'tenant'; tenantId: string; scope: string; expiresAt: number };
-export type Authenticate = (bearerToken: string | undefined) => Promise<Principal | undefined>;
+  /**
+   * `expiresAt`: when the token expires (epoch ms); an open hub connection is closed then. `clientId`:
+   * the client it was issued to; `tokenHash`: its SHA-256 (hex), to check it is still valid later.
+   */
+  | {
+      kind: 'tenant';
+      tenantId: string;
+      scope: string;
+      expiresAt: number;
+      clientId: string;
+      tokenHash: string;
+    };
+export type Authenticate = ((bearerToken: string | undefined) => Promise<Principal | undefined>) & {
+  /** Drops what is cached for the tokens of a revoked client (this process answers 401 at once). */
+  forgetClient?(clientId: string): void;
+};
 
 export interface PartDeps {
   config: HooksterConfig;
@@ -50,6 +63,6 @@ export interface Gateway {
    * whose integration may no longer hold one (these integrations', one hub's, or all). Other
    * processes find out within a keep-alive period.
    */
-  recheck?(scope?: { integrationIds: string[] } | { hubId: string }): Promise<void>;
+  recheck?(scope?: { integrationIds: string[] } | { hubId: string } | { tenantId: string }): Promise<void>;
   close(): Promise<void>;
 }

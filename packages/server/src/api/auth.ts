@@ -29,12 +29,20 @@ export function bearerOf(header: string | undefined): string | undefined {
 }
 
 interface CachedToken {
-  principal: Principal;
+  principal: Principal & { kind: 'tenant' };
   expiresAt: number;
+  /** When the store last confirmed the token (a revocation by another process is seen after this). */
+  checkedAt: number;
 }
 
-/** Tokens cannot be revoked, so a verified token is cached until it expires (bounded size). */
+/** Verified tokens cached by their text (bounded size). */
 const TOKEN_CACHE_LIMIT = 10_000;
+/**
+ * How long a cached token is trusted before the store is asked again: a client revoked through another
+ * engine process (or straight in the database) is refused here at most this long afterwards. A
+ * revocation through this process's API drops its tokens from the cache at once (forgetClient).
+ */
+export const TOKEN_RECHECK_MS = 5_000;
 
 export function createAuthenticate(
   store: Store,
@@ -43,32 +51,49 @@ export function createAuthenticate(
 ): Authenticate {
   const adminDigest = createHash('sha256').update(adminToken).digest();
   // Verified tenant tokens by their text, so a repeated token is neither hashed nor looked up again
-  // (only a caller who already holds a valid token can tell a hit from a miss). The admin token is
-  // never cached: it is compared digest to digest, in constant time, each time.
+  // within TOKEN_RECHECK_MS (only a caller who already holds a valid token can tell a hit from a
+  // miss). The admin token is never cached: it is compared digest to digest, in constant time, each time.
   const cache = new Map<string, CachedToken>();
-  return async (token) => {
+  const authenticate: Authenticate = async (token) => {
     if (token === undefined) return undefined;
+    const at = now();
     const cached = cache.get(token);
     if (cached !== undefined) {
-      if (cached.expiresAt > now()) return cached.principal;
-      cache.delete(token);
-      return undefined;
+      if (cached.expiresAt <= at) {
+        cache.delete(token);
+        return undefined;
+      }
+      if (at - cached.checkedAt < TOKEN_RECHECK_MS) return cached.principal;
+      const record = await store.getToken(cached.principal.tokenHash);
+      if (record === undefined) {
+        cache.delete(token);
+        return undefined;
+      }
+      cached.checkedAt = at;
+      return cached.principal;
     }
     const digest = createHash('sha256').update(token).digest();
     // Comparing digests keeps the comparison constant-time whatever the token's length.
     if (timingSafeEqual(digest, adminDigest)) return ADMIN;
-    const record = await store.getToken(digest.toString('hex'));
-    if (!record || record.expiresAt <= now()) return undefined;
-    const principal: Principal = {
+    const tokenHash = digest.toString('hex');
+    const record = await store.getToken(tokenHash);
+    if (!record || record.expiresAt <= at) return undefined;
+    const principal: CachedToken['principal'] = {
       kind: 'tenant',
       tenantId: record.tenantId,
       scope: record.scope,
       expiresAt: record.expiresAt,
+      clientId: record.clientId,
+      tokenHash,
     };
     if (cache.size >= TOKEN_CACHE_LIMIT) cache.clear();
-    cache.set(token, { principal, expiresAt: record.expiresAt });
+    cache.set(token, { principal, expiresAt: record.expiresAt, checkedAt: at });
     return principal;
   };
+  authenticate.forgetClient = (clientId) => {
+    for (const [token, entry] of cache) if (entry.principal.clientId === clientId) cache.delete(token);
+  };
+  return authenticate;
 }
 
 /** Fastify onRequest hook: 401 unless the bearer token resolves to a principal. */

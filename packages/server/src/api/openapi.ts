@@ -72,6 +72,22 @@ const answerSchemas = {
     'clientId',
     'clientSecret',
   ]),
+  Client: object({ clientId: str, tenantId: guid, scope: str, created: time }, [
+    'clientId',
+    'tenantId',
+    'scope',
+    'created',
+  ]),
+  RevokedClient: object(
+    {
+      clientId: str,
+      tenantId: guid,
+      scope: str,
+      created: time,
+      revokedTokens: { type: 'integer', description: 'tokens of the client deleted with it' },
+    },
+    ['clientId', 'tenantId', 'scope', 'created', 'revokedTokens'],
+  ),
   Hub: object({
     hubId: guid,
     tenantId: guid,
@@ -295,6 +311,20 @@ export const openApiDocument = {
         parameters: [path('tenantId')],
         responses: ok('Client credentials', ref('ClientCredentials')),
       }),
+      get: op('tenants', "List the tenant's clients, oldest first, without secrets (admin)", {
+        parameters: [path('tenantId'), ...paging],
+        responses: ok('Clients', pageOf('Client')),
+      }),
+    },
+    '/api/v1/tenants/{tenantId}/clients/{clientId}': {
+      delete: op(
+        'tenants',
+        'Revoke a client (admin): it and every token issued to it are deleted; its websocket connections are closed',
+        {
+          parameters: [path('tenantId'), { name: 'clientId', in: 'path', required: true, schema: str }],
+          responses: ok('The revoked client', ref('RevokedClient')),
+        },
+      ),
     },
     '/connect/token': {
       post: {

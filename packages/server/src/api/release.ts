@@ -22,12 +22,13 @@ export async function releaseHeld(
 
 /**
  * After an integration was updated or deleted, or a hub deleted: connections of an integration that
- * is gone, canceled or now receives by webhook are closed before the answer. A failure is logged only
+ * is gone, canceled or now receives by webhook are closed before the answer; after a client of a
+ * tenant was revoked, the tenant's connections opened with its tokens. A failure is logged only
  * (the change is committed; the gateway's periodic check closes them later).
  */
 export async function recheckConnections(
   deps: RouteDeps,
-  scope: { integrationIds: string[] } | { hubId: string },
+  scope: { integrationIds: string[] } | { hubId: string } | { tenantId: string },
 ): Promise<void> {
   if (!deps.gateway?.recheck) return;
   try {

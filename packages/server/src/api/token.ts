@@ -52,13 +52,18 @@ export function registerTokenRoutes(app: FastifyInstance, deps: RouteDeps): void
       throw HooksterError.of('Unauthorized', 'Unknown client or wrong client secret.');
     }
     const accessToken = secret();
-    await deps.store.createToken({
-      tokenHash: sha256Hex(accessToken),
-      tenantId: client.tenantId,
-      clientId,
-      scope: client.scope,
-      expiresAt: deps.now() + TOKEN_LIFETIME_SECONDS * 1000,
-    });
+    const issued = await deps.store.createToken(
+      {
+        tokenHash: sha256Hex(accessToken),
+        tenantId: client.tenantId,
+        clientId,
+        scope: client.scope,
+        expiresAt: deps.now() + TOKEN_LIFETIME_SECONDS * 1000,
+      },
+      client.secretHash,
+    );
+    // Revoked (or replaced) since it was read above: as if it had never existed.
+    if (!issued) throw HooksterError.of('Unauthorized', 'Unknown client or wrong client secret.');
     void reply.header('cache-control', 'no-store');
     return {
       access_token: accessToken,

@@ -17,6 +17,8 @@ export interface HubTarget {
   conversationId?: Guid;
   /** When the connection's token expires (epoch ms; none for the admin token): it is closed then. */
   expiresAt?: number;
+  /** The SHA-256 (hex) of a tenant token: the connection is closed once the token is revoked. */
+  tokenHash?: string;
 }
 
 export type AccessResult =
@@ -90,7 +92,10 @@ export async function resolveHubTarget(
     tenantId: integration.tenantId,
     hubId: integration.hubId,
   };
-  if (principal.kind === 'tenant') target.expiresAt = principal.expiresAt;
+  if (principal.kind === 'tenant') {
+    target.expiresAt = principal.expiresAt;
+    target.tokenHash = principal.tokenHash;
+  }
   if (cId) {
     const conversation = await store.getConversation(normalizeGuid(cId));
     if (!conversation || conversation.hubId !== integration.hubId) {

@@ -66,8 +66,11 @@ export interface HubGateway extends Gateway {
   recheck(scope?: RecheckScope): Promise<void>;
 }
 
-/** Which connections a recheck looks at: these integrations', one hub's, or (undefined) all. */
-export type RecheckScope = { integrationIds: Guid[] } | { hubId: Guid };
+/**
+ * Which connections a recheck looks at: these integrations', one hub's, or (undefined) all — and, for
+ * all or one tenant's (after a client of it was revoked), whether their tokens are still valid.
+ */
+export type RecheckScope = { integrationIds: Guid[] } | { hubId: Guid } | { tenantId: Guid };
 
 function connectionToken(): string {
   return randomBytes(16).toString('base64url');
@@ -133,6 +136,8 @@ export function createGateway(deps: GatewayDeps): HubGateway {
   let recheckPasses = 0;
   async function recheckPass(scope?: RecheckScope): Promise<void> {
     recheckPasses++;
+    if (scope === undefined || 'tenantId' in scope) await recheckTokens(scope?.tenantId);
+    if (scope !== undefined && 'tenantId' in scope) return;
     const ids =
       scope === undefined
         ? registry.integrationIds()
@@ -151,6 +156,29 @@ export function createGateway(deps: GatewayDeps): HubGateway {
       }
       if (refusal === undefined) continue;
       for (const session of registry.sessionsOf(integrationId)) session.close('revoked', refusal);
+    }
+  }
+  /** Closes the connections (all, or one tenant's) whose token was revoked with its client. */
+  async function recheckTokens(tenantId?: Guid): Promise<void> {
+    const byToken = new Map<string, HubSession[]>();
+    for (const session of registry.all()) {
+      const { tokenHash } = session.target;
+      if (tokenHash === undefined || (tenantId !== undefined && session.target.tenantId !== tenantId))
+        continue;
+      const sessions = byToken.get(tokenHash);
+      if (sessions === undefined) byToken.set(tokenHash, [session]);
+      else sessions.push(session);
+    }
+    for (const [tokenHash, sessions] of byToken) {
+      let valid: boolean;
+      try {
+        valid = (await deps.store.getToken(tokenHash)) !== undefined;
+      } catch (error) {
+        // The store is unavailable: keep the connections, the next pass checks again.
+        logger.warn({ err: error }, 'hub connection tokens could not be checked');
+        return;
+      }
+      if (!valid) for (const session of sessions) session.close('revoked', 'The access token was revoked.');
     }
   }
   function recheck(scope?: RecheckScope): Promise<void> {
@@ -235,11 +263,12 @@ export function createGateway(deps: GatewayDeps): HubGateway {
       ws.on('close', () => registry.remove(session));
       if (closed) session.close('shutdown');
       // A recheck that ran while the access check awaited the store could not see this connection
-      // (an integration deleted meanwhile): check it now.
+      // (an integration deleted, a client revoked meanwhile): check it now.
       else if (recheckPasses !== passesBefore) {
-        recheck({ integrationIds: [target.integrationId] }).catch((error: unknown) =>
-          logger.error({ err: error }, 'checking a new hub connection failed'),
-        );
+        const failed = (error: unknown): void =>
+          logger.error({ err: error }, 'checking a new hub connection failed');
+        recheck({ integrationIds: [target.integrationId] }).catch(failed);
+        if (target.tokenHash !== undefined) recheck({ tenantId: target.tenantId }).catch(failed);
       }
     });
   }

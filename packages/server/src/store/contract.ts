@@ -203,7 +203,18 @@ export interface Store {
   updateTenant(tenant: Tenant): Promise<void>;
   createClient(client: ClientRecord): Promise<void>;
   getClient(clientId: string): Promise<ClientRecord | undefined>;
-  createToken(token: TokenRecord): Promise<void>;
+  /** The tenant's clients, oldest first. */
+  listClients(tenantId: Guid): Promise<ClientRecord[]>;
+  /**
+   * Revokes a client: deletes it and every token issued to it, in one transaction. Returns how many
+   * tokens went with it; undefined when the tenant has no such client.
+   */
+  deleteClient(tenantId: Guid, clientId: string): Promise<number | undefined>;
+  /**
+   * Stores an issued token, unless its client was revoked or given a new secret since it was read:
+   * false then (checked in the same transaction as the insert, so a revocation cannot miss it).
+   */
+  createToken(token: TokenRecord, clientSecretHash: string): Promise<boolean>;
   getToken(tokenHash: string): Promise<TokenRecord | undefined>;
 
   // hubs (tenantId undefined = admin: every tenant)

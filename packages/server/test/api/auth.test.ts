@@ -162,13 +162,16 @@ describe('client credentials and tokens', () => {
     const expired = 'expired-token-for-the-test-0123456789';
     const store = await openStore(engine.databaseUrl);
     try {
-      await store.createToken({
-        tokenHash: createHash('sha256').update(expired).digest('hex'),
-        tenantId: tenant.tenantId,
-        clientId: tenant.clientId,
-        scope: 'hubster-engine-api',
-        expiresAt: Date.now() - 1000,
-      });
+      await store.createToken(
+        {
+          tokenHash: createHash('sha256').update(expired).digest('hex'),
+          tenantId: tenant.tenantId,
+          clientId: tenant.clientId,
+          scope: 'hubster-engine-api',
+          expiresAt: Date.now() - 1000,
+        },
+        createHash('sha256').update(tenant.clientSecret).digest('hex'),
+      );
     } finally {
       await store.close();
     }

@@ -175,6 +175,19 @@ const ROUTES: Route[] = [
     admin: true,
   },
   {
+    method: 'GET',
+    path: () => `/api/v1/tenants/${tenantId}/clients`,
+    withId: (id) => `/api/v1/tenants/${id}/clients`,
+    query: ['pageNumber', 'pageSize'],
+    admin: true,
+  },
+  {
+    method: 'DELETE',
+    path: () => `/api/v1/tenants/${tenantId}/clients/no-such-client`,
+    withId: (id) => `/api/v1/tenants/${id}/clients/${id}`,
+    admin: true,
+  },
+  {
     method: 'POST',
     path: () => '/api/v1/hubs',
     body: () => ({ name: uniqueName('h'), description: 'd', closeDormantConversation: 3 }),

@@ -64,6 +64,7 @@ describe('operations endpoints', () => {
     expect(document.body.openapi).toBe('3.1.0');
     for (const path of [
       '/api/v1/tenants',
+      '/api/v1/tenants/{tenantId}/clients/{clientId}',
       '/connect/token',
       '/api/v1/hubs/{hubId}',
       '/api/v1/integrations/hubs/{hubId}',

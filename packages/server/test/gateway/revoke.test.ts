@@ -1,12 +1,16 @@
 // Open hub connections of an integration that may no longer receive over the websocket — deleted (with
-// itself or its hub) or given a webhookUrl — are closed with the reason as the SignalR close
-// error: at once when the change goes through this process's API, within a keep-alive period when
-// another process made it (here: a write straight to the store).
+// itself or its hub) or given a webhookUrl — or opened with a token of a revoked client are closed with
+// the reason as the SignalR close error: at once when the change goes through this process's API,
+// within a keep-alive period when another process made it (here: a write straight to the store).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TOKEN_RECHECK_MS } from '../../src/api/auth.js';
 import {
+  adminClient,
+  apiClient,
   createTenantWithToken,
+  eventually,
   setupHub,
   submitText,
   until,
@@ -35,6 +39,23 @@ async function closedWith(client: RawHubClient, timeoutMs: number) {
     error: record?.error,
     allowReconnect: record?.allowReconnect,
   };
+}
+
+/** A second client of the tenant and a token of it (admin `POST …/clients`, then `/connect/token`). */
+async function secondClientToken(engine: InProcessEngine, tenantId: string) {
+  const admin = adminClient(engine);
+  const created = await admin.post<{ clientId: string; clientSecret: string }>(
+    `/api/v1/tenants/${tenantId}/clients`,
+    {},
+  );
+  expect(created.status, created.text).toBe(200);
+  const token = await apiClient(engine.url, null).post<{ access_token: string }>('/connect/token', {
+    grant_type: 'client_credentials',
+    client_id: created.body.clientId,
+    client_secret: created.body.clientSecret,
+  });
+  expect(token.status, token.text).toBe(200);
+  return { clientId: created.body.clientId, token: token.body.access_token };
 }
 
 describe('connections of a changed integration, through the API (keep-alive period 60 s)', () => {
@@ -141,13 +162,16 @@ describe('connections of a changed integration, through the API (keep-alive peri
     // A token of the tenant that expires in 3 s (POST /connect/token issues 30-day ones).
     const token = `short-lived-${randomBytes(16).toString('hex')}`;
     const expiresAt = Date.now() + 3_000;
-    await engine.store.createToken({
-      tokenHash: createHash('sha256').update(token).digest('hex'),
-      tenantId: tenant.tenantId,
-      clientId: tenant.clientId,
-      scope: 'hubster-engine-api',
-      expiresAt,
-    });
+    await engine.store.createToken(
+      {
+        tokenHash: createHash('sha256').update(token).digest('hex'),
+        tenantId: tenant.tenantId,
+        clientId: tenant.clientId,
+        scope: 'hubster-engine-api',
+        expiresAt,
+      },
+      createHash('sha256').update(tenant.clientSecret).digest('hex'),
+    );
     const client = await connectRawHub(engine.url, { token, iId: agent.integrationId });
     const { conversationId } = await hub.openConversation();
     await submitText(tenant.client, conversationId, 'before expiry');
@@ -164,6 +188,36 @@ describe('connections of a changed integration, through the API (keep-alive peri
     const fresh = await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId });
     fresh.close();
     await fresh.closed;
+  });
+
+  it("closes the connections opened with a revoked client's token, and keeps the tenant's others", async () => {
+    const hub = await setupHub(tenant.client);
+    const agent: Json = await hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    });
+    const second = await secondClientToken(engine, tenant.tenantId);
+    const revoked = await connectRawHub(engine.url, { token: second.token, iId: agent.integrationId });
+    const kept = await connectRawHub(engine.url, { token: tenant.token, iId: agent.integrationId });
+
+    const deleted = await adminClient(engine).delete(
+      `/api/v1/tenants/${tenant.tenantId}/clients/${encodeURIComponent(second.clientId)}`,
+    );
+    expect(deleted.status, deleted.text).toBe(200);
+    const closed = await closedWith(revoked, 5_000);
+    expect(closed.code).toBe(1008);
+    expect(closed.error).toMatch(/token was revoked/);
+    expect(closed.allowReconnect).toBeUndefined();
+    await expect(
+      connectRawHub(engine.url, { token: second.token, iId: agent.integrationId }),
+    ).rejects.toMatchObject({ status: 401 });
+
+    const { conversationId } = await hub.openConversation();
+    await submitText(tenant.client, conversationId, 'after the revocation');
+    await kept.waitFor(() => kept.activities.length === 1, 10_000, 'the push on the kept connection');
+    expect(kept.ws.readyState).toBe(kept.ws.OPEN);
+    kept.close();
+    await kept.closed;
   });
 
   it('keeps the connection through an update that changes nothing it depends on (a rename)', async () => {
@@ -207,6 +261,32 @@ describe('connections of an integration deleted by another process (keep-alive p
     expect(closed.code).toBe(1008);
     expect(closed.error).toMatch(/no longer exists/);
     await until('the engine to forget the connection', () => engine.gateway.connectionCount() === 0, 5_000);
+  });
+  it('closes the connection, and refuses its token, soon after its client is deleted straight in the store', async () => {
+    const hub = await setupHub(tenant.client);
+    const agent: Json = await hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    });
+    const second = await secondClientToken(engine, tenant.tenantId);
+    const client = await connectRawHub(engine.url, { token: second.token, iId: agent.integrationId });
+    const api = apiClient(engine.url, second.token);
+    // Verified, and cached, before the revocation.
+    expect((await api.get('/api/v1/hubs')).status).toBe(200);
+
+    expect(await engine.store.deleteClient(tenant.tenantId, second.clientId)).toBe(1);
+    const closed = await closedWith(client, 5_000);
+    expect(closed.code).toBe(1008);
+    expect(closed.error).toMatch(/token was revoked/);
+    // This process was not told: its cache trusts the token for at most TOKEN_RECHECK_MS.
+    const refusedAt = Date.now();
+    await eventually(
+      async () => ((await api.get('/api/v1/hubs')).status === 401 ? true : undefined),
+      TOKEN_RECHECK_MS + 5_000,
+      'the revoked token to be refused',
+    );
+    expect(Date.now() - refusedAt).toBeLessThan(TOKEN_RECHECK_MS + 5_000);
+    expect((await tenant.client.get('/api/v1/hubs')).status).toBe(200);
   });
 });
 

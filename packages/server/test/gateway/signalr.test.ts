@@ -143,13 +143,16 @@ describe('the official SignalR client', () => {
     // client that refreshes its token would give).
     const shortLived = `short-lived-${randomBytes(16).toString('hex')}`;
     const expiresAt = Date.now() + 3_000;
-    await engine.store.createToken({
-      tokenHash: createHash('sha256').update(shortLived).digest('hex'),
-      tenantId: tenant.tenantId,
-      clientId: tenant.clientId,
-      scope: 'hubster-engine-api',
-      expiresAt,
-    });
+    await engine.store.createToken(
+      {
+        tokenHash: createHash('sha256').update(shortLived).digest('hex'),
+        tenantId: tenant.tenantId,
+        clientId: tenant.clientId,
+        scope: 'hubster-engine-api',
+        expiresAt,
+      },
+      createHash('sha256').update(tenant.clientSecret).digest('hex'),
+    );
     let lost: Error | undefined;
     let lostAt = 0;
     const connection = new HubConnectionBuilder()

@@ -46,9 +46,60 @@ export function catalogueTests(stores: Stores): void {
       scope: 'api',
       expiresAt: 123,
     };
-    await store.createToken(token);
+    expect(await store.createToken(token, client.secretHash)).toBe(true);
     expect(await store.getToken('abc')).toEqual(token);
     expect(await store.getToken('abd')).toBeUndefined();
+  });
+
+  it("lists a tenant's clients and revokes one with every token issued to it", async () => {
+    const store = await stores.fresh();
+    const a = tenantFixture('a');
+    const b = tenantFixture('b');
+    await store.createTenant(a);
+    await store.createTenant(b);
+    const client = (clientId: string, tenantId: string, created: string) => ({
+      clientId,
+      tenantId,
+      secretHash: `hash-of-${clientId}`,
+      scope: 'api',
+      created,
+    });
+    const first = client('a-1', a.tenantId, '2026-01-01T00:00:00.000Z');
+    const second = client('a-2', a.tenantId, '2026-01-02T00:00:00.000Z');
+    const other = client('b-1', b.tenantId, '2026-01-01T00:00:00.000Z');
+    for (const c of [second, other, first]) await store.createClient(c);
+    expect(await store.listClients(a.tenantId)).toEqual([first, second]);
+    expect(await store.listClients(randomUUID())).toEqual([]);
+
+    const token = (tokenHash: string, c: typeof first) => ({
+      tokenHash,
+      tenantId: c.tenantId,
+      clientId: c.clientId,
+      scope: 'api',
+      expiresAt: Date.now() + 60_000,
+    });
+    for (const t of [token('t1', first), token('t2', first), token('t3', second), token('t4', other)]) {
+      expect(await store.createToken(t, `hash-of-${t.clientId}`)).toBe(true);
+    }
+    // A token is only issued to a client that still has the secret it was checked against.
+    expect(await store.createToken(token('t5', first), 'hash-of-another-secret')).toBe(false);
+    expect(await store.getToken('t5')).toBeUndefined();
+
+    // Another tenant's client is not found through this tenant, and nothing of it goes.
+    expect(await store.deleteClient(a.tenantId, 'b-1')).toBeUndefined();
+    expect(await store.getClient('b-1')).toEqual(other);
+    expect(await store.getToken('t4')).toBeDefined();
+
+    expect(await store.deleteClient(a.tenantId, 'a-1')).toBe(2);
+    expect(await store.getClient('a-1')).toBeUndefined();
+    expect(await store.getToken('t1')).toBeUndefined();
+    expect(await store.getToken('t2')).toBeUndefined();
+    expect(await store.getToken('t3')).toBeDefined();
+    expect(await store.listClients(a.tenantId)).toEqual([second]);
+    expect(await store.deleteClient(a.tenantId, 'a-1')).toBeUndefined();
+    // No token for a revoked client, even with the secret it had.
+    expect(await store.createToken(token('t6', first), 'hash-of-a-1')).toBe(false);
+    expect(await store.getToken('t6')).toBeUndefined();
   });
 
   it('updates a tenant and reports an unknown one as NotFound', async () => {

@@ -4,7 +4,7 @@ import type { ClientRecord, Guid, Tenant, TokenRecord } from '../../domain/types
 import { HooksterError } from '../../domain/errors.js';
 import type { PgContext } from './context.js';
 import { toClient, toTenant, toToken } from './rows.js';
-import { isUniqueViolation } from './tx.js';
+import { inTransaction, isUniqueViolation } from './tx.js';
 
 export async function createTenant(ctx: PgContext, t: Tenant): Promise<void> {
   await ctx.pool.query(
@@ -45,11 +45,51 @@ export async function getClient(ctx: PgContext, clientId: string): Promise<Clien
   return rows[0] === undefined ? undefined : toClient(rows[0] as Record<string, unknown>);
 }
 
-export async function createToken(ctx: PgContext, t: TokenRecord): Promise<void> {
-  await ctx.pool.query(
-    `INSERT INTO tokens (token_hash, tenant_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-    [t.tokenHash, t.tenantId, t.clientId, t.scope, t.expiresAt],
+export async function listClients(ctx: PgContext, tenantId: Guid): Promise<ClientRecord[]> {
+  const { rows } = await ctx.pool.query(
+    'SELECT * FROM clients WHERE tenant_id = $1 ORDER BY created, client_id',
+    [tenantId],
   );
+  return rows.map((row) => toClient(row as Record<string, unknown>));
+}
+
+export async function deleteClient(
+  ctx: PgContext,
+  tenantId: Guid,
+  clientId: string,
+): Promise<number | undefined> {
+  return inTransaction(ctx.pool, async (client) => {
+    // The row lock orders this against a token being issued (createToken locks the client FOR SHARE):
+    // either that token is committed first and the second DELETE, a new statement with a fresh
+    // snapshot, sees it; or its issuance waits and then finds no client.
+    const gone = await client.query('DELETE FROM clients WHERE client_id = $1 AND tenant_id = $2', [
+      clientId,
+      tenantId,
+    ]);
+    if (gone.rowCount === 0) return undefined;
+    const tokens = await client.query('DELETE FROM tokens WHERE client_id = $1', [clientId]);
+    return tokens.rowCount ?? 0;
+  });
+}
+
+export async function createToken(
+  ctx: PgContext,
+  t: TokenRecord,
+  clientSecretHash: string,
+): Promise<boolean> {
+  return inTransaction(ctx.pool, async (client) => {
+    // FOR SHARE: a revocation of this client waits for this transaction, or this one for it (deleteClient).
+    const { rowCount } = await client.query(
+      'SELECT 1 FROM clients WHERE client_id = $1 AND secret_hash = $2 FOR SHARE',
+      [t.clientId, clientSecretHash],
+    );
+    if (rowCount === 0) return false;
+    await client.query(
+      `INSERT INTO tokens (token_hash, tenant_id, client_id, scope, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+      [t.tokenHash, t.tenantId, t.clientId, t.scope, t.expiresAt],
+    );
+    return true;
+  });
 }
 
 export async function getToken(ctx: PgContext, tokenHash: string): Promise<TokenRecord | undefined> {

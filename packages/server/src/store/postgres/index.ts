@@ -84,7 +84,11 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     updateTenant: (tenant) => refusingBadText(accounts.updateTenant(ctx, tenant)),
     createClient: (client) => refusingBadText(accounts.createClient(ctx, client)),
     getClient: (clientId) => findByText(clientId, () => accounts.getClient(ctx, clientId)),
-    createToken: (token) => accounts.createToken(ctx, token),
+    listClients: async (tenantId) =>
+      (await findByText(tenantId, () => accounts.listClients(ctx, tenantId))) ?? [],
+    deleteClient: (tenantId, clientId) =>
+      findByText(`${tenantId}${clientId}`, () => accounts.deleteClient(ctx, tenantId, clientId)),
+    createToken: (token, clientSecretHash) => accounts.createToken(ctx, token, clientSecretHash),
     getToken: (tokenHash) => findByText(tokenHash, () => accounts.getToken(ctx, tokenHash)),
 
     createHub: (hub) => refusingBadText(hubs.createHub(ctx, hub)),

@@ -65,6 +65,7 @@ describe('SQLite store', () => {
       { version: 3, name: '0003_email_windows' },
       { version: 4, name: '0004_fanouts' },
       { version: 5, name: '0005_owed_mail' },
+      { version: 6, name: '0006_tokens_client' },
     ]);
   });
 

@@ -39,6 +39,14 @@ export function createTenancy(ctx: SqliteContext) {
     'INSERT INTO clients (client_id, tenant_id, secret_hash, scope, created) VALUES (?, ?, ?, ?, ?)',
   );
   const selectClient = db.prepare<[string], ClientRow>('SELECT * FROM clients WHERE client_id = ?');
+  const selectClients = db.prepare<[string], ClientRow>(
+    'SELECT * FROM clients WHERE tenant_id = ? ORDER BY created, client_id',
+  );
+  const deleteClientRow = db.prepare('DELETE FROM clients WHERE client_id = ? AND tenant_id = ?');
+  const deleteClientTokens = db.prepare('DELETE FROM tokens WHERE client_id = ?');
+  const clientWithSecret = db.prepare<[string, string], { one: number }>(
+    'SELECT 1 AS one FROM clients WHERE client_id = ? AND secret_hash = ?',
+  );
   const insertToken = db.prepare(
     'INSERT INTO tokens (token_hash, tenant_id, client_id, scope, expires_at) VALUES (?, ?, ?, ?, ?)',
   );
@@ -124,9 +132,21 @@ export function createTenancy(ctx: SqliteContext) {
       const row = selectClient.get(clientId);
       return row && toClient(row);
     },
-    createToken(t: TokenRecord): Promise<void> {
+    async listClients(tenantId: Guid): Promise<ClientRecord[]> {
+      return selectClients.all(tenantId).map(toClient);
+    },
+    deleteClient(tenantId: Guid, clientId: string): Promise<number | undefined> {
       return writes.enqueue(() => {
+        if (deleteClientRow.run(clientId, tenantId).changes === 0) return undefined;
+        return deleteClientTokens.run(clientId).changes;
+      });
+    },
+    createToken(t: TokenRecord, clientSecretHash: string): Promise<boolean> {
+      // In the write transaction: a revocation committed since the client was read is seen here.
+      return writes.enqueue(() => {
+        if (clientWithSecret.get(t.clientId, clientSecretHash) === undefined) return false;
         insertToken.run(t.tokenHash, t.tenantId, t.clientId, t.scope, t.expiresAt);
+        return true;
       });
     },
     async getToken(tokenHash: string): Promise<TokenRecord | undefined> {

@@ -5,6 +5,7 @@ import { migration0002 } from './0002_held_pushes.js';
 import { migration0003 } from './0003_websocket_waiting.js';
 import { migration0004 } from './0004_email_windows.js';
 import { migration0005 } from './0005_owed_mail.js';
+import { migration0006 } from './0006_tokens_client.js';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   migration0003,
   migration0004,
   migration0005,
+  migration0006,
 ];

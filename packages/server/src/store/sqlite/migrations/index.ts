@@ -5,6 +5,7 @@ import { sql as websocketWaiting } from './0002_websocket_waiting.js';
 import { sql as emailWindows } from './0003_email_windows.js';
 import { sql as fanouts } from './0004_fanouts.js';
 import { sql as owedMail } from './0005_owed_mail.js';
+import { sql as tokensClient } from './0006_tokens_client.js';
 
 export interface Migration {
   version: number;
@@ -18,4 +19,5 @@ export const migrations: readonly Migration[] = [
   { version: 3, name: '0003_email_windows', sql: emailWindows },
   { version: 4, name: '0004_fanouts', sql: fanouts },
   { version: 5, name: '0005_owed_mail', sql: owedMail },
+  { version: 6, name: '0006_tokens_client', sql: tokensClient },
 ];

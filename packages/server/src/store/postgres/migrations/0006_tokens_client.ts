@@ -1,0 +1,10 @@
+// Migration 0006: tokens by client, so revoking a client (DELETE …/clients/{clientId}) deletes its
+// tokens with one index range instead of a scan of every token ever issued.
+
+export const migration0006 = {
+  version: 6,
+  name: 'tokens_client',
+  sql: `
+CREATE INDEX tokens_client ON tokens (client_id);
+`,
+};
