@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { HooksterError, errorItem } from '../domain/errors.js';
 import type { Delivery } from '../domain/types.js';
-import { parseDeliveryStatusQuery, parseRecoverSince } from '../domain/inputs.js';
+import { parseDeliveryStatusQuery, parsePageQuery, parseRecoverSince } from '../domain/inputs.js';
 import type { Principal } from '../engine-parts.js';
 import type { RouteDeps } from './app.js';
 import { canSee, tenantScope } from './auth.js';
@@ -34,9 +34,13 @@ export function registerDeliveryRoutes(app: FastifyInstance, deps: RouteDeps): v
       request.principal,
       guidParam(request.params, 'integrationId'),
     );
-    const status = valueOf(parseDeliveryStatusQuery(request.query));
-    const page = pageRequest(request.query);
-    return store.listDeliveries(integration.integrationId, status, page);
+    // Both parsed before either refuses, so a 400 lists every problem of the query.
+    const status = parseDeliveryStatusQuery(request.query);
+    const page = parsePageQuery(request.query);
+    if (!status.ok || !page.ok) {
+      throw HooksterError.invalid([...(status.ok ? [] : status.errors), ...(page.ok ? [] : page.errors)]);
+    }
+    return store.listDeliveries(integration.integrationId, status.value, page.value);
   });
 
   app.get('/api/v1/deliveries/:deliveryId', async (request) => {

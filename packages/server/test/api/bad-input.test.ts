@@ -441,6 +441,25 @@ describe('bad input', () => {
     expect([404, 405]).toContain(wrongMethod.status);
   });
 
+  it('lists a bad status filter together with a bad page in the delivery log', async () => {
+    const system = await client.post(`/api/v1/integrations/hubs/${hubId}`, {
+      channelId: 'System',
+      name: 'delivery log query',
+      configuration: { webhookUrl: 'https://hooks.example.com/log', events: ['message'] },
+    });
+    expect(system.status).toBe(200);
+    const response = await client.get(
+      `/api/v1/integrations/${system.body.integrationId}/deliveries?status=lost&pageNumber=x&pageSize=0`,
+    );
+    expect(response.status).toBe(400);
+    expectErrorShape(400, response.body);
+    const text = descriptions(response.body);
+    expect(text).toContain("'status'");
+    expect(text).toContain("'pageNumber'");
+    expect(text).toContain("'pageSize'");
+    expect(response.body.errors).toHaveLength(3);
+  });
+
   it('answers a malformed id with 400', async () => {
     const response = await client.get('/api/v1/hubs/not-a-guid');
     expect(response.status).toBe(400);
