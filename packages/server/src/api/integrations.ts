@@ -2,13 +2,14 @@
 // regenerateKeys), delete, list. Responses use Hubster's shape with camelCase configuration keys.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HooksterError, errorItem } from '../domain/errors.js';
+import { HooksterError, errorItem, type ErrorItem } from '../domain/errors.js';
 import { isGuid, normalizeGuid } from '../domain/ids.js';
 import {
   parseChannelId,
   parseIntegrationCreate,
   parseIntegrationUpdate,
 } from '../domain/integration-config.js';
+import { parsePageQuery } from '../domain/inputs.js';
 import { IntegrationStatus, type Hub, type Integration } from '../domain/types.js';
 import type { Principal } from '../engine-parts.js';
 import type { Store } from '../store/contract.js';
@@ -16,7 +17,7 @@ import type { RouteDeps } from './app.js';
 import { canSee, tenantScope } from './auth.js';
 import { recheckConnections, releaseHeld } from './release.js';
 import { visibleHub } from './hubs.js';
-import { guidParam, pageRequest, queryValue } from './params.js';
+import { guidParam, queryValue } from './params.js';
 
 /** The integration if it exists and the principal may see it; otherwise 404. */
 export async function visibleIntegration(
@@ -133,10 +134,15 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps)
 
   app.get('/api/v1/integrations', async (request) => {
     const hubText = queryValue(request.query, 'hubId');
+    // Every problem of the query in one 400: a malformed hubId and a bad page together.
+    const errors: ErrorItem[] = [];
     if (hubText !== undefined && hubText !== '' && !isGuid(hubText)) {
-      throw HooksterError.invalid([errorItem('InvalidGuid', "Query parameter 'hubId' must be a GUID.")]);
+      errors.push(errorItem('InvalidGuid', "Query parameter 'hubId' must be a GUID."));
     }
-    const page = pageRequest(request.query);
+    const parsedPage = parsePageQuery(request.query);
+    if (!parsedPage.ok) errors.push(...parsedPage.errors);
+    if (errors.length > 0 || !parsedPage.ok) throw HooksterError.invalid(errors);
+    const page = parsedPage.value;
     const filter: { tenantId?: string; hubId?: string } = {};
     const scope = tenantScope(request.principal);
     if (scope) filter.tenantId = scope;

@@ -460,6 +460,17 @@ describe('bad input', () => {
     expect(response.body.errors).toHaveLength(3);
   });
 
+  it('lists a malformed hubId together with a bad page in the integration list', async () => {
+    const response = await client.get('/api/v1/integrations?hubId=nope&pageNumber=-1&pageSize=101');
+    expect(response.status).toBe(400);
+    expectErrorShape(400, response.body);
+    const text = descriptions(response.body);
+    expect(text).toContain("'hubId'");
+    expect(text).toContain("'pageNumber'");
+    expect(text).toContain("'pageSize'");
+    expect(response.body.errors).toHaveLength(3);
+  });
+
   it('answers a malformed id with 400', async () => {
     const response = await client.get('/api/v1/hubs/not-a-guid');
     expect(response.status).toBe(400);
