@@ -3,7 +3,7 @@
 
 import { resolveAdminToken } from '../config/admin-token.js';
 import { renderServeHelp } from '../config/describe.js';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig, unknownSettingVariables } from '../config/load.js';
 import { createEngine } from '../engine.js';
 import { parseSettingFlags } from './options.js';
 
@@ -32,6 +32,14 @@ export async function runServe(argv: string[]): Promise<number> {
       return 2;
     }
     throw error;
+  }
+  // Before the start, in the same plain form as a configuration error: a misspelt setting is ignored.
+  for (const { variable, suggestion } of unknownSettingVariables()) {
+    process.stderr.write(
+      `hookster serve: warning: ${variable} is not a setting and is ignored` +
+        (suggestion === undefined ? '' : ` (did you mean ${suggestion}?)`) +
+        '; every setting: hookster serve --help\n',
+    );
   }
   try {
     config.adminToken = resolveAdminToken(config);

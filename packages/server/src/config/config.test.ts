@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveAdminToken } from './admin-token.js';
 import { renderConfigurationMarkdown, renderServeHelp } from './describe.js';
-import { ConfigError, loadConfig } from './load.js';
+import { ConfigError, loadConfig, unknownSettingVariables } from './load.js';
 import { settings } from './schema.js';
 import { useTempDirs } from '../../test/support/temp-dirs.js';
 
@@ -174,6 +174,30 @@ describe('loadConfig', () => {
   it('derives the data folder from the SQLite path', () => {
     const config = loadConfig({ env: { HOOKSTER_DATABASE_URL: 'sqlite:/var/tmp/x/hookster.db' } });
     expect(config.dataDir).toBe('/var/tmp/x');
+  });
+});
+
+describe('unknownSettingVariables', () => {
+  it('names HOOKSTER_* variables no setting reads, with the nearest setting, and nothing else', () => {
+    expect(
+      unknownSettingVariables({
+        HOOKSTER_SMTP_ULR: 'smtp://mail:25',
+        HOOKSTER_CONCURENCY: '8',
+        HOOKSTER_FROBNICATE: '1',
+        HOOKSTER_SMTP_URL: 'smtp://mail:25',
+        HOOKSTER_TEST_DATABASE_URL: 'postgres://x',
+        HOOKSTER_SCALE_CONVERSATIONS: '4',
+        HOOKSTER_PG_URL: 'postgres://x',
+        PATH: '/usr/bin',
+        hookster_port: '1',
+      }),
+    ).toEqual([
+      { variable: 'HOOKSTER_CONCURENCY', suggestion: 'HOOKSTER_CONCURRENCY' },
+      { variable: 'HOOKSTER_FROBNICATE' },
+      { variable: 'HOOKSTER_SMTP_ULR', suggestion: 'HOOKSTER_SMTP_URL' },
+    ]);
+    const every = Object.fromEntries(settings.map((setting) => [setting.env, 'x']));
+    expect(unknownSettingVariables(every)).toEqual([]);
   });
 });
 

@@ -106,6 +106,53 @@ function deriveDataDir(databaseUrl: string): string {
 }
 
 /**
+ * HOOKSTER_* variables of the test suite and benchmarks (test/, bench/, scripts/): they share the prefix
+ * but are not settings of the engine, so they are not reported as unknown.
+ */
+const TOOL_VARIABLE = /^HOOKSTER_(TEST_|SCALE_|PG_URL$)/;
+
+/** Edit distance between two names (insertions, deletions, substitutions), for "did you mean". */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/**
+ * HOOKSTER_* variables set in `env` that no setting reads (a misspelt HOOKSTER_SMTP_URL would otherwise
+ * silently leave exhaustion e-mails off), each with the closest setting's variable when one is near.
+ * Not an error: other tools may use the prefix; `hookster serve` prints them as warnings.
+ */
+export function unknownSettingVariables(
+  env: Record<string, string | undefined> = processEnv(),
+): { variable: string; suggestion?: string }[] {
+  const known = new Set(settings.map((setting) => setting.env));
+  const unknown: { variable: string; suggestion?: string }[] = [];
+  for (const variable of Object.keys(env).sort()) {
+    if (!variable.startsWith('HOOKSTER_') || known.has(variable) || TOOL_VARIABLE.test(variable)) continue;
+    let best: { name: string; distance: number } | undefined;
+    for (const name of known) {
+      const d = distance(variable, name);
+      if (best === undefined || d < best.distance) best = { name, distance: d };
+    }
+    unknown.push(
+      best !== undefined && best.distance <= 3 ? { variable, suggestion: best.name } : { variable },
+    );
+  }
+  return unknown;
+}
+
+/**
  * Resolves the configuration. `adminToken` is '' when not configured: resolveAdminToken() fills it.
  * Throws ConfigError listing every invalid value.
  */

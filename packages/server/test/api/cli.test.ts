@@ -105,6 +105,21 @@ describe('hookster CLI', () => {
     }
   });
 
+  it('warns at start about a HOOKSTER_* variable that is not a setting, naming the nearest one, and starts', async () => {
+    const engine = await startEngine({
+      env: { HOOKSTER_SMTP_ULR: 'smtp://127.0.0.1:1', HOOKSTER_TEST_ONLY_FOR_THE_SUITE: '1' },
+    });
+    try {
+      expect(engine.output()).toContain(
+        'hookster serve: warning: HOOKSTER_SMTP_ULR is not a setting and is ignored (did you mean HOOKSTER_SMTP_URL?)',
+      );
+      expect(engine.output()).not.toContain('HOOKSTER_TEST_ONLY_FOR_THE_SUITE');
+      expect((await apiClient(engine.url, engine.adminToken).get('/api/v1/hubs')).status).toBe(200);
+    } finally {
+      await engine.stop();
+    }
+  });
+
   it('migrates a new database and prints the version', async () => {
     const dir = tempDir('hookster-cli-');
     const migrated = await run(['migrate', '--database-url', `sqlite:${join(dir, 'm.db')}`]);
