@@ -1,5 +1,6 @@
 // The receiver object on both crypto paths: key lookup, schemes, reason codes, parsing.
 import { describe, expect, it } from 'vitest';
+import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 import * as nodePath from '../src/index.js';
@@ -150,6 +151,33 @@ describe.each([
     expect(error).toBeInstanceOf(nodePath.PayloadError);
     const paths = (error as InstanceType<typeof nodePath.PayloadError>).errors.map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['$.tenantId', '$.activity.eventId', '$.activity.message']));
+  });
+
+  it('refuses an empty private key instead of accepting what anyone can sign with it', async () => {
+    // An empty key is what `keys: process.env.KEY ?? ''` gives when the variable is unset or blank;
+    // HMAC under it is computable by anyone, so nothing may verify against it.
+    const forgedHubster = createHmac('sha256', '').update(v1.body).digest('base64');
+    const forgedStandard = createHmac('sha256', '').update(`dlv_01.${TIMESTAMP}.${v1.body}`).digest('base64');
+    const forged = {
+      'x-hubster-signature': forgedHubster,
+      'webhook-id': 'dlv_01',
+      'webhook-timestamp': TIMESTAMP,
+      'webhook-signature': `v1,${forgedStandard}`,
+    };
+    for (const scheme of ['both', 'hubster', 'standard'] as const) {
+      expect(() => sdk.createReceiver({ keys: '', scheme, now: () => NOW })).toThrow(
+        expect.objectContaining({ reason: 'invalid_secret' }),
+      );
+    }
+    const fromLookup = sdk.createReceiver({ keys: () => '', now: () => NOW });
+    await expect(
+      fromLookup.verify({ ...forged, 'x-hubster-public-key': 'p' }, v1.body),
+    ).rejects.toMatchObject({
+      reason: 'unknown_key',
+    });
+    await expect(
+      Promise.resolve().then(() => sdk.verifyHubsterSignature(v1.body, forgedHubster, '')),
+    ).rejects.toMatchObject({ reason: 'invalid_secret' });
   });
 
   it('produces Standard Webhooks signatures that the standardwebhooks and svix libraries accept', async () => {

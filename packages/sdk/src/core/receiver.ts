@@ -81,6 +81,9 @@ export function createReceiverWith(
   const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const now = options.now ?? Date.now;
   const lookup = toLookup(options.keys);
+  // Why refused here: an empty key (an unset or blank environment variable) would make every signature
+  // computable by anyone; failing at start-up is louder than a receiver that accepts forgeries.
+  if (lookup === '') throw new WebhookVerificationError('invalid_secret');
 
   async function verify(headers: HeaderSource, body: WebhookBody): Promise<VerifiedRequest> {
     const publicKey = readHeader(headers, HEADER.publicKey);

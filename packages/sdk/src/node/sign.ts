@@ -18,8 +18,12 @@ export function signHubster(body: WebhookBody, privateKey: string): string {
   return createHmac('sha256', privateKey).update(body).digest('base64');
 }
 
-/** True when `signature` is the Hubster signature of `body` under `privateKey` (constant-time comparison). */
+/**
+ * True when `signature` is the Hubster signature of `body` under `privateKey` (constant-time comparison).
+ * Throws WebhookVerificationError `invalid_secret` for an empty key, under which anyone can sign.
+ */
 export function verifyHubsterSignature(body: WebhookBody, signature: string, privateKey: string): boolean {
+  if (privateKey === '') throw new WebhookVerificationError('invalid_secret');
   return sameBase64(createHmac('sha256', privateKey).update(body).digest('base64'), signature);
 }
 

@@ -58,12 +58,16 @@ export async function signHubster(body: WebhookBody, privateKey: string): Promis
   return encodeBase64(await hmac(await hubsterKey(privateKey), bodyBytes(body)));
 }
 
-/** True when `signature` is the Hubster signature of `body` under `privateKey` (constant-time comparison). */
+/**
+ * True when `signature` is the Hubster signature of `body` under `privateKey` (constant-time comparison).
+ * Rejects with WebhookVerificationError `invalid_secret` for an empty key, under which anyone can sign.
+ */
 export async function verifyHubsterSignature(
   body: WebhookBody,
   signature: string,
   privateKey: string,
 ): Promise<boolean> {
+  if (privateKey === '') throw new WebhookVerificationError('invalid_secret');
   return sameDigest(await hmac(await hubsterKey(privateKey), bodyBytes(body)), signature);
 }
 
