@@ -180,6 +180,25 @@ describe.each([
     ).rejects.toMatchObject({ reason: 'invalid_secret' });
   });
 
+  it('refuses a tolerance that is not a number of seconds instead of accepting any timestamp', async () => {
+    // NaN is what `Number(process.env.TOLERANCE)` gives when the variable is unset: every comparison with
+    // it is false, so a request signed long ago would pass the too_old check.
+    for (const toleranceSeconds of [Number.NaN, -1]) {
+      expect(() => sdk.createReceiver({ keys, toleranceSeconds, now: () => NOW })).toThrow(RangeError);
+    }
+    const secret = sdk.standardSecretFromPrivateKey(v1.privateSigningKey);
+    const old = '1000000000';
+    const signature = await sdk.signStandard('dlv_old', old, v1.body, secret);
+    await expect(
+      Promise.resolve().then(() =>
+        sdk.verifyStandard({ id: 'dlv_old', timestamp: old, signature }, v1.body, secret, {
+          now: NOW,
+          toleranceSeconds: Number.NaN,
+        }),
+      ),
+    ).rejects.toThrow(RangeError);
+  });
+
   it('produces Standard Webhooks signatures that the standardwebhooks and svix libraries accept', async () => {
     const secret = sdk.standardSecretFromPrivateKey(v2.privateSigningKey);
     const signature = await sdk.signStandard('dlv_9', Math.floor(Date.now() / 1000), v2.body, secret);

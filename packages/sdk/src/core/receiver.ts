@@ -3,7 +3,7 @@
 import type { WebhookBody } from './body.js';
 import { WebhookVerificationError } from './errors.js';
 import { HEADER, readHeader, type HeaderSource } from './headers.js';
-import { DEFAULT_TOLERANCE_SECONDS, checkTimestamp, requireHeader, v1Signatures } from './standard.js';
+import { checkTimestamp, requireHeader, toleranceOf, v1Signatures } from './standard.js';
 import { decodeBody, parseWebhookPayload, PayloadError } from '../payload/parse.js';
 import type { Activity, WebhookPayload } from '../payload/types.js';
 
@@ -78,7 +78,7 @@ export function createReceiverWith(
   options: ReceiverOptions,
 ): Receiver {
   const scheme = options.scheme ?? 'both';
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
+  const tolerance = toleranceOf(options.toleranceSeconds);
   const now = options.now ?? Date.now;
   const lookup = toLookup(options.keys);
   // Why refused here: an empty key (an unset or blank environment variable) would make every signature

@@ -16,6 +16,20 @@ export function standardKeyBytes(secret: string): Uint8Array {
 }
 
 /**
+ * The tolerance option, or the default when absent. Why NaN (e.g. `Number(process.env.X)` of an unset
+ * variable) is refused: every comparison with it is false, so no timestamp would ever be too old.
+ */
+export function toleranceOf(toleranceSeconds: number | undefined): number {
+  if (toleranceSeconds === undefined) return DEFAULT_TOLERANCE_SECONDS;
+  if (!(toleranceSeconds >= 0)) {
+    throw new RangeError(
+      `toleranceSeconds must be a number of seconds >= 0, got ${String(toleranceSeconds)}`,
+    );
+  }
+  return toleranceSeconds;
+}
+
+/**
  * Checks webhook-timestamp against `nowSeconds` and returns it as a number.
  * Only plain decimal digits are accepted (no sign, fraction or exponent).
  */

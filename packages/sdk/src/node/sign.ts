@@ -5,7 +5,7 @@ import type { WebhookBody } from '../core/body.js';
 import { sameBase64 } from '../core/compare.js';
 import { WebhookVerificationError } from '../core/errors.js';
 import {
-  DEFAULT_TOLERANCE_SECONDS,
+  toleranceOf,
   checkTimestamp,
   requireHeader,
   standardKeyBytes,
@@ -57,7 +57,7 @@ export function verifyStandard(
   const signature = requireHeader(headers.signature, 'webhook-signature');
   const key = secretKey(secret);
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
-  checkTimestamp(timestamp, nowSeconds, options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
+  checkTimestamp(timestamp, nowSeconds, toleranceOf(options.toleranceSeconds));
   if (standardMatches(id, timestamp, body, v1Signatures(signature), key)) return;
   throw new WebhookVerificationError('bad_signature', 'webhook-signature');
 }

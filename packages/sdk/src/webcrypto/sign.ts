@@ -4,7 +4,7 @@ import { sameBase64 } from '../core/compare.js';
 import { bodyBytes, utf8Bytes, type WebhookBody } from '../core/body.js';
 import { WebhookVerificationError } from '../core/errors.js';
 import {
-  DEFAULT_TOLERANCE_SECONDS,
+  toleranceOf,
   checkTimestamp,
   requireHeader,
   standardKeyBytes,
@@ -113,7 +113,7 @@ export async function verifyStandard(
   const signature = requireHeader(headers.signature, 'webhook-signature');
   const key = standardKeyBytes(secret);
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000);
-  checkTimestamp(timestamp, nowSeconds, options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS);
+  checkTimestamp(timestamp, nowSeconds, toleranceOf(options.toleranceSeconds));
   if (await standardMatches(id, timestamp, body, v1Signatures(signature), key)) return;
   throw new WebhookVerificationError('bad_signature', 'webhook-signature');
 }
