@@ -53,6 +53,16 @@ async function startExpress(): Promise<Target> {
     express.raw({ type: '*/*' }),
     hooksterNodeHandler({ receiver: createReceiver({ keys }), onDelivery: (d) => void received.push(d) }),
   );
+  // express.json() with a verify hook keeping the bytes, as Google Cloud Functions / Firebase do (req.rawBody).
+  app.post(
+    '/json-with-raw',
+    express.json({
+      verify: (req, _res, buf) => {
+        (req as http.IncomingMessage & { rawBody?: Buffer }).rawBody = buf;
+      },
+    }),
+    hooksterNodeHandler({ receiver: createReceiver({ keys }), onDelivery: (d) => void received.push(d) }),
+  );
   app.use(express.json());
   app.post(
     '/parsed',
@@ -150,6 +160,15 @@ describe('Express body parsers', () => {
       signedHeaders(vector.body),
     );
     expect(tampered.status).toBe(403);
+  });
+
+  it('verifies the req.rawBody kept beside a parsed body (Cloud Functions, express.json verify hook)', async () => {
+    const url = target.url.replace('/hooks', '/json-with-raw');
+    const answer = await post(url, vector.body, signedHeaders(vector.body));
+    expect(answer.status).toBe(200);
+    const tampered = await post(url, `${vector.body} `, signedHeaders(vector.body));
+    expect(tampered.status).toBe(403);
+    expect(JSON.parse(tampered.body)).toMatchObject({ error: 'bad_signature' });
   });
 
   it('refuses with 500 a body already parsed by express.json(), instead of verifying re-serialised JSON', async () => {

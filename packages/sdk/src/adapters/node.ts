@@ -55,15 +55,17 @@ export function hooksterNodeHandler<
 }
 
 /**
- * The exact body bytes of a request: the Buffer or string left by express.raw()/express.text(), or the
- * stream read to its end. A body already parsed into an object cannot be verified and is refused loudly.
+ * The exact body bytes of a request: the Buffer or string left by express.raw()/express.text(), the
+ * `req.rawBody` kept beside a parsed body (Google Cloud Functions, Firebase, an express.json() verify hook),
+ * or the stream read to its end. A body parsed into an object without its bytes is refused loudly.
  */
 export async function readRawBody(
   req: IncomingMessage,
   maxBytes = DEFAULT_MAX_BODY_BYTES,
 ): Promise<WebhookBody> {
-  const parsed = (req as IncomingMessage & { body?: unknown }).body;
+  const { body: parsed, rawBody } = req as IncomingMessage & { body?: unknown; rawBody?: unknown };
   if (parsed instanceof Uint8Array || typeof parsed === 'string') return parsed;
+  if (rawBody instanceof Uint8Array || typeof rawBody === 'string') return rawBody;
   if (parsed !== undefined && req.readableEnded) {
     throw new Error(
       '@hookster/sdk: the request body was already parsed (express.json()?); mount the webhook route before the JSON parser or use express.raw({ type: "*/*" })',
