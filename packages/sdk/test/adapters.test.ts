@@ -255,6 +255,18 @@ describe('Web Request adapter limits', () => {
     expect(pulled).toBeLessThanOrEqual((1 << 20) + 4 * chunk.byteLength);
   });
 
+  it('says the body was already read when a middleware consumed the Request, not "stream is locked"', async () => {
+    // Hono's c.req.json() in a middleware consumes c.req.raw; the raw bytes cannot be verified any more.
+    const handle = hooksterWebHandler({ receiver: createWebReceiver({ keys }), onDelivery: () => undefined });
+    const request = new Request('http://receiver.test/hooks', {
+      method: 'POST',
+      headers: signedHeaders(vector.body),
+      body: vector.body,
+    });
+    await request.json();
+    await expect(handle(request)).rejects.toThrow(/body was already read/);
+  });
+
   it('answers 403, not a TypeError, when a hand-built header record holds a number', async () => {
     const receiver = createReceiver({ keys });
     const headers = { ...signedHeaders(vector.body), 'webhook-timestamp': 1_700_000_000 };

@@ -37,6 +37,13 @@ export async function readRequestBody(
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw new BodyTooLargeError(maxBytes);
   if (request.body === null) return new Uint8Array(0);
+  if (request.bodyUsed || request.body.locked) {
+    // Why an explicit error (like the Node adapter's for a parsed body): the stream's own TypeError
+    // ("ReadableStream is locked") does not say that a middleware read the bytes the signature covers.
+    throw new Error(
+      '@hookster/sdk: the request body was already read (request.json()? Hono c.req.json() in a middleware?); hand the handler the Request before anything reads its body',
+    );
+  }
   // Counted while streaming: a body without content-length (chunked) that grows past the limit is
   // refused as soon as it does, not after being read into memory whole (or never, if it is endless).
   const reader = request.body.getReader();
