@@ -225,6 +225,37 @@ describe('Fastify onDelivery', () => {
   });
 });
 
+describe('Fastify limits', () => {
+  it('answers 413 body_too_large like the other adapters and leaves other errors to the app', async () => {
+    const app = Fastify();
+    app.setErrorHandler((error: { code?: string }, _request, reply) =>
+      reply.code(500).send({ handledBy: 'app', code: error.code }),
+    );
+    await app.register(hooksterFastify, {
+      prefix: '/hooks',
+      receiver: createReceiver({ keys }),
+      maxBodyBytes: 2048,
+      onDelivery: () => {
+        throw Object.assign(new Error('database down'), { code: 'DB_DOWN' });
+      },
+    });
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const big = 'x'.repeat(8192);
+      const tooLarge = await post(`${url}/hooks`, big, signedHeaders(big));
+      expect(tooLarge.status).toBe(413);
+      expect(JSON.parse(tooLarge.body)).toMatchObject({ error: 'body_too_large' });
+      const failed = await post(`${url}/hooks`, vector.body, signedHeaders(vector.body));
+      expect({ status: failed.status, body: JSON.parse(failed.body) as unknown }).toEqual({
+        status: 500,
+        body: { handledBy: 'app', code: 'DB_DOWN' },
+      });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('Web Request adapter limits', () => {
   it('refuses a chunked body past maxBodyBytes as soon as it passes, without reading the rest', async () => {
     // Before: the whole body was read into memory first (an endless one was never answered); 32 MiB

@@ -1,7 +1,7 @@
 // Fastify plugin: an encapsulated route whose body parser keeps the raw bytes, verified before the handler runs.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Delivery, Receiver } from '../core/receiver.js';
-import { DEFAULT_MAX_BODY_BYTES, rejectionOf } from './outcome.js';
+import { BodyTooLargeError, DEFAULT_MAX_BODY_BYTES, rejectionOf } from './outcome.js';
 
 export interface FastifyWebhookOptions {
   receiver: Receiver;
@@ -21,6 +21,17 @@ export interface FastifyWebhookOptions {
 export const hooksterFastify: FastifyPluginAsync<FastifyWebhookOptions> = async (app, options) => {
   const bodyLimit = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   app.removeAllContentTypeParsers();
+  // Why an error handler of its own: the body limit is enforced by Fastify before the route runs, so its
+  // 413 went through the application's error handler (with Fastify's body, or a 500 from a handler that
+  // ignores statusCode) instead of the 413 body_too_large every adapter answers. Other errors (a throwing
+  // onDelivery) are thrown on to the application's handler, as before.
+  // Async, because Fastify 4 passes an error thrown by an async error handler on to the parent's.
+  app.setErrorHandler(async (error: { code?: unknown }, _request, reply) => {
+    if (error.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error;
+    const rejection = rejectionOf(new BodyTooLargeError(bodyLimit))!;
+    reply.code(rejection.status);
+    return rejection.body;
+  });
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
   app.post(options.path ?? '/', { bodyLimit }, async (request, reply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
