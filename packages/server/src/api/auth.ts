@@ -54,6 +54,9 @@ export function createAuthenticate(
   // within TOKEN_RECHECK_MS (only a caller who already holds a valid token can tell a hit from a
   // miss). The admin token is never cached: it is compared digest to digest, in constant time, each time.
   const cache = new Map<string, CachedToken>();
+  // Counts revocations: a lookup that overlapped one does not cache what it read (the read may predate
+  // the revocation's commit, and the cache would then serve the token for up to TOKEN_RECHECK_MS).
+  let revocations = 0;
   const authenticate: Authenticate = async (token) => {
     if (token === undefined) return undefined;
     const at = now();
@@ -64,18 +67,20 @@ export function createAuthenticate(
         return undefined;
       }
       if (at - cached.checkedAt < TOKEN_RECHECK_MS) return cached.principal;
+      const revocationsBefore = revocations;
       const record = await store.getToken(cached.principal.tokenHash);
       if (record === undefined) {
         cache.delete(token);
         return undefined;
       }
-      cached.checkedAt = at;
+      if (revocations === revocationsBefore) cached.checkedAt = at;
       return cached.principal;
     }
     const digest = createHash('sha256').update(token).digest();
     // Comparing digests keeps the comparison constant-time whatever the token's length.
     if (timingSafeEqual(digest, adminDigest)) return ADMIN;
     const tokenHash = digest.toString('hex');
+    const revocationsBefore = revocations;
     const record = await store.getToken(tokenHash);
     if (!record || record.expiresAt <= at) return undefined;
     const principal: CachedToken['principal'] = {
@@ -86,11 +91,13 @@ export function createAuthenticate(
       clientId: record.clientId,
       tokenHash,
     };
+    if (revocations !== revocationsBefore) return principal;
     if (cache.size >= TOKEN_CACHE_LIMIT) cache.clear();
     cache.set(token, { principal, expiresAt: record.expiresAt, checkedAt: at });
     return principal;
   };
   authenticate.forgetClient = (clientId) => {
+    revocations++;
     for (const [token, entry] of cache) if (entry.principal.clientId === clientId) cache.delete(token);
   };
   return authenticate;
