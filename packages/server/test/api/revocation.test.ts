@@ -8,10 +8,15 @@ import {
   adminClient,
   apiClient,
   createTenantWithToken,
+  eventually,
+  setupHub,
+  type Json,
   type ApiClient,
   type TenantFixture,
 } from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
+import { TOKEN_RECHECK_MS } from '../../src/api/auth.js';
+import { connectRawHub } from '../gateway/raw-hub-client.js';
 
 let engine: RunningEngine;
 let admin: ApiClient;
@@ -166,5 +171,75 @@ describe('listing and revoking client credentials', () => {
     expect((await tokenFor({ clientId: fresh.clientId, clientSecret: fresh.clientSecret })).status).toBe(401);
     expect((await fresh.client.get('/api/v1/hubs')).status).toBe(401);
     expect((await tokenFor(again)).status).toBe(200);
+  });
+});
+
+describe('a revocation served by another engine process on the same database', () => {
+  let first: RunningEngine;
+  let other: RunningEngine;
+
+  beforeAll(async () => {
+    // Two API processes on one SQLite file (or one PostgreSQL schema), as behind a load balancer; the
+    // second checks its websocket connections every 200 ms.
+    first = await startEngine({ role: 'api' });
+    other = await startEngine({
+      role: 'api',
+      ...(first.dbPath === undefined ? { databaseUrl: first.databaseUrl } : { dbPath: first.dbPath }),
+      adminToken: first.adminToken,
+      env: { HOOKSTER_WS_PING_INTERVAL: '200ms' },
+    });
+  });
+
+  afterAll(async () => {
+    await other?.stop();
+    await first?.stop();
+  });
+
+  it('is seen by this process within TOKEN_RECHECK_MS, and its websocket connection is closed', async () => {
+    const tenant = await createTenantWithToken(first);
+    const created = await adminClient(first).post<IssuedClient>(
+      `/api/v1/tenants/${tenant.tenantId}/clients`,
+      {},
+    );
+    expect(created.status, created.text).toBe(200);
+    const revoked = created.body;
+    const issued = await apiClient(first.url, null).post<{ access_token: string }>('/connect/token', {
+      grant_type: 'client_credentials',
+      client_id: revoked.clientId,
+      client_secret: revoked.clientSecret,
+    });
+    expect(issued.status, issued.text).toBe(200);
+    const token = issued.body.access_token;
+    const elsewhere = apiClient(other.url, token);
+    // Verified, and cached, by the other process before the revocation.
+    expect((await elsewhere.get('/api/v1/hubs')).status).toBe(200);
+    const hub = await setupHub(tenant.client);
+    const agent: Json = await hub.addIntegration({
+      channelId: 'Direct',
+      configuration: { integrationType: 'Agent' },
+    });
+    const connection = await connectRawHub(other.url, { token, iId: agent.integrationId });
+
+    const deleted = await adminClient(first).delete(
+      `/api/v1/tenants/${tenant.tenantId}/clients/${encodeURIComponent(revoked.clientId)}`,
+    );
+    expect(deleted.status, deleted.text).toBe(200);
+    const revokedAt = Date.now();
+    await eventually(
+      async () => ((await elsewhere.get('/api/v1/hubs')).status === 401 ? true : undefined),
+      TOKEN_RECHECK_MS + 5_000,
+      'the other process to refuse the revoked token',
+    );
+    const closed = await Promise.race([
+      connection.closed,
+      new Promise<never>((_resolve, reject) =>
+        setTimeout(() => reject(new Error('the connection is still open')), 10_000),
+      ),
+    ]);
+    expect(closed.code).toBe(1008);
+    expect(connection.messages.find((message) => message.type === 7)?.error).toMatch(/token was revoked/);
+    expect(Date.now() - revokedAt).toBeLessThan(TOKEN_RECHECK_MS + 5_000);
+    // The tenant's other token still works on both processes.
+    expect((await apiClient(other.url, tenant.token).get('/api/v1/hubs')).status).toBe(200);
   });
 });
