@@ -180,6 +180,17 @@ describe.each([
     ).rejects.toMatchObject({ reason: 'invalid_secret' });
   });
 
+  it('refuses a whsec_ secret given as the private key, saying which key it wants', () => {
+    const secret = sdk.standardSecretFromPrivateKey(v1.privateSigningKey);
+    expect(secret.startsWith('whsec_')).toBe(true);
+    expect(() => sdk.createReceiver({ keys: secret, now: () => NOW })).toThrow(
+      expect.objectContaining({
+        reason: 'invalid_secret',
+        message: expect.stringMatching(/privateSigningKey/),
+      }),
+    );
+  });
+
   it('refuses a tolerance that is not a number of seconds instead of accepting any timestamp', async () => {
     // NaN is what `Number(process.env.TOLERANCE)` gives when the variable is unset: every comparison with
     // it is false, so a request signed long ago would pass the too_old check.

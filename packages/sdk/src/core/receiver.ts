@@ -84,6 +84,15 @@ export function createReceiverWith(
   // Why refused here: an empty key (an unset or blank environment variable) would make every signature
   // computable by anyone; failing at start-up is louder than a receiver that accepts forgeries.
   if (lookup === '') throw new WebhookVerificationError('invalid_secret');
+  // A Standard Webhooks secret (whsec_…) is derived from the private key, not the key itself: every
+  // signature would fail to match, with nothing saying why.
+  if (typeof lookup === 'string' && lookup.startsWith('whsec_')) {
+    throw new WebhookVerificationError(
+      'invalid_secret',
+      undefined,
+      "keys takes the integration's privateSigningKey, not a whsec_ Standard Webhooks secret derived from it",
+    );
+  }
 
   async function verify(headers: HeaderSource, body: WebhookBody): Promise<VerifiedRequest> {
     const publicKey = readHeader(headers, HEADER.publicKey);
