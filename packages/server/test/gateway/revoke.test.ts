@@ -3,7 +3,6 @@
 // the reason as the SignalR close error: at once when the change goes through this process's API,
 // within a keep-alive period when another process made it (here: a write straight to the store).
 
-import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN_RECHECK_MS } from '../../src/api/auth.js';
 import {
@@ -16,6 +15,7 @@ import {
   until,
   type Json,
   type TenantFixture,
+  storeTenantToken,
 } from '../support/client.js';
 import { dropIsolatedSchema, isolatedTestDatabaseUrl } from '../support/engine.js';
 import { startInProcessEngine, type InProcessEngine } from './harness.js';
@@ -160,18 +160,8 @@ describe('connections of a changed integration, through the API (keep-alive peri
       configuration: { integrationType: 'Agent' },
     });
     // A token of the tenant that expires in 3 s (POST /connect/token issues 30-day ones).
-    const token = `short-lived-${randomBytes(16).toString('hex')}`;
     const expiresAt = Date.now() + 3_000;
-    await engine.store.createToken(
-      {
-        tokenHash: createHash('sha256').update(token).digest('hex'),
-        tenantId: tenant.tenantId,
-        clientId: tenant.clientId,
-        scope: 'hubster-engine-api',
-        expiresAt,
-      },
-      createHash('sha256').update(tenant.clientSecret).digest('hex'),
-    );
+    const token = await storeTenantToken(engine.store, tenant, expiresAt);
     const client = await connectRawHub(engine.url, { token, iId: agent.integrationId });
     const { conversationId } = await hub.openConversation();
     await submitText(tenant.client, conversationId, 'before expiry');

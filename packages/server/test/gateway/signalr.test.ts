@@ -1,7 +1,6 @@
 // The official @microsoft/signalr client against the gateway, unchanged: negotiate + websocket,
 // activities in order, refusal of a bad token, automatic reconnect after the engine restarts.
 
-import { createHash, randomBytes } from 'node:crypto';
 import {
   HttpTransportType,
   HubConnectionBuilder,
@@ -17,6 +16,7 @@ import {
   type HubFixture,
   type Json,
   type TenantFixture,
+  storeTenantToken,
 } from '../support/client.js';
 import { startInProcessEngine, type InProcessEngine } from './harness.js';
 
@@ -141,18 +141,8 @@ describe('the official SignalR client', () => {
   it('is closed when its token expires and reconnects with the fresh token its factory gives', async () => {
     // A tenant token that expires in 3 s; once the connection is lost, the tenant's 30-day one (as a
     // client that refreshes its token would give).
-    const shortLived = `short-lived-${randomBytes(16).toString('hex')}`;
     const expiresAt = Date.now() + 3_000;
-    await engine.store.createToken(
-      {
-        tokenHash: createHash('sha256').update(shortLived).digest('hex'),
-        tenantId: tenant.tenantId,
-        clientId: tenant.clientId,
-        scope: 'hubster-engine-api',
-        expiresAt,
-      },
-      createHash('sha256').update(tenant.clientSecret).digest('hex'),
-    );
+    const shortLived = await storeTenantToken(engine.store, tenant, expiresAt);
     let lost: Error | undefined;
     let lostAt = 0;
     const connection = new HubConnectionBuilder()

@@ -1,8 +1,9 @@
 // A small HTTP client for black-box tests (undici) plus fixtures: a tenant with a token, a hub,
 // integrations and an established conversation, all created through the real API.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
+import type { Store } from '../../src/store/contract.js';
 
 /** Loosely typed JSON for test assertions. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -240,4 +241,29 @@ export async function eventually<T>(
 /** Polls a synchronous `condition` (e.g. on what a test server recorded) until it holds or the bound passes. */
 export async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   await eventually(async () => (condition() ? true : undefined), timeoutMs, what);
+}
+
+/**
+ * Stores a token of the tenant's client that expires `expiresAt` (epoch ms) straight in the store, as
+ * `POST /connect/token` would (which only issues 30-day ones); returns the token.
+ */
+export async function storeTenantToken(
+  store: Pick<Store, 'createToken'>,
+  tenant: TenantFixture,
+  expiresAt: number,
+): Promise<string> {
+  const token = `test-token-${randomBytes(16).toString('hex')}`;
+  const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+  const issued = await store.createToken(
+    {
+      tokenHash: sha256(token),
+      tenantId: tenant.tenantId,
+      clientId: tenant.clientId,
+      scope: 'hubster-engine-api',
+      expiresAt,
+    },
+    sha256(tenant.clientSecret),
+  );
+  if (!issued) throw new Error(`the client ${tenant.clientId} was not found to issue a token`);
+  return token;
 }
