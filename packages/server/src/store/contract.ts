@@ -2,6 +2,7 @@
 // (sqlite/, postgres/) implements it and passes the conformance suite in store/conformance/.
 // All methods are async so a networked backend fits; no SQL or driver type leaks out of a backend.
 
+import { isDeepStrictEqual } from 'node:util';
 import type {
   Activity,
   ClientRecord,
@@ -234,8 +235,18 @@ export interface Store {
   getIntegration(integrationId: Guid): Promise<Integration | undefined>;
   /** Oldest first. */
   listIntegrations(filter: { tenantId?: Guid; hubId?: Guid }, page: PageRequest): Promise<Page<Integration>>;
-  /** Replaces the integration; a status change to/from 3002 holds/releases its pending deliveries. */
-  updateIntegration(integration: Integration): Promise<void>;
+  /**
+   * Replaces the integration; a status change to/from 3002 holds/releases its pending deliveries.
+   * With `expected` (the integration as read, from which the new one was computed) it writes only if
+   * the stored integration still equals it in every field an update may change (name, statusId,
+   * configuration, types, modified), checked in the write's own transaction; otherwise it changes
+   * nothing and returns false (another update was written since: read again and recompute). Comparing
+   * the whole value rather than a timestamp cannot miss an update written in the same millisecond; a
+   * state changed and changed back to equal values is the same state, so writing over it is still
+   * what one update after the other gives. Without `expected` it writes unconditionally. Throws
+   * HooksterError IntegrationNotFound when the integration is gone.
+   */
+  updateIntegration(integration: Integration, expected?: Integration): Promise<boolean>;
   /** Deletes the integration and cancels its pending deliveries. */
   deleteIntegration(integrationId: Guid): Promise<void>;
 
@@ -355,4 +366,19 @@ export function leaseUntilOf(request: ClaimRequest, deliveryTimeout: unknown): E
       ? request.leaseMsFor(deliveryTimeout)
       : request.leaseMs;
   return request.now + ms;
+}
+
+/**
+ * Whether a stored integration is still the one an update was computed from (updateIntegration's
+ * `expected`): every field an update may change is compared, the configuration by value.
+ */
+export function isUnchangedIntegration(stored: Integration, expected: Integration): boolean {
+  return (
+    stored.name === expected.name &&
+    stored.statusId === expected.statusId &&
+    stored.integrationTypeId === expected.integrationTypeId &&
+    stored.channelId === expected.channelId &&
+    stored.modified === expected.modified &&
+    isDeepStrictEqual(stored.configuration, expected.configuration)
+  );
 }

@@ -51,6 +51,40 @@ export function lifecycleTests(stores: Stores, canRestart: boolean): void {
     expect(texts).toEqual(['before', 'during']);
   });
 
+  it('writes an integration update only over the state it was computed from', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const id = w.conversation.conversationId;
+    const read = (await store.getIntegration(w.customer.integrationId))!;
+    // Two updates computed from the same read in the same millisecond: a rename and a pause that
+    // also drops the webhookUrl (which would cancel the waiting webhook deliveries).
+    const modified = new Date(Date.parse(read.modified) + 1).toISOString();
+    const renamed = { ...read, name: 'renamed', modified };
+    const { webhookUrl: _dropped, ...withoutWebhook } = read.configuration;
+    const paused = { ...read, statusId: 3002, configuration: withoutWebhook, modified };
+    const waiting = await store.submitActivity(id, planTo([webhookTo(w.customer)], { text: 'waiting' }));
+    expect(await store.updateIntegration(renamed, read)).toBe(true);
+    expect(await store.updateIntegration(paused, read)).toBe(false);
+    // The loser changed nothing: not paused, its webhook kept, its waiting delivery not cancelled.
+    expect(await store.getIntegration(read.integrationId)).toEqual(renamed);
+    expect((await store.getDelivery(waiting.deliveryIds[0]!))?.status).toBe('pending');
+    const next = await store.submitActivity(id, planTo([webhookTo(w.customer)], { text: 'next' }));
+    expect(next.held?.[0] ?? false).toBe(false);
+    // An expected state that differs in the configuration alone is stale too.
+    const otherConfiguration = { ...renamed, configuration: { ...renamed.configuration, echo: false } };
+    expect(await store.updateIntegration({ ...renamed, statusId: 3002 }, otherConfiguration)).toBe(false);
+    expect((await store.getIntegration(read.integrationId))?.statusId).toBe(3000);
+    // Computed again from the state now stored, the pause is written and holds what follows.
+    const current = (await store.getIntegration(read.integrationId))!;
+    const pausedNow = { ...current, statusId: 3002, modified: new Date().toISOString() };
+    expect(await store.updateIntegration(pausedNow, current)).toBe(true);
+    expect(await store.getIntegration(read.integrationId)).toEqual(pausedNow);
+    const held = await store.submitActivity(id, planTo([webhookTo(w.customer)], { text: 'held' }));
+    expect(held.held).toEqual([true]);
+    await store.deleteIntegration(read.integrationId);
+    await expect(store.updateIntegration(pausedNow, pausedNow)).rejects.toMatchObject({ status: 404 });
+  });
+
   it('holds every integration of a paused hub until the hub resumes', async () => {
     const store = await stores.fresh();
     const w = await makeWorld(store);

@@ -101,7 +101,8 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     getIntegration: (integrationId) =>
       findByText(integrationId, () => integrations.getIntegration(ctx, integrationId)),
     listIntegrations: (filter, page) => integrations.listIntegrations(ctx, filter, page),
-    updateIntegration: (integration) => refusingBadText(integrations.updateIntegration(ctx, integration)),
+    updateIntegration: (integration, expected) =>
+      refusingBadText(integrations.updateIntegration(ctx, integration, expected)),
     deleteIntegration: (integrationId) => integrations.deleteIntegration(ctx, integrationId),
 
     establishConversation: (request, create) =>

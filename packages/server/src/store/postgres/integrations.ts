@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { HooksterError } from '../../domain/errors.js';
 import { IntegrationStatus, type Guid, type Integration, type Page } from '../../domain/types.js';
+import { isUnchangedIntegration } from '../contract.js';
 import { pageOffset, type PageQuery, type PgContext } from './context.js';
 import { toIntegration, type Row } from './rows.js';
 import { inTransaction, isUniqueViolation } from './tx.js';
@@ -86,16 +87,24 @@ export async function listIntegrations(
  * cancelled in the same transaction, with deleteIntegration's lock order: the integration row is
  * locked first (a submit holding it FOR SHARE has committed by then, and a later one reads the
  * new configuration), then its lanes, then its deliveries (fenced, so a result in flight is stale).
+ * With `expected`, the locked row is compared with it first; a difference writes nothing (false).
  */
-export async function updateIntegration(ctx: PgContext, i: Integration): Promise<void> {
+export async function updateIntegration(
+  ctx: PgContext,
+  i: Integration,
+  expected?: Integration,
+): Promise<boolean> {
+  let written: boolean;
   try {
-    await inTransaction(ctx.pool, async (client) => {
-      const locked = await client.query(
-        'SELECT configuration FROM integrations WHERE integration_id = $1 FOR UPDATE',
-        [i.integrationId],
-      );
+    written = await inTransaction(ctx.pool, async (client) => {
+      const locked = await client.query('SELECT * FROM integrations WHERE integration_id = $1 FOR UPDATE', [
+        i.integrationId,
+      ]);
       if (locked.rowCount === 0) throw HooksterError.of('IntegrationNotFound');
-      const before = (locked.rows[0] as { configuration: string }).configuration;
+      const row = locked.rows[0] as Row;
+      // The row is locked: no other update can be written between this comparison and this one.
+      if (expected !== undefined && !isUnchangedIntegration(toIntegration(row), expected)) return false;
+      const before = row.configuration as string;
       await client.query(
         `UPDATE integrations SET integration_type_id = $2, channel_id = $3,
            name = $4, status_id = $5, configuration = $6, modified = $7
@@ -112,9 +121,9 @@ export async function updateIntegration(ctx: PgContext, i: Integration): Promise
       );
       if (typeof i.configuration.webhookUrl === 'string') {
         if (!hadWebhook(before)) await heldPushesToWebhooks(client, i.integrationId);
-        return;
+        return true;
       }
-      if (!hadWebhook(before)) return;
+      if (!hadWebhook(before)) return true;
       await client.query(
         `DELETE FROM lanes WHERE (integration_id, conversation_id) IN (
            SELECT integration_id, conversation_id FROM lanes WHERE integration_id = $1
@@ -126,12 +135,14 @@ export async function updateIntegration(ctx: PgContext, i: Integration): Promise
          WHERE integration_id = $1 AND status = 'pending' AND transport = 'webhook'`,
         [i.integrationId],
       );
+      return true;
     });
   } catch (error) {
     if (isUniqueViolation(error, 'integrations_hub_name')) throw HooksterError.of('IntegrationNameExists');
     throw error;
   }
-  if (i.statusId !== IntegrationStatus.Paused) ctx.signalWork();
+  if (written && i.statusId !== IntegrationStatus.Paused) ctx.signalWork();
+  return written;
 }
 
 /**

@@ -4,6 +4,7 @@
 import { HooksterError } from '../../domain/errors.js';
 import { HubStatus, IntegrationStatus } from '../../domain/types.js';
 import type { Guid, Hub, Integration, Page, PageRequest } from '../../domain/types.js';
+import { isUnchangedIntegration } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import { toHub, toIntegration, type HubRow, type IntegrationRow } from './rows.js';
 
@@ -173,7 +174,7 @@ export function createHubs(ctx: SqliteContext) {
     ): Promise<Page<Integration>> {
       return listIntegrationsPage(filter, page);
     },
-    async updateIntegration(i: Integration): Promise<void> {
+    async updateIntegration(i: Integration, expected?: Integration): Promise<boolean> {
       // Without a webhookUrl (a Direct integration moved to the websocket) its waiting webhook
       // deliveries are cancelled, as by a delete: the deliveries still in fanouts get rows first.
       const withoutWebhook = typeof i.configuration.webhookUrl !== 'string';
@@ -184,6 +185,8 @@ export function createHubs(ctx: SqliteContext) {
       return writes.enqueue(() => {
         const before = selectIntegration.get(i.integrationId);
         if (before === undefined) throw HooksterError.of('IntegrationNotFound');
+        // Under the write lock, so nothing is written between this comparison and the update.
+        if (expected !== undefined && !isUnchangedIntegration(toIntegration(before), expected)) return false;
         if (withoutWebhook && hadWebhook(before)) {
           ctx.fanouts.materialiseAll();
           lanes.cancelWebhooks(before.seq);
@@ -209,6 +212,7 @@ export function createHubs(ctx: SqliteContext) {
           const held = lanes.isHeld(i.integrationId);
           if (lanes.setHeld(before.seq, held) > 0 && !held) ctx.signalWork();
         }
+        return true;
       });
     },
     async deleteIntegration(integrationId: Guid): Promise<void> {

@@ -255,7 +255,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     createIntegration: (i) => guarded(() => p().createIntegration(i)),
     getIntegration: (id) => guarded(() => p().getIntegration(id)),
     listIntegrations: (filter, page) => guarded(() => p().listIntegrations(filter, page)),
-    updateIntegration: (i) => guarded(() => p().updateIntegration(i)),
+    updateIntegration: (i, expected) => guarded(() => p().updateIntegration(i, expected)),
     deleteIntegration: (id) => guarded(() => p().deleteIntegration(id)),
     establishConversation: (request, create) => guarded(() => p().establishConversation(request, create)),
     getConversation: (id) => guarded(() => p().getConversation(id)),
