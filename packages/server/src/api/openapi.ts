@@ -22,6 +22,13 @@ const errors = {
     ...json(ref('Error')),
   },
 };
+/** An update that kept losing to concurrent updates of the same resource (it changed nothing). */
+const conflict = {
+  '409': {
+    description: 'Kept losing to concurrent updates of the same resource; nothing changed: send it again',
+    ...json(ref('Error')),
+  },
+};
 const ok = (description: string, schema: unknown = { type: 'object' }) => ({
   '200': { description, ...json(schema) },
   ...errors,
@@ -366,7 +373,7 @@ export const openApiDocument = {
         description:
           '`configuration` is a SystemConfiguration for channelId System, a DirectConfiguration for Direct.',
         requestBody: body(ref('IntegrationCreate')),
-        responses: ok('The integration', ref('Integration')),
+        responses: { ...ok('The integration', ref('Integration')), ...conflict },
       }),
     },
     '/api/v1/integrations/hubs/{hubId}/{channelType}': {
@@ -393,7 +400,7 @@ export const openApiDocument = {
       put: op('integrations', 'Update (configuration replaced whole; regenerateKeys)', {
         parameters: [path('integrationId')],
         requestBody: body(ref('IntegrationUpdate')),
-        responses: ok('The integration', ref('Integration')),
+        responses: { ...ok('The integration', ref('Integration')), ...conflict },
       }),
       delete: op('integrations', 'Delete (cancels pending deliveries)', {
         parameters: [path('integrationId')],

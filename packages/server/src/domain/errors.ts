@@ -26,6 +26,11 @@ export const ErrorCodes = {
   Unauthorized: { code: 'PRT000102', status: 401, text: 'Unauthorized: a valid bearer token is required.' },
   NotFound: { code: 'PRT000105', status: 404, text: 'Resource not found.' },
   AlreadyExists: { code: 'PRT000106', status: 409, text: 'Resource already exists.' },
+  UpdateConflict: {
+    code: 'PRT000108',
+    status: 409,
+    text: 'The resource kept changing under concurrent updates: read it and send the update again.',
+  },
   PayloadTooLarge: { code: 'PRT000111', status: 413, text: 'Request body is too large.' },
   UnsupportedMediaType: { code: 'PRT000112', status: 415, text: 'Unsupported content type.' },
   MethodNotAllowed: { code: 'PRT000113', status: 405, text: 'Method not allowed.' },
