@@ -224,8 +224,14 @@ export interface Store {
   getHub(hubId: Guid): Promise<Hub | undefined>;
   /** Oldest first. */
   listHubs(tenantId: Guid | undefined, page: PageRequest): Promise<Page<Hub>>;
-  /** Pausing (2002) holds the hub's pending deliveries; resuming releases them. */
-  updateHub(hub: Hub): Promise<void>;
+  /**
+   * Replaces the hub's name, description, closeDormantConversation, status and modified time. Pausing
+   * (2002) holds the hub's pending deliveries; resuming releases them. With `expected` (the hub as
+   * read, from which the new one was computed) it writes only if the stored hub still equals it in
+   * those fields, checked in the write's own transaction; otherwise it changes nothing and returns
+   * false (as updateIntegration). Throws HooksterError HubNotFound when the hub is gone.
+   */
+  updateHub(hub: Hub, expected?: Hub): Promise<boolean>;
   /** Deletes the hub and its integrations, cancelling their pending deliveries. */
   deleteHub(hubId: Guid): Promise<void>;
 
@@ -366,6 +372,17 @@ export function leaseUntilOf(request: ClaimRequest, deliveryTimeout: unknown): E
       ? request.leaseMsFor(deliveryTimeout)
       : request.leaseMs;
   return request.now + ms;
+}
+
+/** Whether a stored hub is still the one an update was computed from (updateHub's `expected`). */
+export function isUnchangedHub(stored: Hub, expected: Hub): boolean {
+  return (
+    stored.name === expected.name &&
+    stored.description === expected.description &&
+    (stored.closeDormantConversation ?? null) === (expected.closeDormantConversation ?? null) &&
+    stored.statusId === expected.statusId &&
+    stored.modified === expected.modified
+  );
 }
 
 /**

@@ -85,6 +85,34 @@ export function lifecycleTests(stores: Stores, canRestart: boolean): void {
     await expect(store.updateIntegration(pausedNow, pausedNow)).rejects.toMatchObject({ status: 404 });
   });
 
+  it('writes a hub update only over the state it was computed from', async () => {
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    const id = w.conversation.conversationId;
+    const read = (await store.getHub(w.hub.hubId))!;
+    // Two updates computed from the same read in the same millisecond: a rename and a pause.
+    const modified = new Date(Date.parse(read.modified) + 1).toISOString();
+    const renamed = { ...read, name: 'renamed', modified };
+    expect(await store.updateHub(renamed, read)).toBe(true);
+    expect(await store.updateHub({ ...read, statusId: 2002, modified }, read)).toBe(false);
+    expect(await store.getHub(read.hubId)).toEqual(renamed);
+    const next = await store.submitActivity(id, planTo([webhookTo(w.system)], { text: 'next' }));
+    expect(next.held?.[0] ?? false).toBe(false);
+    // An expected state that differs in closeDormantConversation alone is stale too.
+    const otherDormant = { ...renamed, closeDormantConversation: 7 };
+    expect(await store.updateHub({ ...renamed, statusId: 2002 }, otherDormant)).toBe(false);
+    expect((await store.getHub(read.hubId))?.statusId).toBe(2000);
+    // Computed again from the state now stored, the pause is written and holds what follows.
+    const current = (await store.getHub(read.hubId))!;
+    const pausedNow = { ...current, statusId: 2002, modified: new Date().toISOString() };
+    expect(await store.updateHub(pausedNow, current)).toBe(true);
+    expect(await store.getHub(read.hubId)).toEqual(pausedNow);
+    const held = await store.submitActivity(id, planTo([webhookTo(w.system)], { text: 'held' }));
+    expect(held.held).toEqual([true]);
+    await store.deleteHub(read.hubId);
+    await expect(store.updateHub(pausedNow, pausedNow)).rejects.toMatchObject({ status: 404 });
+  });
+
   it('holds every integration of a paused hub until the hub resumes', async () => {
     const store = await stores.fresh();
     const w = await makeWorld(store);

@@ -2,6 +2,7 @@
 
 import { HooksterError } from '../../domain/errors.js';
 import { HubStatus, type Guid, type Hub, type Page } from '../../domain/types.js';
+import { isUnchangedHub } from '../contract.js';
 import { pageOffset, type PageQuery, type PgContext } from './context.js';
 import { toHub, type Row } from './rows.js';
 import { inTransaction, isUniqueViolation } from './tx.js';
@@ -53,28 +54,42 @@ export async function listHubs(
   };
 }
 
-/** Replaces the hub; resuming it makes its held lanes claimable again, so work is signalled. */
-export async function updateHub(ctx: PgContext, hub: Hub): Promise<void> {
+/**
+ * Replaces the hub; resuming it makes its held lanes claimable again, so work is signalled. With
+ * `expected`, the row is locked and compared with it first; a difference writes nothing (false). The
+ * lock is FOR NO KEY UPDATE, the one the UPDATE takes anyway: it keeps an integration create (FOR KEY
+ * SHARE on the hub) free to run beside it.
+ */
+export async function updateHub(ctx: PgContext, hub: Hub, expected?: Hub): Promise<boolean> {
+  let written: boolean;
   try {
-    const updated = await ctx.pool.query(
-      `UPDATE hubs SET name = $2, description = $3, close_dormant_conversation = $4, status_id = $5,
-         modified = $6
-       WHERE hub_id = $1`,
-      [
+    written = await inTransaction(ctx.pool, async (client) => {
+      const locked = await client.query('SELECT * FROM hubs WHERE hub_id = $1 FOR NO KEY UPDATE', [
         hub.hubId,
-        hub.name,
-        hub.description,
-        hub.closeDormantConversation ?? null,
-        hub.statusId,
-        hub.modified,
-      ],
-    );
-    if (updated.rowCount === 0) throw HooksterError.of('HubNotFound');
+      ]);
+      if (locked.rowCount === 0) throw HooksterError.of('HubNotFound');
+      if (expected !== undefined && !isUnchangedHub(toHub(locked.rows[0] as Row), expected)) return false;
+      await client.query(
+        `UPDATE hubs SET name = $2, description = $3, close_dormant_conversation = $4, status_id = $5,
+           modified = $6
+         WHERE hub_id = $1`,
+        [
+          hub.hubId,
+          hub.name,
+          hub.description,
+          hub.closeDormantConversation ?? null,
+          hub.statusId,
+          hub.modified,
+        ],
+      );
+      return true;
+    });
   } catch (error) {
     if (isUniqueViolation(error, 'hubs_tenant_name')) throw HooksterError.of('HubNameExists');
     throw error;
   }
-  if (hub.statusId !== HubStatus.Paused) ctx.signalWork();
+  if (written && hub.statusId !== HubStatus.Paused) ctx.signalWork();
+  return written;
 }
 
 /**

@@ -94,7 +94,7 @@ export function createPostgresStore(url: string, options: PostgresStoreOptions =
     createHub: (hub) => refusingBadText(hubs.createHub(ctx, hub)),
     getHub: (hubId) => findByText(hubId, () => hubs.getHub(ctx, hubId)),
     listHubs: (tenantId, page) => hubs.listHubs(ctx, tenantId, page),
-    updateHub: (hub) => refusingBadText(hubs.updateHub(ctx, hub)),
+    updateHub: (hub, expected) => refusingBadText(hubs.updateHub(ctx, hub, expected)),
     deleteHub: (hubId) => hubs.deleteHub(ctx, hubId),
 
     createIntegration: (integration) => refusingBadText(integrations.createIntegration(ctx, integration)),

@@ -4,7 +4,7 @@
 import { HooksterError } from '../../domain/errors.js';
 import { HubStatus, IntegrationStatus } from '../../domain/types.js';
 import type { Guid, Hub, Integration, Page, PageRequest } from '../../domain/types.js';
-import { isUnchangedIntegration } from '../contract.js';
+import { isUnchangedHub, isUnchangedIntegration } from '../contract.js';
 import type { SqliteContext } from './context.js';
 import { toHub, toIntegration, type HubRow, type IntegrationRow } from './rows.js';
 
@@ -112,10 +112,12 @@ export function createHubs(ctx: SqliteContext) {
       const total = (tenantId === undefined ? countAllHubs.get() : countHubsOfTenant.get(tenantId))?.n ?? 0;
       return { ...page, total, results: rows.map(toHub) };
     },
-    updateHub(hub: Hub): Promise<void> {
+    updateHub(hub: Hub, expected?: Hub): Promise<boolean> {
       return writes.enqueue(() => {
         const before = selectHub.get(hub.hubId);
         if (before === undefined) throw HooksterError.of('HubNotFound');
+        // Under the write lock, so nothing is written between this comparison and the update.
+        if (expected !== undefined && !isUnchangedHub(toHub(before), expected)) return false;
         updateHubRow.run(
           hub.name,
           hub.description,
@@ -127,6 +129,7 @@ export function createHubs(ctx: SqliteContext) {
         const wasPaused = before.status_id === HubStatus.Paused;
         const isPaused = hub.statusId === HubStatus.Paused;
         if (wasPaused !== isPaused) applyHolding(hub.hubId, isPaused);
+        return true;
       });
     },
     async deleteHub(hubId: Guid): Promise<void> {

@@ -250,7 +250,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     createHub: (h) => guarded(() => p().createHub(h)),
     getHub: (id) => guarded(() => p().getHub(id)),
     listHubs: (tenantId, page) => guarded(() => p().listHubs(tenantId, page)),
-    updateHub: (h) => guarded(() => p().updateHub(h)),
+    updateHub: (h, expected) => guarded(() => p().updateHub(h, expected)),
     deleteHub: (id) => guarded(() => p().deleteHub(id)),
     createIntegration: (i) => guarded(() => p().createIntegration(i)),
     getIntegration: (id) => guarded(() => p().getIntegration(id)),
