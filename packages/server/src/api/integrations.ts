@@ -18,12 +18,7 @@ import { canSee, tenantScope } from './auth.js';
 import { recheckConnections, releaseHeld } from './release.js';
 import { visibleHub } from './hubs.js';
 import { guidParam, queryValue } from './params.js';
-
-/**
- * How many times an update is computed and written before it gives up with 409 UpdateConflict: each
- * lost attempt means another update of the same integration was written meanwhile.
- */
-const UPDATE_ATTEMPTS = 8;
+import { applyUpdate } from './update-loop.js';
 
 /** The integration if it exists and the principal may see it; otherwise 404. */
 export async function visibleIntegration(
@@ -62,31 +57,30 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps)
   }
 
   /**
-   * Applies an update to the integration as stored when it is written: the new state is computed from
-   * the state read (fields the body omits are kept from it) and written only if nothing else was written
-   * since; otherwise it is read and computed again. Concurrent updates thus apply one after the other,
-   * and the follow-ups (release after a resume) follow the change actually written.
+   * Applies the update to the integration as stored when it is written (see applyUpdate), so concurrent
+   * updates apply one after the other and the follow-ups (release after a resume) follow the change
+   * actually written.
    */
   async function update(read: Integration, body: unknown): Promise<Record<string, unknown>> {
-    let existing = read;
-    for (let attempt = 1; ; attempt++) {
-      const parsed = parseIntegrationUpdate(existing, body, deps.now());
-      if (!parsed.ok) throw HooksterError.invalid(parsed.errors);
-      if (await store.updateIntegration(parsed.value, existing)) {
-        if (
-          existing.statusId === IntegrationStatus.Paused &&
-          parsed.value.statusId !== IntegrationStatus.Paused
-        ) {
-          await releaseHeld(deps, { integrationIds: [existing.integrationId] });
-        }
-        await recheckConnections(deps, { integrationIds: [existing.integrationId] });
-        return integrationView(parsed.value);
-      }
-      if (attempt >= UPDATE_ATTEMPTS) throw HooksterError.of('UpdateConflict');
-      const again = await store.getIntegration(existing.integrationId);
-      if (!again) throw HooksterError.of('IntegrationNotFound');
-      existing = again;
+    const id = read.integrationId;
+    const { before, after } = await applyUpdate(read, {
+      compute: (existing) => {
+        const parsed = parseIntegrationUpdate(existing, body, deps.now());
+        if (!parsed.ok) throw HooksterError.invalid(parsed.errors);
+        return parsed.value;
+      },
+      write: (next, existing) => store.updateIntegration(next, existing),
+      reread: async () => {
+        const again = await store.getIntegration(id);
+        if (!again) throw HooksterError.of('IntegrationNotFound');
+        return again;
+      },
+    });
+    if (before.statusId === IntegrationStatus.Paused && after.statusId !== IntegrationStatus.Paused) {
+      await releaseHeld(deps, { integrationIds: [id] });
     }
+    await recheckConnections(deps, { integrationIds: [id] });
+    return integrationView(after);
   }
 
   // Create; also Hubster's documented update alias (hubster-wire §5.6/§7.13): the id names a hub for a
