@@ -11,6 +11,7 @@ import type { RouteDeps } from './app.js';
 import { canSee, tenantScope } from './auth.js';
 import { recheckConnections, releaseHeld } from './release.js';
 import { guidParam, pageRequest, valueOf } from './params.js';
+import { applyUpdate } from './update-loop.js';
 
 /** The hub if it exists and the principal may see it; otherwise 404 (a foreign hub looks unknown). */
 export async function visibleHub(store: Store, principal: Principal, hubId: string): Promise<Hub> {
@@ -38,14 +39,23 @@ export function registerHubRoutes(app: FastifyInstance, deps: RouteDeps): void {
     return visibleHub(store, request.principal, guidParam(request.params, 'hubId'));
   });
 
+  // Applied to the hub as stored when it is written (see applyUpdate): concurrent updates apply one
+  // after the other, and the release after a resume follows the change actually written.
   app.put('/api/v1/hubs/:hubId', async (request) => {
     const hub = await visibleHub(store, request.principal, guidParam(request.params, 'hubId'));
-    const updated = valueOf(parseHubUpdate(hub, request.body, deps.now()));
-    await store.updateHub(updated);
-    if (hub.statusId === HubStatus.Paused && updated.statusId !== HubStatus.Paused) {
+    const { before, after } = await applyUpdate(hub, {
+      compute: (existing) => valueOf(parseHubUpdate(existing, request.body, deps.now())),
+      write: (next, existing) => store.updateHub(next, existing),
+      reread: async () => {
+        const again = await store.getHub(hub.hubId);
+        if (!again) throw HooksterError.of('HubNotFound');
+        return again;
+      },
+    });
+    if (before.statusId === HubStatus.Paused && after.statusId !== HubStatus.Paused) {
       await releaseHeld(deps, { hubId: hub.hubId });
     }
-    return updated;
+    return after;
   });
 
   app.delete('/api/v1/hubs/:hubId', async (request) => {

@@ -360,7 +360,7 @@ export const openApiDocument = {
       put: op('hubs', 'Update a hub (2002 pauses, 2000 resumes)', {
         parameters: [path('hubId')],
         requestBody: body(ref('HubUpdate')),
-        responses: ok('The hub', ref('Hub')),
+        responses: { ...ok('The hub', ref('Hub')), ...conflict },
       }),
       delete: op('hubs', 'Delete a hub and its integrations', {
         parameters: [path('hubId')],
