@@ -193,6 +193,43 @@ export function claimTests(stores: Stores): void {
     ]);
   });
 
+  it('ignores a stale lease result recorded in one call with the current result of the same delivery', async () => {
+    // One process can hold both: its result of the first claim was still waiting to be recorded (the
+    // database unreachable) when the lease expired and it claimed and sent the delivery again.
+    const store = await stores.fresh();
+    const w = await makeWorld(store);
+    await submitTexts(store, w.conversation.conversationId, w.customer, ['a']);
+    const now = Date.now();
+    const [first] = await store.claimDeliveries(claimRequest({ now, leaseMs: 5000, owner: 'slow' }));
+    const [second] = await store.claimDeliveries(claimRequest({ now: now + 5000, owner: 'slow' }));
+    expect(second?.deliveryId).toBe(first?.deliveryId);
+    const notify = (details: string) => ({
+      notification: {
+        notificationId: randomUUID(),
+        tenantId: w.tenant.tenantId,
+        hubId: w.hub.hubId,
+        integrationId: w.customer.integrationId,
+        deliveryId: first!.deliveryId,
+        code: 7512,
+        caption: 'Unreachable web-endpoint.',
+        details,
+        createdAt: new Date(now).toISOString(),
+      },
+    });
+    const current = notify('current');
+    expect(
+      await store.recordAttempts([
+        { ...record(first!, { status: 'failed' }, 500), notify: notify('stale') },
+        { ...record(second!, { status: 'failed' }, 503), notify: current },
+      ]),
+    ).toEqual([second!.deliveryId]);
+    const delivery = await store.getDelivery(first!.deliveryId);
+    expect(delivery?.status).toBe('failed');
+    expect(delivery?.attempts?.map((a) => a.statusCode)).toEqual([503]);
+    const listed = await store.listNotifications(w.tenant.tenantId, { pageNumber: 0, pageSize: 10 });
+    expect(listed.results).toEqual([current.notification]);
+  });
+
   it('takes back an expired lease and ignores the stale lease result', async () => {
     const store = await stores.fresh();
     const w = await makeWorld(store);

@@ -36,12 +36,12 @@ export async function recordAttempts(ctx: PgContext, records: AttemptRecord[]): 
            attempt_count = d.attempt_count + 1, lease_owner = NULL, lease_until = NULL
          FROM u WHERE d.delivery_id = u.id AND d.fence = u.fence AND d.status = 'pending'
            AND d.lease_until IS NOT NULL
-         RETURNING d.delivery_id, d.status, d.next_attempt_at
+         RETURNING d.delivery_id, d.status, d.next_attempt_at, d.fence
        ), ins AS (
          INSERT INTO attempts (delivery_id, attempt_number, started_at, duration_ms, status_code, error,
            response_excerpt)
          SELECT u.id, u.attempt_number, u.started_at, u.duration_ms, u.status_code, u.error, u.excerpt
-         FROM u JOIN upd ON upd.delivery_id = u.id
+         FROM u JOIN upd ON upd.delivery_id = u.id AND upd.fence = u.fence
        )
        SELECT * FROM upd`,
       [
@@ -59,9 +59,17 @@ export async function recordAttempts(ctx: PgContext, records: AttemptRecord[]): 
     );
     const rows = applied.rows as Row[];
     if (rows.length === 0) return { ids: [] as Guid[], work: false };
-    // Exhaustion notifications of the failures that applied, in the same transaction.
-    const failedIds = new Set(rows.filter((r) => r['status'] === 'failed').map((r) => r['delivery_id']));
-    const notify = records.filter((r) => r.notify !== undefined && failedIds.has(r.deliveryId));
+    // Exhaustion notifications of the failures that applied, in the same transaction. A record applied
+    // when its delivery and fence match a returned row: a stale result of the same delivery in the same
+    // call (its lease expired and it was claimed again) adds neither an attempt nor a notification.
+    const failed = new Set(
+      rows
+        .filter((r) => r['status'] === 'failed')
+        .map((r) => `${String(r['delivery_id'])}\u0000${Number(r['fence'])}`),
+    );
+    const notify = records.filter(
+      (r) => r.notify !== undefined && failed.has(`${r.deliveryId}\u0000${r.fence}`),
+    );
     if (notify.length > 0) {
       // One array per column (unnest), from the rows both backends write.
       const rowsOf = notify.map((r) => notificationValues(r.notify!.notification, r.notify!.owedMail));
