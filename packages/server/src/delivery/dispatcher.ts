@@ -158,10 +158,12 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
 
   async function claimAndSend(free: number): Promise<void> {
     let claimed: ClaimedDelivery[] = [];
+    // The leases run from here, however long the claim then takes to come back.
+    const claimedAt = now();
     try {
       claimed = await store.claimDeliveries({
         owner,
-        now: now(),
+        now: claimedAt,
         leaseMs: config.deliveryTimeoutMs + leaseMarginMs,
         leaseMsFor,
         limit: free,
@@ -179,7 +181,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     totals.claims++;
     totals.claimed += claimed.length;
     // Claimed during stop(): still sent, as their leases would only delay them.
-    for (const delivery of claimed) send(delivery);
+    for (const delivery of claimed) send(delivery, claimedAt);
     deps.metrics?.queueDepth.set(inFlightTotal);
     if (claimAgain || claimed.length === free) schedulePump();
     // Nothing due now: sleep until the store's next due time. While deliveries are in flight, their
@@ -191,20 +193,29 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     else if (timer === undefined) await armFromStore(false);
   }
 
-  function send(claimed: ClaimedDelivery): void {
+  function send(claimed: ClaimedDelivery, claimedAt: EpochMs): void {
+    // Why a late claim shortens the attempt: the lease (the timeout + the margin) started when the claim
+    // did, and the attempt must end before it does (with half the margin left to record the result),
+    // or another process takes the delivery over and sends it while this request is still open. A
+    // claim that came back later still (it waited for a pooled connection, a lock, a slow server)
+    // leaves the delivery to its lease's expiry.
+    const startedAt = now();
+    const late = Math.max(0, startedAt - claimedAt - leaseMarginMs / 2);
+    const timeoutMs = Math.floor(timeoutFor(claimed.deliveryTimeout) - late);
+    if (timeoutMs <= 0) {
+      logger.warn(
+        { deliveryId: claimed.deliveryId, claimMs: startedAt - claimedAt },
+        'claim came back after its attempt time had passed: left to its lease',
+      );
+      return;
+    }
     inFlight.set(claimed.integrationId, (inFlight.get(claimed.integrationId) ?? 0) + 1);
     inFlightTotal++;
-    const startedAt = now();
     // Whatever goes wrong becomes a failed attempt (a value): the lease is released by recording it.
     const failed = (error: unknown) =>
       complete(claimed, startedAt, { error: `internal error: ${String(error)}`, excerpt: '', durationMs: 0 });
     try {
-      const request = buildWebhookRequest(
-        claimed,
-        config.sourceSystem,
-        timeoutFor(claimed.deliveryTimeout),
-        startedAt,
-      );
+      const request = buildWebhookRequest(claimed, config.sourceSystem, timeoutMs, startedAt);
       transport.send(request).then((outcome) => complete(claimed, startedAt, outcome), failed);
     } catch (error) {
       failed(error);
