@@ -80,7 +80,8 @@ export class HubSession {
 
   /**
    * Queues one frame. Returns false when it was not sent. The buffer is checked before and after,
-   * so a connection holds at most `maxBufferedBytes` plus one frame before it is dropped.
+   * so a connection holds at most `maxBufferedBytes` plus one frame before it is dropped. A frame that
+   * overflows the buffer is not sent either: the dropped socket is destroyed with it still queued.
    */
   send(frame: Buffer): boolean {
     if (!this.receiving) return false;
@@ -89,7 +90,10 @@ export class HubSession {
       return false;
     }
     this.ws.send(frame, { binary: false });
-    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.dropSlowConsumer();
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.dropSlowConsumer();
+      return false;
+    }
     return true;
   }
 
