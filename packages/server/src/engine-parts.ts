@@ -55,9 +55,10 @@ export interface Gateway {
   publish(result: SubmitResult): void;
   /**
    * After a resume (integration 3002→3000, hub 2002→2000): pushes the held websocket deliveries of the
-   * resumed integrations (or of the hub's) in order and records their outcomes; resolves with how many.
+   * resumed integrations of the hub (or of all the hub's) in order and records their outcomes; resolves
+   * with how many.
    */
-  release?(scope: { integrationIds: string[] } | { hubId: string }): Promise<number>;
+  release?(scope: { hubId: string; integrationIds?: string[] }): Promise<number>;
   /**
    * After an integration was updated or deleted (or its hub deleted): closes this process's connections
    * whose integration may no longer hold one (these integrations', one hub's, or all). Other

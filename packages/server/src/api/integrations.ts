@@ -77,7 +77,7 @@ export function registerIntegrationRoutes(app: FastifyInstance, deps: RouteDeps)
       },
     });
     if (before.statusId === IntegrationStatus.Paused && after.statusId !== IntegrationStatus.Paused) {
-      await releaseHeld(deps, { integrationIds: [id] });
+      await releaseHeld(deps, { hubId: after.hubId, integrationIds: [id] });
     }
     await recheckConnections(deps, { integrationIds: [id] });
     return integrationView(after);

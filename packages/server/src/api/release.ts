@@ -10,7 +10,7 @@ import type { RouteDeps } from './app.js';
  */
 export async function releaseHeld(
   deps: RouteDeps,
-  scope: { integrationIds: string[] } | { hubId: string },
+  scope: { hubId: string; integrationIds?: string[] },
 ): Promise<void> {
   if (!deps.gateway?.release) return;
   try {

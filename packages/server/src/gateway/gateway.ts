@@ -15,7 +15,7 @@ import { corsHeaders, errorBody, refuseUpgrade, writeJson } from './http.js';
 import { createGatewayMetrics } from './metrics.js';
 import { OutcomeWriter } from './outcomes.js';
 import { createPostgresBus } from './postgres-bus.js';
-import { Pusher } from './push.js';
+import { Pusher, type ReleaseScope } from './push.js';
 import { SessionRegistry } from './registry.js';
 import { HubSession, type SessionLimits } from './session.js';
 
@@ -62,7 +62,7 @@ export interface HubGateway extends Gateway {
   connectionCount(): number;
   /** Resolves once pushes from other processes are heard (at once without a bus). */
   ready(): Promise<void>;
-  release(scope: { integrationIds: Guid[] } | { hubId: Guid }): Promise<number>;
+  release(scope: ReleaseScope): Promise<number>;
   recheck(scope?: RecheckScope): Promise<void>;
 }
 

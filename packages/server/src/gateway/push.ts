@@ -18,7 +18,11 @@ const RELEASE_CHUNK = 500;
 const RELEASE_DRAIN_WAIT_MS = 10_000;
 const DRAIN_POLL_MS = 5;
 
-type ReleaseScope = { integrationIds: Guid[] } | { hubId: Guid };
+/** Every integration of the hub, or only these integrations of it. */
+export interface ReleaseScope {
+  hubId: Guid;
+  integrationIds?: Guid[];
+}
 
 interface HeldBackPush {
   hubId: Guid;
@@ -60,7 +64,11 @@ export class Pusher {
   // Announcements from other processes are handled one after another, so a conversation's pushes keep
   // their order even when one of them has to load its activity from the store.
   private remoteChain: Promise<void> = Promise.resolve();
-  private releaseChain: Promise<void> = Promise.resolve();
+  /**
+   * The releases of one hub run one after another (the last one's end, per hub). Different hubs' reach
+   * different connections, so a release waiting for a stalled client does not hold up another hub's.
+   */
+  private readonly releaseChains = new Map<Guid, Promise<void>>();
   /** Scopes of the releases asked for and not finished. */
   private readonly releasing: ReleaseScope[] = [];
   /**
@@ -118,7 +126,7 @@ export class Pusher {
             .map((d) => d.integrationId),
         ),
       ];
-      this.release({ integrationIds }).catch((error: unknown) =>
+      this.release({ hubId: conversation.hubId, integrationIds }).catch((error: unknown) =>
         this.deps.logger.error({ err: error }, 'releasing held websocket deliveries failed'),
       );
     }
@@ -126,20 +134,23 @@ export class Pusher {
 
   /**
    * Takes the held websocket deliveries of resumed integrations (or of a resumed hub) from the store
-   * and pushes them in order, like fresh commits. Releases run one after another, so two releases of
-   * one process never interleave their pushes.
+   * and pushes them in order, like fresh commits. The releases of one hub run one after another, so two
+   * releases of one process never interleave their pushes to a connection.
    */
   release(scope: ReleaseScope): Promise<number> {
     // From now until it ends, fresh pushes in its scope wait for it (a resume committed already).
     this.releasing.push(scope);
-    const run = this.releaseChain.then(async () => {
+    const storeScope =
+      scope.integrationIds === undefined ? { hubId: scope.hubId } : { integrationIds: scope.integrationIds };
+    const before = this.releaseChains.get(scope.hubId) ?? Promise.resolve();
+    const run = before.then(async () => {
       // A long pause may have held more than a connection's send buffer: the backlog is taken in
       // chunks and pushed at the pace the receiving connections drain (bounded, see waitForDrain), so
       // a client that reads normally is not dropped as a slow consumer by its own backlog.
       const drainDeadline = Date.now() + RELEASE_DRAIN_WAIT_MS;
       let total = 0;
       for (;;) {
-        const taken = await this.deps.store.takeHeldWebsocketDeliveries(scope, RELEASE_CHUNK);
+        const taken = await this.deps.store.takeHeldWebsocketDeliveries(storeScope, RELEASE_CHUNK);
         total += taken.length;
         // Group the deliveries of one activity (one frame, one announcement), keeping the store's order.
         let group: HeldWebsocketDelivery[] = [];
@@ -180,7 +191,11 @@ export class Pusher {
         else entry.push();
       }
     };
-    this.releaseChain = run.then(ended, ended);
+    const tail = run.then(ended, ended);
+    this.releaseChains.set(scope.hubId, tail);
+    void tail.then(() => {
+      if (this.releaseChains.get(scope.hubId) === tail) this.releaseChains.delete(scope.hubId);
+    });
     return run;
   }
 
@@ -197,10 +212,11 @@ export class Pusher {
   }
 
   private inRelease(hubId: Guid, integrationIds: Guid[]): boolean {
-    return this.releasing.some((scope) =>
-      'hubId' in scope
-        ? scope.hubId === hubId
-        : scope.integrationIds.some((id) => integrationIds.includes(id)),
+    return this.releasing.some(
+      (scope) =>
+        scope.hubId === hubId &&
+        (scope.integrationIds === undefined ||
+          scope.integrationIds.some((id) => integrationIds.includes(id))),
     );
   }
 
@@ -253,7 +269,7 @@ export class Pusher {
 
   /** Resolves once every announcement received so far is handled. */
   async settle(): Promise<void> {
-    await this.releaseChain;
+    await Promise.all(this.releaseChains.values());
     await this.remoteChain;
   }
 

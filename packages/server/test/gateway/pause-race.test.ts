@@ -70,7 +70,9 @@ describe('a held commit that lands after the resume', () => {
       });
       expect(status).toBe('delivered');
       // Taken once: a further release finds nothing.
-      expect(await engine.gateway.release({ integrationIds: [agent.integrationId] })).toBe(0);
+      expect(await engine.gateway.release({ hubId: hub.hubId, integrationIds: [agent.integrationId] })).toBe(
+        0,
+      );
     } finally {
       client.close();
       await client.closed;
