@@ -296,7 +296,11 @@ export class Pusher {
   }
 
   private async loadActivityJson(conversationId: Guid, eventId: number): Promise<string | undefined> {
-    const activities = await this.deps.store.listActivities(conversationId, { fromEventId: eventId });
+    // Only this one: from it on, a conversation may hold up to an answer's worth (1,000 activities, 8 MB).
+    const activities = await this.deps.store.listActivities(conversationId, {
+      fromEventId: eventId,
+      maxCount: 1,
+    });
     const activity = activities.find((a) => a.eventId === eventId);
     return activity ? serializeActivity(activity) : undefined;
   }
