@@ -12,6 +12,8 @@ export interface PushedDelivery {
 export interface PushAnnouncement {
   /** The announcing process (a process ignores its own announcements). */
   origin: string;
+  /** The conversation's hub (absent from a process of an older version). */
+  hubId?: Guid;
   conversationId: Guid;
   eventId: number;
   deliveries: PushedDelivery[];

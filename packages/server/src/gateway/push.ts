@@ -79,11 +79,44 @@ export class Pusher {
   private heldBack: HeldBackPush[] = [];
 
   constructor(private readonly deps: PusherDeps) {
-    deps.bus?.subscribe((announcement) => {
+    deps.bus?.subscribe((announcement) => this.onAnnouncement(announcement));
+  }
+
+  /**
+   * Another process committed (or released) an activity. It is pushed in arrival order, unless a release
+   * of this process must go first: an activity committed through another process after a resume
+   * answered here waits for the backlog like this process's own fresh commits.
+   */
+  private onAnnouncement(announcement: PushAnnouncement): void {
+    const run = (): void => {
       this.remoteChain = this.remoteChain
         .then(() => this.pushRemote(announcement))
-        .catch((error: unknown) => deps.logger.error({ err: error }, 'remote websocket push failed'));
-    });
+        .catch((error: unknown) => this.deps.logger.error({ err: error }, 'remote websocket push failed'));
+    };
+    const { hubId, conversationId } = announcement;
+    if (this.releasing.length === 0 || hubId === undefined) {
+      run();
+      return;
+    }
+    const entry: HeldBackPush = {
+      hubId,
+      conversationId,
+      integrationIds: announcement.deliveries.map((d) => d.integrationId),
+      push: run,
+    };
+    if (!this.mustWait(entry, this.heldBack)) {
+      run();
+      return;
+    }
+    this.heldBack.push(entry);
+    // The announcing process records "no connection" after remoteGraceMs, which the release may outlast:
+    // what is queued here for a connection is recorded delivered now, like a frame in its send buffer.
+    const { registry, outcomes } = this.deps;
+    outcomes.add(
+      announcement.deliveries
+        .filter((d) => [...registry.receivers(d.integrationId, conversationId)].some((s) => s.receiving))
+        .map((d) => ({ deliveryId: d.deliveryId, delivered: true })),
+    );
   }
 
   /** Pushes a committed submission's websocket deliveries; records or defers their outcomes. */
@@ -103,7 +136,13 @@ export class Pusher {
       targets.push({ deliveryId, integrationId: delivery.integrationId, echo: delivery.echo });
     });
     const push = () =>
-      this.push(conversation.conversationId, plan.activity.eventId, plan.activityJson, targets);
+      this.push(
+        conversation.hubId,
+        conversation.conversationId,
+        plan.activity.eventId,
+        plan.activityJson,
+        targets,
+      );
     // The common case (no release running, or nothing to push) costs the submit path nothing more.
     if (this.releasing.length === 0 || targets.length === 0) push();
     else {
@@ -164,7 +203,7 @@ export class Pusher {
           }));
           group = [];
           await this.waitForDrain(first.conversationId, targets, drainDeadline);
-          this.push(first.conversationId, first.eventId, first.activityJson, targets);
+          this.push(scope.hubId, first.conversationId, first.eventId, first.activityJson, targets);
         };
         for (const delivery of taken) {
           const first = group[0];
@@ -244,7 +283,13 @@ export class Pusher {
   }
 
   /** Pushes one committed activity to this process's connections, announces it, records outcomes. */
-  private push(conversationId: Guid, eventId: number, activityJson: string, targets: PushedDelivery[]): void {
+  private push(
+    hubId: Guid,
+    conversationId: Guid,
+    eventId: number,
+    activityJson: string,
+    targets: PushedDelivery[],
+  ): void {
     if (targets.length === 0) return;
     const { registry, outcomes, metrics, bus } = this.deps;
     const frames = new Frames(activityJson);
@@ -264,7 +309,14 @@ export class Pusher {
     }
     // Another process may still push it: its "delivered" lands first, this late failure is then ignored.
     outcomes.addLater(unheard, this.deps.remoteGraceMs);
-    bus.publish({ origin: this.deps.origin, conversationId, eventId, deliveries: targets, activityJson });
+    bus.publish({
+      origin: this.deps.origin,
+      hubId,
+      conversationId,
+      eventId,
+      deliveries: targets,
+      activityJson,
+    });
   }
 
   /** Resolves once every announcement received so far is handled. */
