@@ -98,8 +98,9 @@ describe.runIf(available)('a pause committed while a submit is in its transactio
           const waiting = execFileSync('psql', [
             TEST_POSTGRES_URL,
             '-tAc',
-            // The pause's update locks the integration row first (SELECT … FOR UPDATE), then updates it.
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND (query LIKE 'UPDATE integrations%' OR query LIKE 'SELECT configuration FROM integrations%FOR UPDATE')",
+            // The pause's update locks the integration row first (SELECT … FOR UPDATE, whatever it
+            // reads), then updates it.
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND (query LIKE 'UPDATE integrations%' OR query LIKE 'SELECT % FROM integrations WHERE integration_id = %FOR UPDATE')",
           ]);
           pauseWaited = waiting.toString().trim() !== '0';
         }
