@@ -7,11 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminClient,
   apiClient,
+  createClientCredentials,
   createTenantWithToken,
   eventually,
+  requestToken,
   setupHub,
   type Json,
   type ApiClient,
+  type ClientCredentials,
   type TenantFixture,
 } from '../support/client.js';
 import { startEngine, type RunningEngine } from '../support/engine.js';
@@ -30,25 +33,8 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-interface IssuedClient {
-  clientId: string;
-  clientSecret: string;
-}
-
-async function newClient(tenantId: string): Promise<IssuedClient> {
-  const created = await admin.post<IssuedClient>(`/api/v1/tenants/${tenantId}/clients`, {});
-  expect(created.status, created.text).toBe(200);
-  return created.body;
-}
-
-async function tokenFor(client: IssuedClient): Promise<{ status: number; token?: string }> {
-  const response = await apiClient(engine.url, null).post<{ access_token: string }>('/connect/token', {
-    grant_type: 'client_credentials',
-    client_id: client.clientId,
-    client_secret: client.clientSecret,
-  });
-  return { status: response.status, token: response.body?.access_token };
-}
+const newClient = (tenantId: string): Promise<ClientCredentials> => createClientCredentials(engine, tenantId);
+const tokenFor = (client: ClientCredentials) => requestToken(engine.url, client);
 
 describe('listing and revoking client credentials', () => {
   let tenant: TenantFixture;
@@ -197,19 +183,10 @@ describe('a revocation served by another engine process on the same database', (
 
   it('is seen by this process within TOKEN_RECHECK_MS, and its websocket connection is closed', async () => {
     const tenant = await createTenantWithToken(first);
-    const created = await adminClient(first).post<IssuedClient>(
-      `/api/v1/tenants/${tenant.tenantId}/clients`,
-      {},
-    );
-    expect(created.status, created.text).toBe(200);
-    const revoked = created.body;
-    const issued = await apiClient(first.url, null).post<{ access_token: string }>('/connect/token', {
-      grant_type: 'client_credentials',
-      client_id: revoked.clientId,
-      client_secret: revoked.clientSecret,
-    });
-    expect(issued.status, issued.text).toBe(200);
-    const token = issued.body.access_token;
+    const revoked = await createClientCredentials(first, tenant.tenantId);
+    const issued = await requestToken(first.url, revoked);
+    expect(issued.status).toBe(200);
+    const token = issued.token!;
     const elsewhere = apiClient(other.url, token);
     // Verified, and cached, by the other process before the revocation.
     expect((await elsewhere.get('/api/v1/hubs')).status).toBe(200);

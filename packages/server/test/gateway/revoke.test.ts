@@ -8,8 +8,10 @@ import { TOKEN_RECHECK_MS } from '../../src/api/auth.js';
 import {
   adminClient,
   apiClient,
+  createClientCredentials,
   createTenantWithToken,
   eventually,
+  requestToken,
   setupHub,
   submitText,
   until,
@@ -41,21 +43,12 @@ async function closedWith(client: RawHubClient, timeoutMs: number) {
   };
 }
 
-/** A second client of the tenant and a token of it (admin `POST …/clients`, then `/connect/token`). */
+/** A second client of the tenant and a token of it. */
 async function secondClientToken(engine: InProcessEngine, tenantId: string) {
-  const admin = adminClient(engine);
-  const created = await admin.post<{ clientId: string; clientSecret: string }>(
-    `/api/v1/tenants/${tenantId}/clients`,
-    {},
-  );
-  expect(created.status, created.text).toBe(200);
-  const token = await apiClient(engine.url, null).post<{ access_token: string }>('/connect/token', {
-    grant_type: 'client_credentials',
-    client_id: created.body.clientId,
-    client_secret: created.body.clientSecret,
-  });
-  expect(token.status, token.text).toBe(200);
-  return { clientId: created.body.clientId, token: token.body.access_token };
+  const credentials = await createClientCredentials(engine, tenantId);
+  const issued = await requestToken(engine.url, credentials);
+  expect(issued.status).toBe(200);
+  return { clientId: credentials.clientId, token: issued.token! };
 }
 
 describe('connections of a changed integration, through the API (keep-alive period 60 s)', () => {

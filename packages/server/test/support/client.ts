@@ -115,29 +115,56 @@ export async function createTenantWithToken(
     accountHolderEmail: fields.accountHolderEmail ?? 'owner@example.com',
   });
   expectStatus(tenant, 200, 'create tenant');
-  const credentials = await admin.post<{ clientId: string; clientSecret: string }>(
-    `/api/v1/tenants/${tenant.body.tenantId}/clients`,
-    {},
-  );
-  expectStatus(credentials, 200, 'create client');
+  const credentials = await createClientCredentials(engine, tenant.body.tenantId);
   const token = await admin.raw<{ access_token: string }>('/connect/token', {
     method: 'POST',
     token: null,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
       grant_type: 'client_credentials',
-      client_id: credentials.body.clientId,
-      client_secret: credentials.body.clientSecret,
+      client_id: credentials.clientId,
+      client_secret: credentials.clientSecret,
     }).toString(),
   });
   expectStatus(token, 200, 'token');
   return {
     tenantId: tenant.body.tenantId,
-    clientId: credentials.body.clientId,
-    clientSecret: credentials.body.clientSecret,
+    clientId: credentials.clientId,
+    clientSecret: credentials.clientSecret,
     token: token.body.access_token,
     client: apiClient(() => engine.url, token.body.access_token),
   };
+}
+
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret: string;
+}
+
+/** Another client of the tenant (admin `POST …/clients`). */
+export async function createClientCredentials(
+  engine: { url: string; adminToken: string },
+  tenantId: string,
+): Promise<ClientCredentials> {
+  const created = await adminClient(engine).post<ClientCredentials>(
+    `/api/v1/tenants/${tenantId}/clients`,
+    {},
+  );
+  expectStatus(created, 200, 'create client');
+  return created.body;
+}
+
+/** `POST /connect/token` (JSON) with the credentials: its status, and the token when one was issued. */
+export async function requestToken(
+  baseUrl: string,
+  credentials: ClientCredentials,
+): Promise<{ status: number; token?: string }> {
+  const response = await apiClient(baseUrl, null).post<{ access_token: string }>('/connect/token', {
+    grant_type: 'client_credentials',
+    client_id: credentials.clientId,
+    client_secret: credentials.clientSecret,
+  });
+  return { status: response.status, token: response.body?.access_token };
 }
 
 export interface IntegrationBody {
