@@ -8,7 +8,7 @@
 //   {type:'down'} / {type:'up'}              stops listening (connections refused) / listens again.
 // It sends {type:'ready', port} and {type:'done', phase, at} once every seq of the phase arrived.
 // With LATENCY_DUMP_DIR set, each phase's send times and latencies are written there (see stats()).
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { verifyHubsterSignature } from '../../packages/sdk/dist/index.js';
 import { BENCH_TAG_RE } from './payload.mjs';
@@ -116,6 +116,7 @@ function stats() {
   // LATENCY_DUMP_DIR: each phase's send times (epoch ms) then latencies (ms), by seq, as Float64 (0 = not
   // received), to find when the slow deliveries were sent.
   if (process.env.LATENCY_DUMP_DIR) {
+    mkdirSync(process.env.LATENCY_DUMP_DIR, { recursive: true });
     writeFileSync(
       `${process.env.LATENCY_DUMP_DIR}/${phase}.f64`,
       Buffer.concat([new Uint8Array(sentAt.buffer), new Uint8Array(latency.buffer)]),
