@@ -67,6 +67,9 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
   const store = await openStore(config.databaseUrl, {
     watchForeignCommits: config.role === 'worker',
     syncIntervalMs: config.syncIntervalMs,
+    // SQLite: WAL checkpoints on a thread of their own, not inside the commits that answer requests.
+    checkpoints: 'thread',
+    warn: (message, reason) => logger.warn({ reason }, message),
   });
   // SQLite: a --role all process must be the file's only process (process-lock.ts).
   const sqlitePath = sqlitePathOf(config.databaseUrl);

@@ -3,12 +3,11 @@
 // connection; the main thread wakes it after each commit of its own (the thread's store only sees its own
 // commits — and, on PostgreSQL, other processes' NOTIFYs) and receives its metrics by message.
 
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker, type ResourceLimits, type WorkerOptions } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { HooksterConfig } from '../config/types.js';
 import type { Dispatcher, PartDeps } from '../engine-parts.js';
+import { workerTarget } from '../store/sqlite/worker-target.js';
 import { releaseAbandoned, sqlitePathOf, writeLockOf } from '../store/sqlite/write-lock.js';
 import type { DeliveryMetrics } from './dispatcher.js';
 
@@ -86,17 +85,8 @@ export function canDispatchOnThread(databaseUrl: string): boolean {
 
 export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatcher {
   const { config, store, logger, metrics } = deps;
-  // Same extension as this module: .js from dist/, .ts from source under tsx (whose loader the thread
-  // inherits through execArgv).
-  const extension = extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./dispatch-worker${extension}`, import.meta.url);
-  // Why a bootstrap from source: on Node 20 the `--import tsx` of execArgv does not reach a worker's module
-  // loader, so the thread registers tsx itself before importing the TypeScript entry.
-  const bootstrap =
-    extension === '.ts'
-      ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})` +
-        `.then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`
-      : undefined;
+  // dispatch-worker.js from dist/, or its TypeScript source through a tsx bootstrap.
+  const entry = workerTarget(import.meta.url, 'dispatch-worker');
   let worker: Worker | undefined;
   let unsubscribe: (() => void) | undefined;
   let stopping: Promise<void> | undefined;
@@ -127,9 +117,9 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
 
   function spawn(): void {
     const thread = startWorker(
-      bootstrap ?? entry,
+      entry.target,
       {
-        eval: bootstrap !== undefined,
+        eval: entry.eval,
         workerData: { config, writeLock } satisfies ThreadData,
         env: process.env,
         resourceLimits: flags.resourceLimits,
@@ -139,6 +129,8 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
     );
     worker = thread;
     running = false;
+    // Read now: the lock word holds it while the thread is in a transaction (write-lock.ts).
+    const threadId = thread.threadId;
     thread.on('message', (message: FromThread) => {
       if (message.type === 'metrics') apply(message.delta);
       else if (message.type === 'started') {
@@ -162,7 +154,7 @@ export function createThreadDispatcher(deps: ThreadDispatcherOptions): Dispatche
       }
       // Ended inside a transaction (out of memory: no `finally` ran): the write lock would stay taken and
       // the main thread's commits (every submission), the next thread's and the stop wait for ever.
-      if (writeLock !== undefined && releaseAbandoned(new Int32Array(writeLock))) {
+      if (writeLock !== undefined && releaseAbandoned(new Int32Array(writeLock), threadId)) {
         logger.error({ code }, 'the dispatch thread ended holding the write lock: released');
       }
       if (stopping !== undefined) return;

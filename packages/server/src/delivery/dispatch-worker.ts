@@ -68,6 +68,8 @@ async function run(): Promise<void> {
     cacheSizeKiB: 16_384,
     handoff: config.role !== 'worker',
     syncIntervalMs: config.syncIntervalMs,
+    // The engine's main store runs the checkpoint thread of this file.
+    checkpoints: 'elsewhere',
   });
   const metrics = forwardingMetrics((delta) => port.postMessage({ type: 'metrics', delta }));
   const dispatcher = createDispatcher({ config, store, logger, metrics });

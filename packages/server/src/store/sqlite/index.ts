@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { OperationalError } from '../../domain/errors.js';
 import type { Store } from '../contract.js';
+import { RESTART_FRAMES, SAFETY_FACTOR, startCheckpointer } from './checkpointer.js';
 import { createClaims } from './claim.js';
 import type { SqliteContext } from './context.js';
 import { createDeliveryLog } from './delivery-log.js';
@@ -53,6 +54,17 @@ export interface SqliteStoreOptions {
   handoff?: boolean;
   /** 0: durable writes are answered after a WAL sync; above 0: after COMMIT, synced within this (ms). */
   syncIntervalMs?: number;
+  /**
+   * Who checkpoints the WAL. `inline` (default): SQLite's automatic checkpoint, inside the COMMIT that
+   * crosses 8,000 WAL pages. `thread`: a checkpoint thread of this store (checkpointer.ts); this
+   * connection checkpoints only if the thread falls far behind or fails. `elsewhere`: another store of
+   * this process runs that thread (the dispatch thread's store beside the engine's).
+   */
+  checkpoints?: 'inline' | 'thread' | 'elsewhere';
+  /** Tests: the checkpoint thread's interval (ms) and restart mark (WAL frames; not the safety net's). */
+  checkpointTuning?: { intervalMs?: number; restartFrames?: number };
+  /** Told when the checkpoint thread fails (this connection then checkpoints inline again). */
+  warn?: (message: string, reason: string) => void;
 }
 
 /** WAL pages between automatic checkpoints (see createSqliteStore). */
@@ -90,12 +102,15 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
   }
   // NORMAL + our own fdatasync of the WAL before answering a durable write (group-commit.ts).
   db.pragma('synchronous = NORMAL');
-  // Checkpoint every 8,000 WAL pages (32 MiB) instead of SQLite's 1,000: a page rewritten by many
-  // commits (the tail of a conversation's index, an appended table page) is copied to the database
+  // Inline: checkpoint every 8,000 WAL pages (32 MiB) instead of SQLite's 1,000: a page rewritten by
+  // many commits (the tail of a conversation's index, an appended table page) is copied to the database
   // file once per checkpoint, so fewer checkpoints copy less and sync the file less often. Measured
   // (docs/benchmarks.md): 5–7 % more deliveries/s end to end on 2 cores; a checkpoint copies at most
-  // 32 MiB, done inside the commit that crosses the mark.
-  db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+  // 32 MiB, done inside the commit that crosses the mark. With a checkpoint thread, only a safety net.
+  const checkpoints = path === ':memory:' || path === '' ? 'inline' : (options.checkpoints ?? 'inline');
+  db.pragma(
+    `wal_autocheckpoint = ${checkpoints === 'inline' ? WAL_AUTOCHECKPOINT_PAGES : SAFETY_FACTOR * RESTART_FRAMES}`,
+  );
   db.pragma('busy_timeout = 5000');
   db.pragma(`cache_size = -${options.cacheSizeKiB ?? 65_536}`);
   db.pragma('temp_store = MEMORY');
@@ -131,6 +146,19 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
     undefined,
     options.syncIntervalMs ?? 0,
   );
+  const checkpointer =
+    checkpoints === 'thread'
+      ? startCheckpointer({
+          path: real,
+          lock: shared,
+          intervalMs: options.checkpointTuning?.intervalMs,
+          restartFrames: options.checkpointTuning?.restartFrames,
+          onFailure: (reason) => {
+            if (db.open) db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+            options.warn?.('the WAL checkpoint thread failed; checkpoints run inside commits again', reason);
+          },
+        })
+      : undefined;
   // Another process cannot see the hand-off's watermark: a store that watches other processes' commits
   // (a worker beside an API process) never takes flights.
   const handoff = new Handoff(shared, writes, options.handoff ?? options.watchForeignCommits !== true);
@@ -230,6 +258,7 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
         await writes.enqueue(() => fanouts.materialiseTaken()).catch(() => undefined);
       }
       await writes.whenIdle();
+      await checkpointer?.stop();
       writes.withLock(() => handoff.disown());
       try {
         writes.close();

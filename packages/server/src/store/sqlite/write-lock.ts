@@ -8,6 +8,13 @@
 // event-loop turn instead was measured slower.)
 
 import { resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
+
+/**
+ * What this thread writes into the lock word while it holds the lock: its thread id + 1 (0 = free), so a
+ * thread that ended holding the lock can be told from one that holds it now (releaseAbandoned).
+ */
+const SELF = threadId + 1;
 
 const locks = new Map<string, SharedArrayBuffer>();
 
@@ -50,7 +57,7 @@ export function adoptWriteLock(path: string, lock: SharedArrayBuffer): void {
 
 /** Takes the lock if it is free; never waits. */
 export function tryLock(lock: Int32Array): boolean {
-  return Atomics.compareExchange(lock, 0, 0, 1) === 0;
+  return Atomics.compareExchange(lock, 0, 0, SELF) === 0;
 }
 
 // Atomics.waitAsync is in Node since 16 but not in TypeScript's ES2023 library.
@@ -71,27 +78,37 @@ const WAIT_BOUND_MS = 100;
  */
 export function whenUnlocked(lock: Int32Array, then: () => void): void {
   const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-  const result = waitAsync(lock, 0, 1, WAIT_BOUND_MS);
+  const holder = Atomics.load(lock, 0);
+  if (holder === 0) {
+    queueMicrotask(then);
+    return;
+  }
+  const result = waitAsync(lock, 0, holder, WAIT_BOUND_MS);
   if (result.async) void result.value.then(then);
   else queueMicrotask(then);
 }
 
 /** Takes the lock, blocking the thread until it is free (held only for one synchronous transaction). */
 export function lockBlocking(lock: Int32Array): void {
-  while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 1, 100);
+  for (;;) {
+    const holder = Atomics.compareExchange(lock, 0, 0, SELF);
+    if (holder === 0) return;
+    Atomics.wait(lock, 0, holder, 100);
+  }
 }
 
 /**
- * After another thread sharing the lock ended (its 'exit' event, on the thread that started it): lets the
- * lock go if that thread ended while holding it. A thread ended abruptly — out of memory
- * (ERR_WORKER_OUT_OF_MEMORY), terminate(), process.exit() in it — runs no `finally`, so a transaction
- * it was in leaves the lock taken for ever: every later write of the process would wait for it. Safe
- * because a thread holds the lock only inside synchronous code, never across an event it handles: the
- * caller cannot be holding it, and no other thread shares it then.
+ * After a thread sharing the lock ended (its 'exit' event, on the thread that started it; `ended` is its
+ * `threadId`): lets the lock go if that thread ended while holding it. A thread ended abruptly — out of
+ * memory (ERR_WORKER_OUT_OF_MEMORY), terminate(), process.exit() in it — runs no `finally`, so a
+ * transaction it was in leaves the lock taken for ever: every later write of the process would wait for
+ * it. Only that thread's mark is cleared: another thread of the process (the checkpoint thread, the
+ * dispatch thread) may hold the lock at this moment.
  */
-export function releaseAbandoned(lock: Int32Array): boolean {
-  if (Atomics.load(lock, 0) === 0) return false;
-  unlock(lock);
+export function releaseAbandoned(lock: Int32Array, ended: number): boolean {
+  const mark = ended + 1;
+  if (Atomics.compareExchange(lock, 0, mark, 0) !== mark) return false;
+  Atomics.notify(lock, 0);
   return true;
 }
 
