@@ -79,6 +79,9 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     async stop() {
       if (!stopping) {
         stopping = true;
+        // Kept alive until the thread has ended: awaiting an unref'ed thread, a process with nothing else
+        // to do would exit in the middle of its stop (and skip whatever the caller does after it).
+        worker.ref();
         worker.postMessage({ type: 'stop' } satisfies ToCheckpointThread);
       }
       await exited;
