@@ -38,7 +38,8 @@ function reportFailure(port: MessagePort, error: unknown): void {
 function run(port: MessagePort): void {
   const { path, lock, intervalMs, restartFrames } = workerData as CheckpointThreadData;
   const shared = lock === undefined ? undefined : new Int32Array(lock);
-  const db = new Database(path);
+  // Never creates the file: the store opened it (a file removed since is the store's check() to report).
+  const db = new Database(path, { fileMustExist: true });
   // A checkpoint on a synchronous=NORMAL connection syncs the WAL before it copies frames into the
   // database file, and the database file before the WAL may start again from its beginning — the
   // order SQLite's automatic checkpoint keeps on the committing connections.
@@ -50,6 +51,9 @@ function run(port: MessagePort): void {
     (db.pragma(`wal_checkpoint(${mode})`) as CheckpointResult[])[0]!;
 
   let timer: NodeJS.Timeout | undefined;
+  // The WAL's length at the last RESTART that found nothing in the way: until a commit starts the WAL
+  // again, the next turns see the same length and have nothing to restart.
+  let restartedAt = -1;
   const finish = (): void => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
@@ -62,7 +66,7 @@ function run(port: MessagePort): void {
     try {
       // PASSIVE takes no lock the writers need: they go on committing while the frames are copied.
       const pass = checkpoint('PASSIVE');
-      if (pass.busy === 0 && pass.log >= restartFrames) {
+      if (pass.busy === 0 && pass.log >= restartFrames && pass.log !== restartedAt) {
         // The WAL is long enough to start again from its beginning (else it grows for ever). SQLite
         // does that at the first write after a checkpoint has copied every frame with no reader left in
         // the WAL. The frames committed while the first pass ran are copied here without the lock; then,
@@ -77,6 +81,7 @@ function run(port: MessagePort): void {
           if (shared !== undefined) unlock(shared);
         }
         if (restart.busy !== 0) delay = RETRY_MS;
+        else restartedAt = restart.log;
       }
     } catch (error) {
       // Another connection held a lock this pass needed (a process recovering the WAL): next turn.

@@ -1,6 +1,7 @@
 // The WAL checkpoint thread: it restarts the WAL while commits go on (the committing connection never
 // checkpoints), it ends with its store, and a failure of the thread is reported.
 
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   existsSync,
@@ -13,6 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeWorld, planTo, webhookTo } from '../conformance/fixtures.js';
@@ -101,4 +103,32 @@ describe('WAL checkpoint thread', () => {
     expect(reasons).toHaveLength(1);
     expect(reasons[0]).toMatch(/not a database/);
   });
+
+  it('keeps the process alive until its store has closed, when nothing else does', () => {
+    // A program that closes its store and has nothing else to do: the thread ends at the stop, and the
+    // process must wait for that (and the close after it) before it exits.
+    const dir = join(root, 'last-close');
+    const path = join(dir, 'hookster.db');
+    const script = join(root, 'last-close.mts');
+    const index = new URL('./index.ts', import.meta.url).href;
+    writeFileSync(
+      script,
+      `import { createSqliteStore } from ${JSON.stringify(index)};\n` +
+        `const store = createSqliteStore(${JSON.stringify(path)}, { checkpoints: 'thread', syncIntervalMs: 1000 });\n` +
+        'await store.migrate();\n' +
+        'await store.close();\n' +
+        "process.stdout.write('closed\\n');\n",
+    );
+    const repo = fileURLToPath(new URL('../../../../../', import.meta.url));
+    const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
+      cwd: repo,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.stdout).toBe('closed\n');
+    expect(child.status).toBe(0);
+    // The store's connection closed, the last one: the WAL was copied back and removed.
+    expect(existsSync(`${path}-wal`)).toBe(false);
+  }, 40_000);
 });

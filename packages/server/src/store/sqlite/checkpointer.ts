@@ -41,15 +41,22 @@ function describe(error: unknown): string {
 
 export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   const entry = workerTarget(import.meta.url, 'checkpoint-worker');
-  const worker = new Worker(entry.target, {
-    eval: entry.eval,
-    workerData: {
-      path: options.path,
-      lock: options.lock,
-      intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS,
-      restartFrames: options.restartFrames ?? RESTART_FRAMES,
-    } satisfies CheckpointThreadData,
-  });
+  let worker: Worker;
+  try {
+    worker = new Worker(entry.target, {
+      eval: entry.eval,
+      workerData: {
+        path: options.path,
+        lock: options.lock,
+        intervalMs: options.intervalMs ?? CHECKPOINT_INTERVAL_MS,
+        restartFrames: options.restartFrames ?? RESTART_FRAMES,
+      } satisfies CheckpointThreadData,
+    });
+  } catch (error) {
+    // No thread (e.g. ERR_WORKER_INIT_FAILED): the store checkpoints inline, as after a failure.
+    queueMicrotask(() => options.onFailure(describe(error)));
+    return { stop: () => Promise.resolve() };
+  }
   // A store left open does not keep the process alive for its checkpoints.
   worker.unref();
   const threadId = worker.threadId;

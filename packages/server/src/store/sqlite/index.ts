@@ -251,6 +251,8 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
       if (closed) return;
       closed = true;
       unwatch?.();
+      // First: waiting for its current pass must not leave room for writes after whenIdle() below.
+      await checkpointer?.stop();
       // Flights still out (their results will not be recorded here) get rows as leased heads: the next
       // store takes them back when the lease ends, as any lease of a stopped process.
       if (context !== undefined && handoff.size > 0) {
@@ -258,7 +260,6 @@ export function createSqliteStore(path: string, options: SqliteStoreOptions = {}
         await writes.enqueue(() => fanouts.materialiseTaken()).catch(() => undefined);
       }
       await writes.whenIdle();
-      await checkpointer?.stop();
       writes.withLock(() => handoff.disown());
       try {
         writes.close();
