@@ -36,6 +36,8 @@ export interface HooksterConfig {
   perIntegrationConcurrency: number;
   /** Run the webhook dispatcher on a worker thread with its own store connection (default false). */
   dispatchThread?: boolean | 'auto';
+  /** Linux: how much lower than the main thread's the dispatch thread's CPU priority is (nice steps). */
+  dispatchThreadNice?: number;
   batchMaxActivities: number;
   batchMaxBytes: number;
   logLevel: string;

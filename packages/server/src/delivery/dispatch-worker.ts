@@ -1,8 +1,10 @@
 // The dispatcher's thread (HOOKSTER_DISPATCH_THREAD): runs a dispatcher on its own store connection,
 // woken by the main thread after each of its commits, and forwards its metrics to the main registry.
 
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { openStore } from '../store/open.js';
 import { adoptWriteLock, sqlitePathOf } from '../store/sqlite/write-lock.js';
 import type { DeliveryMetrics } from './dispatcher.js';
@@ -52,6 +54,25 @@ function forwardingMetrics(post: (delta: MetricsDelta) => void): DeliveryMetrics
   };
 }
 
+/**
+ * Linux: puts this thread `steps` nice values below what it has (the process's). When the cores are
+ * busy, the main thread — whose answers producers wait for — then gets a core first after its WAL sync,
+ * and the deliveries it committed wait in the database a little longer. Measured on 2 cores
+ * (docs/benchmarks.md, twelfth session, 5 nice steps): +4 to +22 % deliveries/s by round, median +5.5 %,
+ * with the slowest paced deliveries ~0.3 ms slower. Raising one's own nice value needs no privilege.
+ * Elsewhere a thread cannot be named to setpriority(): nothing happens.
+ */
+function lowerThreadPriority(steps: number, logger: Pick<Logger, 'debug'>): void {
+  if (steps <= 0 || process.platform !== 'linux') return;
+  try {
+    // "<pid>/task/<tid>": setpriority(PRIO_PROCESS, tid) sets the nice value of that one thread.
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(tid, Math.min(19, getPriority(tid) + steps));
+  } catch (error) {
+    logger.debug({ err: error }, 'the dispatch thread keeps the CPU priority of the main thread');
+  }
+}
+
 async function run(): Promise<void> {
   const port = parentPort;
   if (port === null) throw new Error('dispatch-worker runs only as a worker thread.');
@@ -59,6 +80,7 @@ async function run(): Promise<void> {
   const sqlitePath = sqlitePathOf(config.databaseUrl);
   if (sqlitePath !== undefined && writeLock !== undefined) adoptWriteLock(sqlitePath, writeLock);
   const logger = pino({ level: config.logLevel, base: { role: config.role, thread: 'dispatch' } });
+  lowerThreadPriority(config.dispatchThreadNice ?? 0, logger);
   // The main thread migrated the database before starting this thread.
   // A smaller page cache than the main connection's: claims and records touch the recent pages only,
   // and two 64 MiB caches showed as ~90 MB more RSS while a backlog drained.

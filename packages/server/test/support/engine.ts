@@ -39,6 +39,8 @@ export interface RunningEngine {
   dataDir: string;
   /** Everything the process wrote to stdout/stderr so far (for diagnostics). */
   output(): string;
+  /** The engine process's id (changes after restart()). */
+  pid(): number;
   /** Sends a signal (default SIGKILL: a crash) and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   /** Stops gracefully (SIGTERM) and starts again on the same database and admin token. */
@@ -206,6 +208,7 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Run
     databaseUrl,
     dataDir,
     output: () => log.join(''),
+    pid: () => child.process.pid!,
     kill: (signal = 'SIGKILL') => terminate(child, signal),
     async restart() {
       await terminate(child, 'SIGTERM');
