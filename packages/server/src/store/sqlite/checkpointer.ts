@@ -33,7 +33,7 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-function describe(error: unknown): string {
+function reasonOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : String(error);
@@ -54,7 +54,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     });
   } catch (error) {
     // No thread (e.g. ERR_WORKER_INIT_FAILED): the store checkpoints inline, as after a failure.
-    queueMicrotask(() => options.onFailure(describe(error)));
+    queueMicrotask(() => options.onFailure(reasonOf(error)));
     return { stop: () => Promise.resolve() };
   }
   // A store left open does not keep the process alive for its checkpoints.
@@ -72,7 +72,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   });
   // Not expected (the thread reports its own failures): an error thrown out of it arrives structured-
   // cloned, a driver error as no more than its `code`.
-  worker.on('error', (error: unknown) => fail(describe(error)));
+  worker.on('error', (error: unknown) => fail(reasonOf(error)));
   const exited = new Promise<void>((resolve) => {
     worker.once('exit', (code) => {
       // Ended inside its locked pass without running `finally` (out of memory): every write of the
