@@ -148,7 +148,7 @@ describe('SQLite store', () => {
     const lock = new Int32Array(writeLockOf(path));
     try {
       const w = await makeWorld(store);
-      Atomics.store(lock, 0, 1); // as the dispatch thread does around its transaction
+      Atomics.store(lock, 0, 1); // taken, as another thread holds it around its transaction (any mark)
       let settled = false;
       const write = store
         .submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]))
