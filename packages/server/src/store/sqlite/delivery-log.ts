@@ -10,9 +10,10 @@ import { toAttempt, toDelivery, type AttemptRow, type DeliveryRow } from './rows
 export function createDeliveryLog(ctx: SqliteContext) {
   const { db, lanes } = ctx;
   // Delivery rows carry references only; the log names them through integration_refs and conversations.
-  const named = `SELECT d.*, r.integration_id, r.hub_id, r.tenant_id, c.conversation_id
-     FROM deliveries d JOIN integration_refs r ON r.seq = d.integration_ref
+  const namedFrom = (index: string) => `SELECT d.*, r.integration_id, r.hub_id, r.tenant_id, c.conversation_id
+     FROM deliveries d ${index} JOIN integration_refs r ON r.seq = d.integration_ref
      JOIN conversations c ON c.seq = d.conversation_ref`;
+  const named = namedFrom('');
   const bySeq = db.prepare<[number], DeliveryRow>(`${named} WHERE d.seq = ?`);
   const attemptsOf = db.prepare<[number], AttemptRow>(
     `SELECT attempt_number, started_at, duration_ms, status_code, error, response_excerpt
@@ -29,6 +30,15 @@ export function createDeliveryLog(ctx: SqliteContext) {
   );
   const countByStatus = db.prepare<[number, string], { n: number }>(
     'SELECT COUNT(*) AS n FROM deliveries WHERE integration_ref = ? AND status = ?',
+  );
+  // Failed ones through their own partial index (the planner cannot match `status = ?` to it).
+  const failed = db.prepare<[number, number, number], DeliveryRow>(
+    `${namedFrom('INDEXED BY deliveries_failed')}
+     WHERE d.integration_ref = ? AND d.status = 'failed' ORDER BY d.seq DESC LIMIT ? OFFSET ?`,
+  );
+  const countFailed = db.prepare<[number], { n: number }>(
+    `SELECT COUNT(*) AS n FROM deliveries INDEXED BY deliveries_failed
+     WHERE integration_ref = ? AND status = 'failed'`,
   );
   // A loose index scan over deliveries_ready: per integration with claimable heads, its earliest one.
   const earliestDue = db.prepare<[], { t: number | null }>(
@@ -67,6 +77,9 @@ export function createDeliveryLog(ctx: SqliteContext) {
       } else if ((status === 'held' && !held) || (status === 'pending' && held)) {
         rows = [];
         total = 0;
+      } else if (status === 'failed') {
+        rows = failed.all(ref, page.pageSize, offset);
+        total = countFailed.get(ref)?.n ?? 0;
       } else {
         const stored = status === 'held' ? 'pending' : status;
         rows = byStatus.all(ref, stored, page.pageSize, offset);

@@ -10,6 +10,7 @@ import {
   claimRequest,
   makeWorld,
   newConversation,
+  page,
   planTo,
   record,
   systemFixture,
@@ -22,6 +23,7 @@ import type { Store } from '../contract.js';
 import { openStore } from '../open.js';
 import { CLAIM_ROWS } from './fanout.js';
 import { createSqliteStore } from './index.js';
+import { RECOVER_CHUNK } from './outcomes.js';
 import { claimDatabaseFile } from './process-lock.js';
 import { unlock, writeLockOf } from './write-lock.js';
 
@@ -66,6 +68,7 @@ describe('SQLite store', () => {
       { version: 4, name: '0004_fanouts' },
       { version: 5, name: '0005_owed_mail' },
       { version: 6, name: '0006_tokens_client' },
+      { version: 7, name: '0007_failed_deliveries' },
     ]);
   });
 
@@ -327,6 +330,66 @@ describe('SQLite store', () => {
       await store.recordAttempts([record(c2!, { status: 'delivered' })]);
       const [again] = await store.claimDeliveries(claimRequest());
       expect(again?.deliveryId).toBe(d1.deliveryIds[0]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('recovers failed deliveries a chunk per transaction, lanes in order, letting a submission in between chunks', async () => {
+    const store = createSqliteStore(join(root, 'recover-chunks', 'hookster.db'));
+    await store.migrate();
+    try {
+      const w = await makeWorld(store);
+      const plan = planTo([webhookTo(w.customer)]);
+      const conversations = [w.conversation];
+      for (let i = 1; i < 50; i++) conversations.push(await newConversation(store, w.customer));
+      // More than two chunks, so a recover spans at least three transactions.
+      const perLane = Math.ceil((2 * RECOVER_CHUNK + 1) / conversations.length);
+      const submitted = new Map<string, string[]>();
+      for (let k = 0; k < perLane; k++) {
+        for (const c of conversations) {
+          const { deliveryIds } = await store.submitActivity(c.conversationId, plan);
+          submitted.set(c.conversationId, [...(submitted.get(c.conversationId) ?? []), deliveryIds[0]!]);
+        }
+      }
+      const total = perLane * conversations.length;
+      for (;;) {
+        const claimed = await store.claimDeliveries(claimRequest());
+        if (claimed.length === 0) break;
+        await store.recordAttempts(claimed.map((c) => record(c, { status: 'failed' }, 500)));
+      }
+      const failedPage = await store.listDeliveries(w.customer.integrationId, 'failed', page(0, 10));
+      expect(failedPage.total).toBe(total);
+      const newest = [...submitted.values()].map((ids) => ids[ids.length - 1]!);
+      expect(failedPage.results.map((d) => d.deliveryId)).toEqual(newest.slice(-10).reverse());
+
+      // A submission made once the first chunk is committed (its reopened heads signal work) is
+      // answered before the recover is: the recover does not hold the write lock for all of them.
+      const answered: string[] = [];
+      let submitting: Promise<unknown> | undefined;
+      const unsubscribe = store.onWork(() => {
+        submitting ??= store
+          .submitActivity(w.conversation.conversationId, planTo([websocketTo(w.agent)]))
+          .then(() => answered.push('submit'));
+      });
+      const recovered = await store
+        .recoverDeliveries(w.customer.integrationId, 0, Date.now())
+        .finally(() => answered.push('recover'));
+      unsubscribe();
+      await submitting;
+      expect(recovered).toBe(total);
+      expect(answered).toEqual(['submit', 'recover']);
+      expect((await store.listDeliveries(w.customer.integrationId, 'failed', page())).total).toBe(0);
+
+      const order = new Map<string, string[]>();
+      for (;;) {
+        const claimed = await store.claimDeliveries(claimRequest());
+        if (claimed.length === 0) break;
+        for (const c of claimed)
+          order.set(c.conversationId, [...(order.get(c.conversationId) ?? []), c.deliveryId]);
+        await store.recordAttempts(claimed.map((c) => record(c, { status: 'delivered' })));
+      }
+      expect(order).toEqual(submitted);
     } finally {
       await store.close();
     }
