@@ -64,12 +64,12 @@ export function createOutcomes(ctx: SqliteContext) {
     `SELECT 1 AS n FROM integrations
      WHERE integration_id = ? AND json_type(configuration, '$.webhookUrl') = 'text'`,
   );
-  // The next chunk of failed webhook deliveries created since a time, after a seq (deliveries_failed
-  // holds only failed rows, however many the integration delivered).
-  const failedSince = db.prepare<[number, number, number, number], { seq: number }>(
-    `SELECT seq FROM deliveries INDEXED BY deliveries_failed
-     WHERE integration_ref = ? AND status = 'failed' AND seq > ? AND transport = 'webhook'
-       AND created_at >= ? ORDER BY seq LIMIT ?`,
+  // The next chunk of failed deliveries after a seq (deliveries_failed holds only failed rows, however
+  // many the integration delivered). The LIMIT counts every row read: filtered here, the ones recover
+  // skips (created before `since`, websocket ones) could all be read in one transaction.
+  const failedAfter = db.prepare<[number, number, number], { seq: number; created_at: number }>(
+    `SELECT seq, created_at FROM deliveries INDEXED BY deliveries_failed
+     WHERE integration_ref = ? AND status = 'failed' AND seq > ? ORDER BY seq LIMIT ?`,
   );
 
   function seqOf(deliveryId: string): number | undefined {
@@ -256,9 +256,10 @@ export function createOutcomes(ctx: SqliteContext) {
           ctx.fanouts.materialiseAll();
           const ref = lanes.refOf(integrationId);
           if (ref === undefined) return { reopened: 0, last: undefined };
-          const rows = failedSince.all(ref, after, since, RECOVER_CHUNK);
+          const rows = failedAfter.all(ref, after, RECOVER_CHUNK);
           let reopened = 0;
-          for (const { seq } of rows) if (reopenNow(seq, now)) reopened++;
+          // reopenNow skips websocket deliveries.
+          for (const row of rows) if (row.created_at >= since && reopenNow(row.seq, now)) reopened++;
           return { reopened, last: rows.length === RECOVER_CHUNK ? rows[rows.length - 1]!.seq : undefined };
         });
         count += chunk.reopened;

@@ -395,6 +395,53 @@ describe('SQLite store', () => {
     }
   });
 
+  it('bounds each recover transaction by the failed deliveries it reads, not only by those it reopens', async () => {
+    const store = createSqliteStore(join(root, 'recover-skipped', 'hookster.db'));
+    await store.migrate();
+    try {
+      const w = await makeWorld(store);
+      const failAll = async () => {
+        for (;;) {
+          const claimed = await store.claimDeliveries(claimRequest());
+          if (claimed.length === 0) break;
+          await store.recordAttempts(claimed.map((c) => record(c, { status: 'failed' }, 500)));
+        }
+      };
+      // A failed webhook delivery, then more than two chunks of failed ones recover skips (pushes the
+      // integration got over the websocket before it had a webhookUrl), then another failed webhook one.
+      await store.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]));
+      await failAll();
+      for (let i = 0; i < 2 * RECOVER_CHUNK + 1; i++) {
+        await store.submitActivity(w.conversation.conversationId, planTo([websocketTo(w.customer)]));
+      }
+      expect(await store.failStaleWebsocketDeliveries(Date.now() + 1, 'stale', 10 * RECOVER_CHUNK)).toBe(
+        2 * RECOVER_CHUNK + 1,
+      );
+      const other = await newConversation(store, w.customer);
+      await store.submitActivity(other.conversationId, planTo([webhookTo(w.customer)]));
+      await failAll();
+
+      // The first one reopened signals work; a submission made then is answered before the recover,
+      // which reads the skipped ones in transactions of their own.
+      const answered: string[] = [];
+      let submitting: Promise<unknown> | undefined;
+      const unsubscribe = store.onWork(() => {
+        submitting ??= store
+          .submitActivity(w.conversation.conversationId, planTo([websocketTo(w.agent)]))
+          .then(() => answered.push('submit'));
+      });
+      const recovered = await store
+        .recoverDeliveries(w.customer.integrationId, 0, Date.now())
+        .finally(() => answered.push('recover'));
+      unsubscribe();
+      await submitting;
+      expect(recovered).toBe(2);
+      expect(answered).toEqual(['submit', 'recover']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('numbers new deliveries above those of a database written before lazy fan-out (migration 0004)', async () => {
     const path = join(root, 'upgrade', 'hookster.db');
     const store = createSqliteStore(path);
