@@ -16,12 +16,26 @@ const types = {
   },
 };
 
-function clientConfig(settings: PostgresSettings, asyncCommit = false): pg.ClientConfig {
+/** How the pooled sessions run (HOOKSTER_SYNC and HOOKSTER_PG_STATEMENT_TIMEOUT). */
+export interface SessionOptions {
+  /** `synchronous_commit = off` (HOOKSTER_SYNC set to a duration); see createPool. */
+  asyncCommit?: boolean;
+  /** Longest a statement may run, in ms (0 or absent: no limit); see createPool. */
+  statementTimeoutMs?: number;
+}
+
+function clientConfig(settings: PostgresSettings, session: SessionOptions = {}): pg.ClientConfig {
+  const timeout = Math.max(0, Math.floor(session.statementTimeoutMs ?? 0));
+  // search_path, synchronous_commit and the timeouts are set in the startup packet: no extra round
+  // trip, and they survive reconnects.
+  const options = [`-c search_path=${settings.schema}`];
+  if (session.asyncCommit === true) options.push('-c synchronous_commit=off');
+  if (timeout > 0) {
+    options.push(`-c statement_timeout=${timeout}`, `-c idle_in_transaction_session_timeout=${timeout}`);
+  }
   return {
     connectionString: settings.connectionString,
-    // search_path (and synchronous_commit) are set in the startup packet: no extra round trip, and
-    // they survive reconnects.
-    options: `-c search_path=${settings.schema}` + (asyncCommit ? ' -c synchronous_commit=off' : ''),
+    options: options.join(' '),
     keepAlive: true,
     types,
     application_name: 'hookster',
@@ -36,16 +50,29 @@ export type ErrorSink = (message: string, error: unknown) => void;
 /**
  * A pool whose idle-client errors (a restarted server, a terminated backend) are reported, not thrown:
  * an unhandled 'error' event would kill the process. Queries running at that moment reject normally.
- */
-/**
+ *
  * `asyncCommit`: the pool's sessions run `synchronous_commit = off` (HOOKSTER_SYNC set to a duration):
  * a COMMIT returns before its WAL is flushed; the server's WAL writer flushes it within ~3 ×
  * wal_writer_delay (600 ms by default). A crash of Hookster loses nothing answered; a crash of the
  * PostgreSQL server, of the OS or a power failure can undo the commits of that last moment.
+ *
+ * `statementTimeoutMs` (HOOKSTER_PG_STATEMENT_TIMEOUT, above 0): the server cancels a statement that
+ * runs longer, waiting on a lock included (SQLSTATE 57014, answered Busy by errors.ts), so a lock held
+ * by another session (a stuck transaction, a migration's DDL) cannot leave a call pending for ever. Why
+ * `idle_in_transaction_session_timeout` too, with the same value: it protects the other processes from
+ * this one. Hookster never waits on anything but the database inside a transaction, so a session of
+ * ours idle in one that long belongs to a process that is frozen (stopped, its network silent); the
+ * server then ends the session and lets go of its locks. No `lock_timeout`: statement_timeout already
+ * bounds lock waits, and a shorter bound would refuse the brief waits of ordinary contention. Migrations
+ * turn the statement timeout off for their transaction (migrate.ts).
  */
-export function createPool(settings: PostgresSettings, onError: ErrorSink, asyncCommit = false): pg.Pool {
+export function createPool(
+  settings: PostgresSettings,
+  onError: ErrorSink,
+  session: SessionOptions = {},
+): pg.Pool {
   const pool = new pg.Pool({
-    ...clientConfig(settings, asyncCommit),
+    ...clientConfig(settings, session),
     max: settings.poolSize,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,

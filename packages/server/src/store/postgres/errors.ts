@@ -1,6 +1,7 @@
-// Turns the PostgreSQL driver's "no connection to be had" errors into the catalogue's Busy (503), and a
-// server that cannot be reached into DatabaseUnreachable (503), so a client is told to try again shortly
-// instead of getting a bare 500. Every other error passes unchanged.
+// Turns the PostgreSQL driver's "no connection to be had" errors and a statement cut off by the statement
+// timeout into the catalogue's Busy (503), and a server that cannot be reached into DatabaseUnreachable
+// (503), so a client is told to try again shortly instead of getting a bare 500. Every other error passes
+// unchanged.
 
 import { HooksterError } from '../../domain/errors.js';
 
@@ -8,6 +9,12 @@ import { HooksterError } from '../../domain/errors.js';
 const POOL_WAIT_EXPIRED = 'timeout exceeded when trying to connect';
 /** SQLSTATE too_many_connections: the server's max_connections (or the role's limit) is reached. */
 const TOO_MANY_CONNECTIONS = '53300';
+/**
+ * SQLSTATE query_canceled: the statement ran past HOOKSTER_PG_STATEMENT_TIMEOUT (most often waiting on
+ * a lock another session holds) or was cancelled by an operator. Its transaction is rolled back:
+ * nothing changed, and the client may try again, as after SQLite's busy_timeout.
+ */
+const QUERY_CANCELED = '57014';
 
 /**
  * The server cannot be reached or is going away: a restart or fail-over (admin_shutdown,
@@ -29,7 +36,11 @@ const CONNECTION_ENDED = /^Connection terminated/;
 export function translatePostgresError(error: unknown): never {
   if (error instanceof HooksterError) throw error;
   const driver = error as { code?: unknown; message?: unknown } | undefined;
-  if (driver?.message === POOL_WAIT_EXPIRED || driver?.code === TOO_MANY_CONNECTIONS) {
+  if (
+    driver?.message === POOL_WAIT_EXPIRED ||
+    driver?.code === TOO_MANY_CONNECTIONS ||
+    driver?.code === QUERY_CANCELED
+  ) {
     throw withCause(HooksterError.of('Busy'), error);
   }
   if (

@@ -26,6 +26,11 @@ export interface PostgresStoreOptions {
   onError?: ErrorSink;
   /** Above 0 (HOOKSTER_SYNC as a duration): commits without waiting for the WAL flush (connection.ts). */
   syncIntervalMs?: number;
+  /**
+   * Above 0 (HOOKSTER_PG_STATEMENT_TIMEOUT): the longest a statement on the pooled connections may run,
+   * in ms; a longer one fails Busy (connection.ts). Default 0: no limit (migrations never have one).
+   */
+  statementTimeoutMs?: number;
 }
 
 /** One JSON line on stderr per kind of problem at most every 5 s, so a database restart is visible, not a flood. */
@@ -49,7 +54,10 @@ function stderrSink(): ErrorSink {
 export function createPostgresStore(url: string, options: PostgresStoreOptions = {}): Store {
   const settings = parsePostgresUrl(url);
   const onError: ErrorSink = options.onError ?? stderrSink();
-  const pool = createPool(settings, onError, (options.syncIntervalMs ?? 0) > 0);
+  const pool = createPool(settings, onError, {
+    asyncCommit: (options.syncIntervalMs ?? 0) > 0,
+    statementTimeoutMs: options.statementTimeoutMs ?? 0,
+  });
   // Each store instance tags its NOTIFYs, so its own listener skips what it already signalled locally.
   const instanceId = randomUUID();
   const channel = workChannel(settings.schema);

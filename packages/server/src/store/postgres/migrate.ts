@@ -14,6 +14,10 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    // Why no statement timeout here (HOOKSTER_PG_STATEMENT_TIMEOUT applies to the pool's sessions): an
+    // index build on a big table may rightly take minutes, and so may the wait for the lock below while
+    // another process runs one. SET LOCAL ends with this transaction, on COMMIT or ROLLBACK.
+    await client.query('SET LOCAL statement_timeout = 0');
     await client.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`hookster:migrate:${schema}`]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);

@@ -62,7 +62,7 @@ describe.runIf(available)('PostgreSQL store basics', () => {
       [false, 'on'],
       [true, 'off'],
     ] as const) {
-      const pool = createPool(settings, () => undefined, asyncCommit);
+      const pool = createPool(settings, () => undefined, { asyncCommit });
       try {
         const { rows } = await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit');
         expect(rows[0]?.synchronous_commit).toBe(expected);

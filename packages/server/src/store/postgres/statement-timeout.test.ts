@@ -1,0 +1,166 @@
+// HOOKSTER_PG_STATEMENT_TIMEOUT on the machine's PostgreSQL: a store call that waits on a lock another
+// session holds is cut off and answered Busy instead of hanging, the store works again once the lock is
+// let go, and migrations are not cut off.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { ErrorCodes } from '../../domain/errors.js';
+import type { Store } from '../contract.js';
+import { claimRequest, makeWorld, planTo, webhookTo } from '../conformance/fixtures.js';
+import { createPool } from './connection.js';
+import { createPostgresStore } from './index.js';
+import { parsePostgresUrl } from './url.js';
+import { dropSchemas, freshSchemaUrl, postgresAvailable, TEST_POSTGRES_URL } from './test-database.js';
+
+const available = await postgresAvailable();
+const schemas: string[] = [];
+const stores: Store[] = [];
+const clients: pg.Client[] = [];
+
+const TIMEOUT_MS = 300;
+/** Far above TIMEOUT_MS: a call still pending by then would have hung without the timeout. */
+const BOUND_MS = 5_000;
+const BUSY = { status: 503, errors: [{ code: Number(ErrorCodes.Busy.code.slice(3)) }] };
+
+function openStore(statementTimeoutMs = TIMEOUT_MS): { store: Store; url: string; schema: string } {
+  const { url, schema } = freshSchemaUrl('stmt');
+  schemas.push(schema);
+  const store = createPostgresStore(url, { statementTimeoutMs });
+  stores.push(store);
+  return { store, url, schema };
+}
+
+/** A plain session of the test database (the other process holding a lock), inside the given schema. */
+async function otherSession(schema: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, options: `-c search_path=${schema}` });
+  client.on('error', () => undefined);
+  clients.push(client);
+  await client.connect();
+  return client;
+}
+
+/** `work`'s outcome, or a rejection saying it was still pending after `ms` (it would have hung). */
+function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still pending after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, bound]).finally(() => clearTimeout(timer));
+}
+
+afterAll(async () => {
+  for (const client of clients.splice(0)) await client.end().catch(() => undefined);
+  for (const store of stores.splice(0)) await store.close();
+  if (available) await dropSchemas(schemas);
+});
+
+describe.runIf(available)('PostgreSQL statement timeout', () => {
+  it('runs the pooled sessions with the statement timeout, and without one when it is 0', async () => {
+    const settings = parsePostgresUrl(freshSchemaUrl('stmt').url);
+    for (const [statementTimeoutMs, expected] of [
+      [TIMEOUT_MS, '300ms'],
+      [0, '0'],
+    ] as const) {
+      const pool = createPool(settings, () => undefined, { statementTimeoutMs });
+      try {
+        const { rows } = await pool.query<{ statement_timeout: string }>('SHOW statement_timeout');
+        expect(rows[0]?.statement_timeout).toBe(expected);
+      } finally {
+        await pool.end();
+      }
+    }
+  });
+
+  it('answers a claim that waits on a table lock Busy after the timeout, and claims once the lock is gone', async () => {
+    const { store, schema } = openStore();
+    await store.migrate();
+    const world = await makeWorld(store);
+    await store.submitActivity(world.conversation.conversationId, planTo([webhookTo(world.system)]));
+    const other = await otherSession(schema);
+    // As a migration's DDL does: every statement that touches the table waits.
+    await other.query('BEGIN');
+    await other.query('LOCK TABLE lanes IN ACCESS EXCLUSIVE MODE');
+    const started = Date.now();
+    await expect(within(BOUND_MS, store.claimDeliveries(claimRequest()))).rejects.toMatchObject(BUSY);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+    await other.query('ROLLBACK');
+    expect(await within(BOUND_MS, store.claimDeliveries(claimRequest()))).toHaveLength(1);
+  });
+
+  it('answers a delete that waits on a row another session locked Busy, and deletes once it is let go', async () => {
+    const { store, schema } = openStore();
+    await store.migrate();
+    const world = await makeWorld(store);
+    const other = await otherSession(schema);
+    await other.query('BEGIN');
+    await other.query('SELECT 1 FROM integrations WHERE integration_id = $1 FOR UPDATE', [
+      world.agent.integrationId,
+    ]);
+    await expect(within(BOUND_MS, store.deleteIntegration(world.agent.integrationId))).rejects.toMatchObject(
+      BUSY,
+    );
+    // Reads that need no lock the other session holds are not held up meanwhile.
+    expect((await store.getIntegration(world.agent.integrationId))?.integrationId).toBe(
+      world.agent.integrationId,
+    );
+    await other.query('COMMIT');
+    await within(BOUND_MS, store.deleteIntegration(world.agent.integrationId));
+    expect(await store.getIntegration(world.agent.integrationId)).toBeUndefined();
+  });
+
+  it('ends a pooled session left idle inside a transaction, letting go of its locks', async () => {
+    const { store, url, schema } = openStore();
+    await store.migrate();
+    const world = await makeWorld(store);
+    const pool = createPool(parsePostgresUrl(url), () => undefined, {
+      statementTimeoutMs: TIMEOUT_MS,
+    });
+    let frozen: pg.PoolClient | undefined;
+    try {
+      // A process frozen mid-transaction (stopped, its network silent) holding a row lock.
+      frozen = await pool.connect();
+      await frozen.query('BEGIN');
+      await frozen.query('SELECT 1 FROM integrations WHERE integration_id = $1 FOR UPDATE', [
+        world.agent.integrationId,
+      ]);
+      const other = await otherSession(schema);
+      const locked = await within(
+        BOUND_MS,
+        other.query('SELECT 1 FROM integrations WHERE integration_id = $1 FOR UPDATE', [
+          world.agent.integrationId,
+        ]),
+      );
+      expect(locked.rowCount).toBe(1);
+    } finally {
+      frozen?.release(true);
+      await pool.end();
+    }
+  });
+
+  it('migrates without the timeout while another process holds the migration lock longer', async () => {
+    const { store, schema } = openStore();
+    const other = await otherSession('public');
+    const holder = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    await other.query('BEGIN');
+    await other.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`hookster:migrate:${schema}`]);
+    const migrating = store.migrate();
+    const outcome = migrating.then(
+      () => 'migrated',
+      (error: unknown) => error,
+    );
+    // Watched, not slept: the migration's session waits on that lock for well over the timeout.
+    const watcher = await otherSession('public');
+    for (;;) {
+      const { rows } = await watcher.query<{ waited: number }>(
+        `SELECT extract(epoch FROM clock_timestamp() - query_start) * 1000 AS waited, pg_sleep(0.02)
+         FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`,
+        [holder],
+      );
+      if (Number(rows[0]?.waited ?? 0) > 3 * TIMEOUT_MS) break;
+      expect(await Promise.race([outcome, Promise.resolve('waiting')])).toBe('waiting');
+    }
+    await other.query('COMMIT');
+    expect(await within(BOUND_MS, outcome)).toBe('migrated');
+    expect(await store.getTenant('nobody')).toBeUndefined();
+  });
+});
