@@ -67,6 +67,7 @@ export async function createEngine(config: HooksterConfig, options: EngineOption
   const store = await openStore(config.databaseUrl, {
     watchForeignCommits: config.role === 'worker',
     syncIntervalMs: config.syncIntervalMs,
+    statementTimeoutMs: config.pgStatementTimeoutMs,
     // SQLite: WAL checkpoints on a thread of their own, not inside the commits that answer requests.
     checkpoints: 'thread',
     warn: (message, reason) => logger.warn({ reason }, message),

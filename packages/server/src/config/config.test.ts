@@ -126,6 +126,19 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads HOOKSTER_PG_STATEMENT_TIMEOUT as a duration of at least 100 ms or 0 (off), 60 s by default', () => {
+    expect(loadConfig({ env: {} }).pgStatementTimeoutMs).toBe(60_000);
+    expect(loadConfig({ env: { HOOKSTER_PG_STATEMENT_TIMEOUT: '0' } }).pgStatementTimeoutMs).toBe(0);
+    expect(loadConfig({ env: { HOOKSTER_PG_STATEMENT_TIMEOUT: '2m' } }).pgStatementTimeoutMs).toBe(120_000);
+    expect(loadConfig({ flags: { 'pg-statement-timeout': '500ms' } }).pgStatementTimeoutMs).toBe(500);
+    // A bare number is milliseconds: `30` meant as seconds would cut off every statement.
+    for (const bad of ['30', '0.4', '-1s', 'forever', '600h']) {
+      expect(() => loadConfig({ env: { HOOKSTER_PG_STATEMENT_TIMEOUT: bad } }), bad).toThrow(
+        /HOOKSTER_PG_STATEMENT_TIMEOUT: .* is invalid: expected 0 \(no limit\) or a duration from 100ms/,
+      );
+    }
+  });
+
   it('reports every invalid value with the name of its variable, flag or key', () => {
     const dir = tempDir('hookster-config-');
     const file = join(dir, 'config.json');

@@ -73,6 +73,22 @@ function parseSync(text: string): number {
   return value;
 }
 
+/**
+ * Shortest statement timeout: a bare number is milliseconds (as in PostgreSQL), and `30` meant as
+ * seconds would cut off every statement under the least load.
+ */
+const MIN_STATEMENT_TIMEOUT_MS = 100;
+
+function parseStatementTimeout(text: string): number {
+  const value = parseDuration(text);
+  // `0.4` rounds to 0: a positive value read as "no limit" would be the opposite of what was asked.
+  const off = value === 0 && /^\s*0+(\.0*)?\s*(ms|s|m|h)?\s*$/.test(text);
+  if (off) return 0;
+  if (value === undefined || value < MIN_STATEMENT_TIMEOUT_MS || value > MAX_TIMER_MS)
+    throw new Error('expected 0 (no limit) or a duration from 100ms to 596h, such as 30s or 2m');
+  return value;
+}
+
 function parseSchedule(text: string): number[] {
   if (text.trim().toLowerCase() === 'none') return [];
   const values = parseDurationList(text);
@@ -192,6 +208,24 @@ export const settings: Setting[] = [
       'duration means `synchronous_commit = off`: a crash of the database server, too, can then lose ' +
       'the last ~0.6 s.',
     parse: parseSync,
+  },
+  {
+    key: 'pgStatementTimeoutMs',
+    env: 'HOOKSTER_PG_STATEMENT_TIMEOUT',
+    flag: 'pg-statement-timeout',
+    default: '60s',
+    description:
+      'PostgreSQL: the longest a statement on the pooled connections may run, waiting for a lock ' +
+      "included (the sessions' `statement_timeout`; `idle_in_transaction_session_timeout` gets the same " +
+      'value). A statement held up longer, e.g. by a lock a stuck transaction of another process or a ' +
+      "migration's DDL holds, is cancelled: the request answers 503 (code `103`) instead of hanging, the " +
+      'dispatcher claims again later. `0` = no limit; otherwise at least `100ms` (a bare number is ' +
+      'milliseconds). Why 60 s: normal statements take milliseconds, but `recover` and deleting an ' +
+      'integration are one statement over possibly many rows (measured on 2 cores: 25 s to recover ' +
+      '1,000,000 failed deliveries, 16 s to delete an integration with 1,000,000 pending); 60 s is also ' +
+      "the usual proxies' read timeout (nginx), past which nobody awaits the answer. Raise it for larger " +
+      'recovers. Migrations run without it. SQLite ignores it.',
+    parse: parseStatementTimeout,
   },
   {
     key: 'host',

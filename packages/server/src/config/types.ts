@@ -10,6 +10,8 @@ export interface HooksterConfig {
    * and synced within this many ms (SQLite; PostgreSQL runs `synchronous_commit = off`).
    */
   syncIntervalMs: number;
+  /** PostgreSQL: longest a statement on the pooled connections may run, in ms (0 = no limit). */
+  pgStatementTimeoutMs: number;
   host: string;
   port: number;
   /** Admin bearer token; resolved (generated and persisted if unset) before the engine starts. */

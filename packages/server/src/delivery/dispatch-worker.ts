@@ -90,6 +90,7 @@ async function run(): Promise<void> {
     cacheSizeKiB: 16_384,
     handoff: config.role !== 'worker',
     syncIntervalMs: config.syncIntervalMs,
+    statementTimeoutMs: config.pgStatementTimeoutMs,
     // The engine's main store runs the checkpoint thread of this file.
     checkpoints: 'elsewhere',
   });
