@@ -17,6 +17,7 @@ import {
   tenantFixture,
   webhookTo,
   websocketTo,
+  type World,
 } from '../conformance/fixtures.js';
 import { describeStoreConformance } from '../conformance/suite.js';
 import type { Store } from '../contract.js';
@@ -46,6 +47,35 @@ describeStoreConformance(
   async () => openAt(join(root, `store-${++counter}`, 'hookster.db')),
   async (closed) => openAt(paths.get(closed)!),
 );
+
+/** Claims every claimable delivery and records it failed, until none is left. */
+async function failAll(store: Store): Promise<void> {
+  for (;;) {
+    const claimed = await store.claimDeliveries(claimRequest());
+    if (claimed.length === 0) break;
+    await store.recordAttempts(claimed.map((c) => record(c, { status: 'failed' }, 500)));
+  }
+}
+
+/**
+ * Recovers the customer integration's failed deliveries, submitting an activity as soon as the first
+ * reopened one signals work; `answered` tells which of the two was answered first.
+ */
+async function recoverWithSubmission(store: Store, w: World) {
+  const answered: string[] = [];
+  let submitting: Promise<unknown> | undefined;
+  const unsubscribe = store.onWork(() => {
+    submitting ??= store
+      .submitActivity(w.conversation.conversationId, planTo([websocketTo(w.agent)]))
+      .then(() => answered.push('submit'));
+  });
+  const recovered = await store
+    .recoverDeliveries(w.customer.integrationId, 0, Date.now())
+    .finally(() => answered.push('recover'));
+  unsubscribe();
+  await submitting;
+  return { recovered, answered };
+}
 
 describe('SQLite store', () => {
   it('runs in WAL mode with every migration recorded once in the ledger', async () => {
@@ -353,11 +383,7 @@ describe('SQLite store', () => {
         }
       }
       const total = perLane * conversations.length;
-      for (;;) {
-        const claimed = await store.claimDeliveries(claimRequest());
-        if (claimed.length === 0) break;
-        await store.recordAttempts(claimed.map((c) => record(c, { status: 'failed' }, 500)));
-      }
+      await failAll(store);
       const failedPage = await store.listDeliveries(w.customer.integrationId, 'failed', page(0, 10));
       expect(failedPage.total).toBe(total);
       const newest = [...submitted.values()].map((ids) => ids[ids.length - 1]!);
@@ -365,18 +391,7 @@ describe('SQLite store', () => {
 
       // A submission made once the first chunk is committed (its reopened heads signal work) is
       // answered before the recover is: the recover does not hold the write lock for all of them.
-      const answered: string[] = [];
-      let submitting: Promise<unknown> | undefined;
-      const unsubscribe = store.onWork(() => {
-        submitting ??= store
-          .submitActivity(w.conversation.conversationId, planTo([websocketTo(w.agent)]))
-          .then(() => answered.push('submit'));
-      });
-      const recovered = await store
-        .recoverDeliveries(w.customer.integrationId, 0, Date.now())
-        .finally(() => answered.push('recover'));
-      unsubscribe();
-      await submitting;
+      const { recovered, answered } = await recoverWithSubmission(store, w);
       expect(recovered).toBe(total);
       expect(answered).toEqual(['submit', 'recover']);
       expect((await store.listDeliveries(w.customer.integrationId, 'failed', page())).total).toBe(0);
@@ -400,17 +415,10 @@ describe('SQLite store', () => {
     await store.migrate();
     try {
       const w = await makeWorld(store);
-      const failAll = async () => {
-        for (;;) {
-          const claimed = await store.claimDeliveries(claimRequest());
-          if (claimed.length === 0) break;
-          await store.recordAttempts(claimed.map((c) => record(c, { status: 'failed' }, 500)));
-        }
-      };
       // A failed webhook delivery, then more than two chunks of failed ones recover skips (pushes the
       // integration got over the websocket before it had a webhookUrl), then another failed webhook one.
       await store.submitActivity(w.conversation.conversationId, planTo([webhookTo(w.customer)]));
-      await failAll();
+      await failAll(store);
       for (let i = 0; i < 2 * RECOVER_CHUNK + 1; i++) {
         await store.submitActivity(w.conversation.conversationId, planTo([websocketTo(w.customer)]));
       }
@@ -419,22 +427,11 @@ describe('SQLite store', () => {
       );
       const other = await newConversation(store, w.customer);
       await store.submitActivity(other.conversationId, planTo([webhookTo(w.customer)]));
-      await failAll();
+      await failAll(store);
 
       // The first one reopened signals work; a submission made then is answered before the recover,
       // which reads the skipped ones in transactions of their own.
-      const answered: string[] = [];
-      let submitting: Promise<unknown> | undefined;
-      const unsubscribe = store.onWork(() => {
-        submitting ??= store
-          .submitActivity(w.conversation.conversationId, planTo([websocketTo(w.agent)]))
-          .then(() => answered.push('submit'));
-      });
-      const recovered = await store
-        .recoverDeliveries(w.customer.integrationId, 0, Date.now())
-        .finally(() => answered.push('recover'));
-      unsubscribe();
-      await submitting;
+      const { recovered, answered } = await recoverWithSubmission(store, w);
       expect(recovered).toBe(2);
       expect(answered).toEqual(['submit', 'recover']);
     } finally {
