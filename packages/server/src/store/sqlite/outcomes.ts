@@ -22,7 +22,7 @@ interface StateRow {
   attempt_count: number;
 }
 
-/** Failed deliveries a recover reopens per transaction (~5 ms of the write lock each). */
+/** Failed deliveries a recover reads per transaction (a few ms of the write lock each). */
 export const RECOVER_CHUNK = 500;
 
 export function createOutcomes(ctx: SqliteContext) {
@@ -245,8 +245,9 @@ export function createOutcomes(ctx: SqliteContext) {
     // In transactions of RECOVER_CHUNK deliveries, in seq order: the process's one write lock is held
     // for one chunk at a time, so submissions and the dispatcher go on between chunks (one transaction
     // took ~0.9 s for 100,000 and held up every write meanwhile). A chunk reopens each delivery behind
-    // whatever its lane holds by then, so lane order is kept across chunks; one reopened by an earlier
-    // chunk that fails again meanwhile is below the cursor and not reopened twice.
+    // whatever its lane holds by then, so one lane's reopened deliveries keep their order among themselves
+    // (one submitted between two chunks may come between them, as it may come before them); one reopened
+    // by an earlier chunk that fails again meanwhile is below the cursor and not reopened twice.
     async recoverDeliveries(integrationId: Guid, since: EpochMs, now: EpochMs): Promise<number> {
       await ctx.fanouts.catchUp();
       let count = 0;
