@@ -217,7 +217,7 @@ export const settings: Setting[] = [
     description:
       'PostgreSQL: the longest a statement on the pooled connections may run, waiting for a lock ' +
       "included (the sessions' `statement_timeout`; `idle_in_transaction_session_timeout` gets the same " +
-      'value). A statement held up longer, e.g. by a lock a stuck transaction of another process or a ' +
+      'value, but at least 60 s). A statement held up longer, e.g. by a lock a stuck transaction of another process or a ' +
       "migration's DDL holds, is cancelled: the request answers 503 (code `103`) instead of hanging, the " +
       'dispatcher claims again later. `0` = no limit; otherwise at least `100ms` (a bare number is ' +
       'milliseconds). Why 60 s: normal statements take milliseconds, but `recover` and deleting an ' +

@@ -22,17 +22,30 @@ export interface SessionOptions {
   asyncCommit?: boolean;
   /** Longest a statement may run, in ms (0 or absent: no limit); see createPool. */
   statementTimeoutMs?: number;
+  /**
+   * Longest a session may stay idle inside a transaction, in ms (0: no limit); see createPool. Absent:
+   * the statement timeout, but at least MIN_IDLE_IN_TRANSACTION_MS (none without a statement timeout).
+   */
+  idleInTransactionTimeoutMs?: number;
 }
+
+/** Shortest idle_in_transaction_session_timeout derived from the statement timeout; see createPool. */
+const MIN_IDLE_IN_TRANSACTION_MS = 60_000;
 
 function clientConfig(settings: PostgresSettings, session: SessionOptions = {}): pg.ClientConfig {
   const timeout = Math.max(0, Math.floor(session.statementTimeoutMs ?? 0));
+  const idle = Math.max(
+    0,
+    Math.floor(
+      session.idleInTransactionTimeoutMs ?? (timeout > 0 ? Math.max(timeout, MIN_IDLE_IN_TRANSACTION_MS) : 0),
+    ),
+  );
   // search_path, synchronous_commit and the timeouts are set in the startup packet: no extra round
   // trip, and they survive reconnects.
   const options = [`-c search_path=${settings.schema}`];
   if (session.asyncCommit === true) options.push('-c synchronous_commit=off');
-  if (timeout > 0) {
-    options.push(`-c statement_timeout=${timeout}`, `-c idle_in_transaction_session_timeout=${timeout}`);
-  }
+  if (timeout > 0) options.push(`-c statement_timeout=${timeout}`);
+  if (idle > 0) options.push(`-c idle_in_transaction_session_timeout=${idle}`);
   return {
     connectionString: settings.connectionString,
     options: options.join(' '),
@@ -59,10 +72,13 @@ export type ErrorSink = (message: string, error: unknown) => void;
  * `statementTimeoutMs` (HOOKSTER_PG_STATEMENT_TIMEOUT, above 0): the server cancels a statement that
  * runs longer, waiting on a lock included (SQLSTATE 57014, answered Busy by errors.ts), so a lock held
  * by another session (a stuck transaction, a migration's DDL) cannot leave a call pending for ever. Why
- * `idle_in_transaction_session_timeout` too, with the same value: it protects the other processes from
- * this one. Hookster never waits on anything but the database inside a transaction, so a session of
- * ours idle in one that long belongs to a process that is frozen (stopped, its network silent); the
- * server then ends the session and lets go of its locks. No `lock_timeout`: statement_timeout already
+ * `idle_in_transaction_session_timeout` too, with the same value but at least a minute: it protects the
+ * other processes from this one. Hookster never waits on anything but the database inside a
+ * transaction, so a session of ours idle in one for a minute belongs to a process that is frozen
+ * (stopped, its network silent); the server then ends the session and lets go of its locks. Why not
+ * less, with a short statement timeout: between two statements the session also waits for this
+ * process's event loop (a garbage collection, a starved CPU, other requests' work), and an ended
+ * session fails its transaction (25P03) and is opened again. No `lock_timeout`: statement_timeout already
  * bounds lock waits, and a shorter bound would refuse the brief waits of ordinary contention. Migrations
  * turn the statement timeout off for their transaction (migrate.ts).
  */

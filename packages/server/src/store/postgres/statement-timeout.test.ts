@@ -57,14 +57,20 @@ afterAll(async () => {
 describe.runIf(available)('PostgreSQL statement timeout', () => {
   it('runs the pooled sessions with the statement timeout, and without one when it is 0', async () => {
     const settings = parsePostgresUrl(freshSchemaUrl('stmt').url);
-    for (const [statementTimeoutMs, expected] of [
-      [TIMEOUT_MS, '300ms'],
-      [0, '0'],
+    // The idle-in-transaction timeout is the statement timeout, but at least a minute.
+    for (const [statementTimeoutMs, expected, idle] of [
+      [TIMEOUT_MS, '300ms', '1min'],
+      [120_000, '2min', '2min'],
+      [0, '0', '0'],
     ] as const) {
       const pool = createPool(settings, () => undefined, { statementTimeoutMs });
       try {
-        const { rows } = await pool.query<{ statement_timeout: string }>('SHOW statement_timeout');
+        const { rows } = await pool.query<{ statement_timeout: string; idle: string }>(
+          `SELECT current_setting('statement_timeout') AS statement_timeout,
+             current_setting('idle_in_transaction_session_timeout') AS idle`,
+        );
         expect(rows[0]?.statement_timeout).toBe(expected);
+        expect(rows[0]?.idle).toBe(idle);
       } finally {
         await pool.end();
       }
@@ -108,12 +114,31 @@ describe.runIf(available)('PostgreSQL statement timeout', () => {
     expect(await store.getIntegration(world.agent.integrationId)).toBeUndefined();
   });
 
+  it('commits a transaction during which the process was busy elsewhere for longer than the timeout', async () => {
+    const { store } = openStore();
+    await store.migrate();
+    const world = await makeWorld(store);
+    const plan = planTo([webhookTo(world.system)]);
+    // The routing runs between two statements of the submit's transaction: an event loop held up this
+    // long (a garbage collection, a starved CPU, other requests' work) leaves the session idle in it.
+    const submitted = await store.submitActivity(world.conversation.conversationId, (ctx) => {
+      const until = Date.now() + 2 * TIMEOUT_MS;
+      while (Date.now() < until) {
+        // busy
+      }
+      return plan(ctx);
+    });
+    expect(submitted.deliveryIds).toHaveLength(1);
+    expect(await within(BOUND_MS, store.claimDeliveries(claimRequest()))).toHaveLength(1);
+  });
+
   it('ends a pooled session left idle inside a transaction, letting go of its locks', async () => {
     const { store, url, schema } = openStore();
     await store.migrate();
     const world = await makeWorld(store);
     const pool = createPool(parsePostgresUrl(url), () => undefined, {
       statementTimeoutMs: TIMEOUT_MS,
+      idleInTransactionTimeoutMs: TIMEOUT_MS,
     });
     let frozen: pg.PoolClient | undefined;
     try {
