@@ -83,10 +83,10 @@ export async function recordAttempts(ctx: PgContext, records: AttemptRecord[]): 
     const retrying = rows.filter((r) => r['status'] === 'pending');
     const finished = rows.filter((r) => r['status'] !== 'pending');
     // A retried head keeps its lane, due at its next attempt; a finished head hands the lane over.
-    // Why no NOTIFY here: the recording process claims next (its dispatcher pumps after recording and
-    // has just freed the capacity), so waking every other worker would only make them race for the
-    // same promoted heads — measured to cost more than it brings. An idle worker still finds due work
-    // on its own through nextDueAt.
+    // Why no NOTIFY here: the recording process claims next (its work listeners are fired below when
+    // due heads were promoted, and its dispatcher has just freed the capacity), so waking every other
+    // worker would only make them race for the same promoted heads — measured to cost more than it
+    // brings. An idle worker still finds due work on its own through nextDueAt.
     const promoted = await client.query(
       `WITH retried AS (
          UPDATE lanes l SET due_at = u.next_at FROM unnest($1::text[], $2::bigint[]) AS u(id, next_at)
