@@ -261,8 +261,8 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
   // one transaction (one commit, and the claim sees the lanes' next deliveries the record promoted);
   // PostgreSQL runs them side by side. Either store then signals this process's work listeners after
   // a record that promoted due deliveries, which claims those. (A claim at each completion and another
-  // after each round, as before, cost a quarter more claims, most of them empty: measured ~3.5 % of
-  // the engine's CPU per delivery, docs/benchmarks.md.) Why it is safe to claim while a round is in
+  // after each round, as before, cost a third more claims, most of them empty, and 0–5 % more of the
+  // engine's CPU per delivery in three A/Bs, docs/benchmarks.md.) Why it is safe to claim while a round is in
   // flight: an unrecorded delivery still holds its lease, so its lane's next delivery cannot be claimed
   // before its result is applied (FIFO per conversation).
   async function record_(): Promise<void> {
