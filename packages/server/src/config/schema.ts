@@ -220,11 +220,11 @@ export const settings: Setting[] = [
       'value, but at least 60 s). A statement held up longer, e.g. by a lock a stuck transaction of another process or a ' +
       "migration's DDL holds, is cancelled: the request answers 503 (code `103`) instead of hanging, the " +
       'dispatcher claims again later. `0` = no limit; otherwise at least `100ms` (a bare number is ' +
-      'milliseconds). Why 60 s: normal statements take milliseconds, but `recover` and deleting an ' +
-      'integration are one statement over possibly many rows (measured on 2 cores: 25 s to recover ' +
-      '1,000,000 failed deliveries, 16 s to delete an integration with 1,000,000 pending); 60 s is also ' +
+      'milliseconds). Why 60 s: normal statements take milliseconds, but deleting an integration or a ' +
+      'hub is one statement over possibly many rows (measured on 2 cores: 16 s to delete an integration ' +
+      'with 1,000,000 pending deliveries; `recover` runs in chunks of 1,000); 60 s is also ' +
       "the usual proxies' read timeout (nginx), past which nobody awaits the answer. Raise it for larger " +
-      'recovers. Migrations run without it. SQLite ignores it.',
+      'deletes. Migrations run without it. SQLite ignores it.',
     parse: parseStatementTimeout,
   },
   {

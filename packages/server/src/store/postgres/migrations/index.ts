@@ -6,6 +6,7 @@ import { migration0003 } from './0003_websocket_waiting.js';
 import { migration0004 } from './0004_email_windows.js';
 import { migration0005 } from './0005_owed_mail.js';
 import { migration0006 } from './0006_tokens_client.js';
+import { migration0007 } from './0007_failed_by_seq.js';
 
 export interface Migration {
   version: number;
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   migration0004,
   migration0005,
   migration0006,
+  migration0007,
 ];
