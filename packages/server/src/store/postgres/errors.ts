@@ -1,5 +1,5 @@
-// Turns the PostgreSQL driver's "no connection to be had" errors and a statement cut off by the statement
-// timeout into the catalogue's Busy (503), and a server that cannot be reached into DatabaseUnreachable
+// Turns the PostgreSQL driver's "no connection to be had" errors, a statement cut off by the statement
+// timeout and a session ended for idling inside a transaction into the catalogue's Busy (503), and a server that cannot be reached into DatabaseUnreachable
 // (503), so a client is told to try again shortly instead of getting a bare 500. Every other error passes
 // unchanged.
 
@@ -15,6 +15,13 @@ const TOO_MANY_CONNECTIONS = '53300';
  * nothing changed, and the client may try again, as after SQLite's busy_timeout.
  */
 const QUERY_CANCELED = '57014';
+/**
+ * SQLSTATE idle_in_transaction_session_timeout (and PostgreSQL 14's idle_session_timeout): the server
+ * ended a session this process left idle inside a transaction for longer than allowed (connection.ts),
+ * i.e. the process was held up between two statements (stopped, starved of CPU). The transaction is
+ * rolled back and the connection dropped (tx.ts): the client may try again.
+ */
+const SESSION_TIMED_OUT = new Set(['25P03', '57P05']);
 
 /**
  * The server cannot be reached or is going away: a restart or fail-over (admin_shutdown,
@@ -30,8 +37,9 @@ const UNREACHABLE_CODES = new Set([
   'EPIPE',
   'ETIMEDOUT',
 ]);
-/** pg's errors for a connection that ended under a query (no code). */
-const CONNECTION_ENDED = /^Connection terminated/;
+/** pg's errors for a connection that ended under a query, or before it (no code). */
+const CONNECTION_ENDED =
+  /^Connection terminated|^Client has encountered a connection error and is not queryable/;
 
 export function translatePostgresError(error: unknown): never {
   if (error instanceof HooksterError) throw error;
@@ -39,7 +47,8 @@ export function translatePostgresError(error: unknown): never {
   if (
     driver?.message === POOL_WAIT_EXPIRED ||
     driver?.code === TOO_MANY_CONNECTIONS ||
-    driver?.code === QUERY_CANCELED
+    driver?.code === QUERY_CANCELED ||
+    (typeof driver?.code === 'string' && SESSION_TIMED_OUT.has(driver.code))
   ) {
     throw withCause(HooksterError.of('Busy'), error);
   }

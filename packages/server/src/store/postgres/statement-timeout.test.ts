@@ -4,11 +4,13 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { ErrorCodes } from '../../domain/errors.js';
+import { ErrorCodes, HooksterError } from '../../domain/errors.js';
 import type { Store } from '../contract.js';
 import { claimRequest, makeWorld, planTo, webhookTo } from '../conformance/fixtures.js';
 import { createPool } from './connection.js';
+import { translatePostgresError } from './errors.js';
 import { createPostgresStore } from './index.js';
+import { inTransaction } from './tx.js';
 import { parsePostgresUrl } from './url.js';
 import { dropSchemas, freshSchemaUrl, postgresAvailable, TEST_POSTGRES_URL } from './test-database.js';
 
@@ -158,6 +160,54 @@ describe.runIf(available)('PostgreSQL statement timeout', () => {
       expect(locked.rowCount).toBe(1);
     } finally {
       frozen?.release(true);
+      await pool.end();
+    }
+  });
+
+  it('answers 503, not 500, when the server ended a session left idle inside a transaction', async () => {
+    const { url } = openStore();
+    const pool = createPool(parsePostgresUrl(url), () => undefined, {
+      idleInTransactionTimeoutMs: TIMEOUT_MS,
+    });
+    const translated = (error: unknown): unknown => {
+      try {
+        return translatePostgresError(error);
+      } catch (thrown) {
+        return thrown;
+      }
+    };
+    try {
+      // The server ends the session while the process is held up between two statements (its event
+      // loop frozen): the next statement gets SQLSTATE 25P03.
+      const frozen = await inTransaction(pool, async (client) => {
+        await client.query('SELECT 1');
+        const until = Date.now() + 5 * TIMEOUT_MS;
+        while (Date.now() < until) {
+          // frozen
+        }
+        await client.query('SELECT 1');
+        return 'committed';
+      }).catch(translated);
+      // The server ends it while the process awaits something else: the connection reports the error
+      // first, and the next statement finds it unusable.
+      const waiting = await inTransaction(pool, async (client) => {
+        await client.query('SELECT 1');
+        await within(
+          BOUND_MS,
+          new Promise((resolve) => {
+            client.once('error', resolve);
+          }),
+        );
+        await client.query('SELECT 1');
+        return 'committed';
+      }).catch(translated);
+      for (const outcome of [frozen, waiting]) {
+        expect(outcome).toBeInstanceOf(HooksterError);
+        expect((outcome as HooksterError).status).toBe(503);
+      }
+      // The pool hands out a working session afterwards.
+      expect((await within(BOUND_MS, pool.query('SELECT 1 AS one'))).rows).toEqual([{ one: 1 }]);
+    } finally {
       await pool.end();
     }
   });
