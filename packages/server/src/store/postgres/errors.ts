@@ -1,5 +1,6 @@
 // Turns the PostgreSQL driver's "no connection to be had" errors, a statement cut off by the statement
-// timeout and a session ended for idling inside a transaction into the catalogue's Busy (503), and a server that cannot be reached into DatabaseUnreachable
+// timeout, a session ended for idling inside a transaction and a transaction aborted to break a deadlock
+// into the catalogue's Busy (503), and a server that cannot be reached into DatabaseUnreachable
 // (503), so a client is told to try again shortly instead of getting a bare 500. Every other error passes
 // unchanged.
 
@@ -22,6 +23,14 @@ const QUERY_CANCELED = '57014';
  * rolled back and the connection dropped (tx.ts): the client may try again.
  */
 const SESSION_TIMED_OUT = new Set(['25P03', '57P05']);
+/**
+ * SQLSTATE deadlock_detected: PostgreSQL aborted the transaction to let another one through (the lock
+ * orders of store/postgres are meant to leave no deadlock among its own statements; a transaction
+ * elsewhere, e.g. in a psql shell, can still make one). Nothing was changed: the client may try again.
+ */
+const DEADLOCK_DETECTED = '40P01';
+/** Answered Busy (503): nothing was changed, and the same request may well succeed shortly. */
+const BUSY_CODES = new Set([TOO_MANY_CONNECTIONS, QUERY_CANCELED, ...SESSION_TIMED_OUT, DEADLOCK_DETECTED]);
 
 /**
  * The server cannot be reached or is going away: a restart or fail-over (admin_shutdown,
@@ -46,9 +55,7 @@ export function translatePostgresError(error: unknown): never {
   const driver = error as { code?: unknown; message?: unknown } | undefined;
   if (
     driver?.message === POOL_WAIT_EXPIRED ||
-    driver?.code === TOO_MANY_CONNECTIONS ||
-    driver?.code === QUERY_CANCELED ||
-    (typeof driver?.code === 'string' && SESSION_TIMED_OUT.has(driver.code))
+    (typeof driver?.code === 'string' && BUSY_CODES.has(driver.code))
   ) {
     throw withCause(HooksterError.of('Busy'), error);
   }

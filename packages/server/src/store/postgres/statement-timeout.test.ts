@@ -212,6 +212,41 @@ describe.runIf(available)('PostgreSQL statement timeout', () => {
     }
   });
 
+  it('answers 503, not 500, for the transaction PostgreSQL aborts to break a deadlock', async () => {
+    const { store, url } = openStore();
+    await store.migrate();
+    const world = await makeWorld(store);
+    const pool = createPool(parsePostgresUrl(url), () => undefined);
+    try {
+      const rows = [world.agent.integrationId, world.customer.integrationId];
+      let bothLocked: () => void = () => undefined;
+      const locked = new Promise<void>((resolve) => (bothLocked = resolve));
+      let firsts = 0;
+      // Two transactions lock the same two rows in opposite orders: PostgreSQL aborts one of them.
+      const lockBoth = (order: string[]) =>
+        inTransaction(pool, async (client) => {
+          await client.query('SELECT 1 FROM integrations WHERE integration_id = $1 FOR UPDATE', [order[0]]);
+          if ((firsts += 1) === 2) bothLocked();
+          await locked;
+          await client.query('SELECT 1 FROM integrations WHERE integration_id = $1 FOR UPDATE', [order[1]]);
+          return 'committed';
+        }).catch((error: unknown) => {
+          try {
+            return translatePostgresError(error);
+          } catch (translated) {
+            return translated;
+          }
+        });
+      const outcomes = await within(BOUND_MS, Promise.all([lockBoth(rows), lockBoth([...rows].reverse())]));
+      expect(outcomes).toContain('committed');
+      const aborted = outcomes.find((o) => o !== 'committed');
+      expect(aborted).toBeInstanceOf(HooksterError);
+      expect((aborted as HooksterError).status).toBe(503);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('migrates without the timeout while another process holds the migration lock longer', async () => {
     const { store, schema } = openStore();
     const other = await otherSession('public');
