@@ -17,10 +17,11 @@ const TOO_MANY_CONNECTIONS = '53300';
  */
 const QUERY_CANCELED = '57014';
 /**
- * SQLSTATE idle_in_transaction_session_timeout (and PostgreSQL 14's idle_session_timeout): the server
- * ended a session this process left idle inside a transaction for longer than allowed (connection.ts),
- * i.e. the process was held up between two statements (stopped, starved of CPU). The transaction is
- * rolled back and the connection dropped (tx.ts): the client may try again.
+ * SQLSTATE idle_in_transaction_session_timeout: the server ended a session this process left idle
+ * inside a transaction for longer than allowed (connection.ts), i.e. the process was held up between
+ * two statements (stopped, starved of CPU). The transaction is rolled back and the connection dropped
+ * (tx.ts): the client may try again. And idle_session_timeout (PostgreSQL 14), which an operator may
+ * set on the server: a session idle outside a transaction ended just as a statement was sent on it.
  */
 const SESSION_TIMED_OUT = new Set(['25P03', '57P05']);
 /**
