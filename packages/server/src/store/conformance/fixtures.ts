@@ -223,3 +223,45 @@ export function record(claimed: ClaimedDelivery, next: AttemptNext, statusCode =
 }
 
 export const page = (pageNumber = 0, pageSize = 50) => ({ pageNumber, pageSize });
+
+/** Claims every claimable delivery and records it failed, until none is left. */
+export async function failAll(store: Store): Promise<void> {
+  for (;;) {
+    const claimed = await store.claimDeliveries(claimRequest());
+    if (claimed.length === 0) break;
+    await store.recordAttempts(claimed.map((c) => record(c, { status: 'failed' }, 500)));
+  }
+}
+
+/**
+ * Submits `perLane` activities to each conversation, round after round across them, each planned by
+ * `plan` with one delivery; returns each conversation's delivery ids in submit order.
+ */
+export async function submitAcross(
+  store: Store,
+  conversations: Conversation[],
+  perLane: number,
+  plan: (ctx: RoutingContext) => ActivityPlan,
+): Promise<Map<string, string[]>> {
+  const submitted = new Map<string, string[]>();
+  for (let k = 0; k < perLane; k++) {
+    for (const c of conversations) {
+      const { deliveryIds } = await store.submitActivity(c.conversationId, plan);
+      submitted.set(c.conversationId, [...(submitted.get(c.conversationId) ?? []), deliveryIds[0]!]);
+    }
+  }
+  return submitted;
+}
+
+/** Claims and delivers everything claimable, until none is left; returns each lane's ids in claim order. */
+export async function deliverAll(store: Store): Promise<Map<string, string[]>> {
+  const order = new Map<string, string[]>();
+  for (;;) {
+    const claimed = await store.claimDeliveries(claimRequest());
+    if (claimed.length === 0) break;
+    for (const c of claimed)
+      order.set(c.conversationId, [...(order.get(c.conversationId) ?? []), c.deliveryId]);
+    await store.recordAttempts(claimed.map((c) => record(c, { status: 'delivered' })));
+  }
+  return order;
+}

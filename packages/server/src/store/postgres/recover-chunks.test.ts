@@ -1,23 +1,24 @@
 // Recover on PostgreSQL reopens failed deliveries a chunk per transaction, in delivery order: what one
 // chunk reopened is committed (and claimable) while a later chunk still waits, so a large recover holds
-// row locks for one chunk at a time and no statement of it grows with the number of failed deliveries.
+// row locks for one chunk at a time and no transaction of it grows with the number of failed deliveries.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { Store } from '../contract.js';
 import {
-  claimRequest,
+  deliverAll,
+  failAll,
   makeWorld,
   newConversation,
   page,
   planTo,
-  record,
+  submitAcross,
   webhookTo,
   websocketTo,
 } from '../conformance/fixtures.js';
 import { RECOVER_CHUNK } from './deliveries.js';
 import { createPostgresStore } from './index.js';
-import { dropSchemas, freshSchemaUrl, postgresAvailable, TEST_POSTGRES_URL } from './test-database.js';
+import { dropSchemas, freshSchemaUrl, postgresAvailable, sessionIn } from './test-database.js';
 
 const available = await postgresAvailable();
 const schemas: string[] = [];
@@ -32,21 +33,7 @@ function openStore(): { store: Store; schema: string } {
   return { store, schema };
 }
 
-async function otherSession(schema: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, options: `-c search_path=${schema}` });
-  client.on('error', () => undefined);
-  clients.push(client);
-  await client.connect();
-  return client;
-}
-
-async function failAll(store: Store): Promise<void> {
-  for (;;) {
-    const claimed = await store.claimDeliveries(claimRequest());
-    if (claimed.length === 0) break;
-    await store.recordAttempts(claimed.map((c) => record(c, { status: 'failed' }, 500)));
-  }
-}
+const otherSession = (schema: string): Promise<pg.Client> => sessionIn(schema, clients);
 
 /** Resolves once `check` holds, polling every 20 ms; rejects after `ms`. */
 async function until(ms: number, what: string, check: () => Promise<boolean>): Promise<void> {
@@ -73,13 +60,7 @@ describe.runIf(available)('PostgreSQL recover', () => {
     for (let i = 1; i < 20; i++) conversations.push(await newConversation(store, w.customer));
     // More than two chunks, so a recover spans at least three transactions.
     const perLane = Math.ceil((2 * RECOVER_CHUNK + 1) / conversations.length);
-    const submitted = new Map<string, string[]>();
-    for (let k = 0; k < perLane; k++) {
-      for (const c of conversations) {
-        const { deliveryIds } = await store.submitActivity(c.conversationId, plan);
-        submitted.set(c.conversationId, [...(submitted.get(c.conversationId) ?? []), deliveryIds[0]!]);
-      }
-    }
+    const submitted = await submitAcross(store, conversations, perLane, plan);
     const total = perLane * conversations.length;
     await failAll(store);
     const failed = async () => (await store.listDeliveries(w.customer.integrationId, 'failed', page())).total;
@@ -110,15 +91,7 @@ describe.runIf(available)('PostgreSQL recover', () => {
     expect(await recovering).toBe(total);
     expect(await failed()).toBe(0);
 
-    const order = new Map<string, string[]>();
-    for (;;) {
-      const claimed = await store.claimDeliveries(claimRequest());
-      if (claimed.length === 0) break;
-      for (const c of claimed)
-        order.set(c.conversationId, [...(order.get(c.conversationId) ?? []), c.deliveryId]);
-      await store.recordAttempts(claimed.map((c) => record(c, { status: 'delivered' })));
-    }
-    expect(order).toEqual(submitted);
+    expect(await deliverAll(store)).toEqual(submitted);
   });
 
   it('reopens only failed webhook deliveries created since the given time, whatever lies between them', async () => {

@@ -12,7 +12,7 @@ import { translatePostgresError } from './errors.js';
 import { createPostgresStore } from './index.js';
 import { inTransaction } from './tx.js';
 import { parsePostgresUrl } from './url.js';
-import { dropSchemas, freshSchemaUrl, postgresAvailable, TEST_POSTGRES_URL } from './test-database.js';
+import { dropSchemas, freshSchemaUrl, postgresAvailable, sessionIn } from './test-database.js';
 
 const available = await postgresAvailable();
 const schemas: string[] = [];
@@ -32,14 +32,7 @@ function openStore(statementTimeoutMs = TIMEOUT_MS): { store: Store; url: string
   return { store, url, schema };
 }
 
-/** A plain session of the test database (the other process holding a lock), inside the given schema. */
-async function otherSession(schema: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, options: `-c search_path=${schema}` });
-  client.on('error', () => undefined);
-  clients.push(client);
-  await client.connect();
-  return client;
-}
+const otherSession = (schema: string): Promise<pg.Client> => sessionIn(schema, clients);
 
 /** `work`'s outcome, or a rejection saying it was still pending after `ms` (it would have hung). */
 function within<T>(ms: number, work: Promise<T>): Promise<T> {

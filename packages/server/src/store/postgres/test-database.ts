@@ -16,6 +16,18 @@ export function freshSchemaUrl(prefix = 't'): { url: string; schema: string } {
   return { url: url.toString(), schema };
 }
 
+/**
+ * A plain session of the test database inside `schema` (another process's, holding locks or watching),
+ * connected; `opened` collects it for the caller's cleanup (`end()` each).
+ */
+export async function sessionIn(schema: string, opened: pg.Client[]): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL, options: `-c search_path=${schema}` });
+  client.on('error', () => undefined);
+  opened.push(client);
+  await client.connect();
+  return client;
+}
+
 /** Drops test schemas (best effort: a leftover schema never affects another test). */
 export async function dropSchemas(schemas: string[]): Promise<void> {
   if (schemas.length === 0) return;

@@ -8,11 +8,14 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   claimRequest,
+  deliverAll,
+  failAll,
   makeWorld,
   newConversation,
   page,
   planTo,
   record,
+  submitAcross,
   systemFixture,
   tenantFixture,
   webhookTo,
@@ -47,15 +50,6 @@ describeStoreConformance(
   async () => openAt(join(root, `store-${++counter}`, 'hookster.db')),
   async (closed) => openAt(paths.get(closed)!),
 );
-
-/** Claims every claimable delivery and records it failed, until none is left. */
-async function failAll(store: Store): Promise<void> {
-  for (;;) {
-    const claimed = await store.claimDeliveries(claimRequest());
-    if (claimed.length === 0) break;
-    await store.recordAttempts(claimed.map((c) => record(c, { status: 'failed' }, 500)));
-  }
-}
 
 /**
  * Recovers the customer integration's failed deliveries, submitting an activity as soon as the first
@@ -375,13 +369,7 @@ describe('SQLite store', () => {
       for (let i = 1; i < 50; i++) conversations.push(await newConversation(store, w.customer));
       // More than two chunks, so a recover spans at least three transactions.
       const perLane = Math.ceil((2 * RECOVER_CHUNK + 1) / conversations.length);
-      const submitted = new Map<string, string[]>();
-      for (let k = 0; k < perLane; k++) {
-        for (const c of conversations) {
-          const { deliveryIds } = await store.submitActivity(c.conversationId, plan);
-          submitted.set(c.conversationId, [...(submitted.get(c.conversationId) ?? []), deliveryIds[0]!]);
-        }
-      }
+      const submitted = await submitAcross(store, conversations, perLane, plan);
       const total = perLane * conversations.length;
       await failAll(store);
       const failedPage = await store.listDeliveries(w.customer.integrationId, 'failed', page(0, 10));
@@ -396,15 +384,7 @@ describe('SQLite store', () => {
       expect(answered).toEqual(['submit', 'recover']);
       expect((await store.listDeliveries(w.customer.integrationId, 'failed', page())).total).toBe(0);
 
-      const order = new Map<string, string[]>();
-      for (;;) {
-        const claimed = await store.claimDeliveries(claimRequest());
-        if (claimed.length === 0) break;
-        for (const c of claimed)
-          order.set(c.conversationId, [...(order.get(c.conversationId) ?? []), c.deliveryId]);
-        await store.recordAttempts(claimed.map((c) => record(c, { status: 'delivered' })));
-      }
-      expect(order).toEqual(submitted);
+      expect(await deliverAll(store)).toEqual(submitted);
     } finally {
       await store.close();
     }
