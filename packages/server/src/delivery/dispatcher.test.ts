@@ -36,7 +36,11 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function setUp(respond: Respond, schedule = '300ms'): Promise<World & { hook: TestReceiver }> {
+async function setUp(
+  respond: Respond,
+  schedule = '300ms',
+  through: (store: Store) => Store = (s) => s,
+): Promise<World & { hook: TestReceiver }> {
   const hook = await startTestReceiver(respond);
   receiver = hook;
   const world = await makeWorld(store);
@@ -51,7 +55,7 @@ async function setUp(respond: Respond, schedule = '300ms'): Promise<World & { ho
   });
   dispatcher = createDispatcher({
     config,
-    store,
+    store: through(store),
     logger: pino({ level: 'silent' }),
     idlePollMs: IDLE_POLL_MS,
   });
@@ -87,6 +91,54 @@ describe('dispatcher', () => {
     const delivery = await store.getDelivery(deliveryId);
     expect(delivery?.status).toBe('delivered');
     expect(delivery?.attempts?.map((a) => a.statusCode)).toEqual([500, 200]);
+  });
+
+  it('retries at the scheduled time when a due-time read from before the record answers after it', async () => {
+    // The store the dispatcher sees answers in the order PostgreSQL can (the claim queued behind a
+    // record runs beside it there): the first record round waits until the empty claim's due-time read
+    // has been made — it still sees the delivery leased — and that read answers only after the record's
+    // result armed the retry's timer. The stale read must not put the retry off until the lease ends.
+    let dueRead: () => void = () => undefined;
+    const dueReadNow = new Promise<void>((resolve) => (dueRead = resolve));
+    let recorded: () => void = () => undefined;
+    const recordedNow = new Promise<void>((resolve) => (recorded = resolve));
+    let gated: 'no' | 'waiting' | 'done' = 'no';
+    const ordered = (real: Store): Store =>
+      new Proxy(real, {
+        get(target, property, receiver) {
+          if (property === 'recordAttempts' && gated === 'no') {
+            return async (...args: Parameters<Store['recordAttempts']>) => {
+              gated = 'waiting';
+              await dueReadNow;
+              const applied = await target.recordAttempts(...args);
+              gated = 'done';
+              recorded();
+              return applied;
+            };
+          }
+          if (property === 'nextDueAt' && gated === 'waiting') {
+            return async () => {
+              const due = await target.nextDueAt();
+              dueRead();
+              await recordedNow;
+              await new Promise((resolve) => setImmediate(resolve));
+              return due;
+            };
+          }
+          return Reflect.get(target, property, receiver) as unknown;
+        },
+      });
+    const world = await setUp(
+      (_req, res, index) => res.writeHead(index === 0 ? 500 : 200).end(),
+      '300ms',
+      ordered,
+    );
+    await submit(world, 'retry');
+    const requests = await world.hook.waitFor(2, PROMPT_MS * 3);
+    expect(gated).toBe('done');
+    const gap = (requests[1]?.at ?? 0) - (requests[0]?.at ?? 0);
+    expect(gap).toBeGreaterThanOrEqual(300);
+    expect(gap).toBeLessThan(300 + PROMPT_MS);
   });
 
   it('stops only after recording the attempts in flight', async () => {

@@ -90,6 +90,8 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
   let recording: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Infinity;
+  // Counts the timer's armings: a due time read from the store that another arming overtook is stale.
+  let armings = 0;
   let claimDone: Promise<void> | undefined;
   let stopped: Promise<void> | undefined;
   // Totals for the stop log: how well claims and records batch.
@@ -330,8 +332,14 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     if (stored.length > 0) notifier.announce(stored);
   }
 
-  /** Arms the timer at the store's next due time (`replace`: even if armed earlier already). */
+  /**
+   * Arms the timer at the store's next due time (`replace`: even if armed earlier already — unless the
+   * timer was armed while the store was being read: on PostgreSQL the read can run beside a record
+   * round and miss the retry that round just armed, which it would then put off until the delivery's
+   * lease ends).
+   */
   async function armFromStore(replace = true): Promise<void> {
+    const armingsBefore = armings;
     let due: EpochMs | undefined;
     try {
       due = await store.nextDueAt();
@@ -343,7 +351,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
     // flight): completions and onWork wake us for those, so wait a little rather than spin.
     armTimer(
       due === undefined ? at + idlePollMs : Math.min(Math.max(due, at + 25), at + idlePollMs),
-      replace,
+      replace && armings === armingsBefore,
     );
   }
 
@@ -355,6 +363,7 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
       clearTimeout(timer);
     }
     timerAt = at;
+    armings++;
     timer = setTimeout(
       () => {
         timer = undefined;
