@@ -15,7 +15,6 @@ import { inTransaction } from './tx.js';
  */
 export async function recordAttempts(ctx: PgContext, records: AttemptRecord[]): Promise<Guid[]> {
   if (records.length === 0) return [];
-  const now = Date.now();
   const result = await inTransaction(ctx.pool, async (client) => {
     const ids = records.map((r) => r.deliveryId);
     await client.query(
@@ -101,7 +100,12 @@ export async function recordAttempts(ctx: PgContext, records: AttemptRecord[]): 
         finished.map((r) => r['delivery_id']),
       ],
     );
-    const work = (promoted.rows as Row[]).some((r) => r['due_at'] !== null && Number(r['due_at']) <= now);
+    // Any promoted head, due or not: its due time (its creation, for a submission) comes from the clock
+    // of whichever process submitted it, and one submitted after this record began — which found the
+    // lane still held, so it sent no NOTIFY — was missed when compared with the clock at the record's
+    // start, and waited for the idle poll (~1 s). The dispatcher claims what is due and arms its timer
+    // for the rest.
+    const work = (promoted.rows as Row[]).some((r) => r['due_at'] !== null);
     return { ids: rows.map((r) => r['delivery_id'] as string), work };
   });
   if (result.work) ctx.fireLocal();
