@@ -262,7 +262,8 @@ export function createDispatcher(deps: DispatcherOptions): Dispatcher {
   // next one. The claim for the slots they free is queued right behind the record: SQLite runs both in
   // one transaction (one commit, and the claim sees the lanes' next deliveries the record promoted);
   // PostgreSQL runs them side by side. Either store then signals this process's work listeners after
-  // a record that promoted due deliveries, which claims those. (A claim at each completion and another
+  // a record that promoted deliveries (PostgreSQL: any promoted head, whatever its due time, as its
+  // submitter may have sent no NOTIFY), which claims those. (A claim at each completion and another
   // after each round, as before, cost a third more claims, most of them empty, and 0–5 % more of the
   // engine's CPU per delivery in three A/Bs, docs/benchmarks.md.) Why it is safe to claim while a round is in
   // flight: an unrecorded delivery still holds its lease, so its lane's next delivery cannot be claimed

@@ -20,7 +20,14 @@ import {
 } from '../conformance/fixtures.js';
 import { expectCatalogueError } from '../conformance/harness.js';
 import { createPostgresStore } from './index.js';
-import { TEST_POSTGRES_URL, dropSchemas, freshSchemaUrl, postgresAvailable } from './test-database.js';
+import {
+  TEST_POSTGRES_URL,
+  blockedBy,
+  dropSchemas,
+  freshSchemaUrl,
+  pidOf,
+  postgresAvailable,
+} from './test-database.js';
 
 const available = await postgresAvailable();
 const schemas: string[] = [];
@@ -73,33 +80,6 @@ function routeTo(...targets: Integration[]) {
   const ids = new Set(targets.map((t) => t.integrationId));
   return (ctx: RoutingContext) =>
     planTo(ctx.integrations.filter((i) => ids.has(i.integrationId)).map((i) => webhookTo(i)))(ctx);
-}
-
-async function pidOf(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  return rows[0]!.pid;
-}
-
-/**
- * Polls (bounded) until a backend waits for a lock `pid` holds and returns that backend's pid, or
- * returns undefined as soon as `settled()` is true (the awaited work finished without waiting).
- */
-async function blockedBy(
-  observer: pg.Client,
-  pid: number,
-  settled = () => false,
-): Promise<number | undefined> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (settled()) return undefined;
-    const { rows } = await observer.query<{ pid: number }>(
-      'SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
-      [pid],
-    );
-    if (rows[0] !== undefined) return rows[0].pid;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`nothing waited for backend ${pid} in time`);
 }
 
 function tracked<T>(promise: Promise<T>): { promise: Promise<T>; settled: () => boolean } {

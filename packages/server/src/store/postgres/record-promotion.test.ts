@@ -8,7 +8,14 @@ import type pg from 'pg';
 import type { Store } from '../contract.js';
 import { claimRequest, makeWorld, planTo, record, webhookTo } from '../conformance/fixtures.js';
 import { createPostgresStore } from './index.js';
-import { dropSchemas, freshSchemaUrl, postgresAvailable, sessionIn } from './test-database.js';
+import {
+  blockedBy,
+  dropSchemas,
+  freshSchemaUrl,
+  pidOf,
+  postgresAvailable,
+  sessionIn,
+} from './test-database.js';
 
 const available = await postgresAvailable();
 const schemas: string[] = [];
@@ -36,7 +43,6 @@ describe.runIf(available)('PostgreSQL record', () => {
 
     // Another process holds the lane while it writes the lane's next delivery; the record waits for it.
     const other = await sessionIn(schema, clients);
-    const otherPid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     await other.query('BEGIN');
     await other.query('SELECT 1 FROM lanes WHERE integration_id = $1 AND conversation_id = $2 FOR UPDATE', [
       w.customer.integrationId,
@@ -46,15 +52,7 @@ describe.runIf(available)('PostgreSQL record', () => {
     const unsubscribe = store.onWork(() => (signals += 1));
     const recording = store.recordAttempts([record(first!, { status: 'delivered' })]);
     const watcher = await sessionIn(schema, clients);
-    for (let waited = 0; ; waited += 20) {
-      const { rows } = await watcher.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
-        [otherPid],
-      );
-      if (rows[0]!.n > 0) break;
-      if (waited > 10_000) throw new Error('the record never waited for the lane');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    expect(await blockedBy(watcher, await pidOf(other)), 'the record waits for the lane').toBeDefined();
     // Its creation time is later than the record's start (the other process's clock may even be ahead).
     const createdAt = Date.now() + 5;
     await other.query(

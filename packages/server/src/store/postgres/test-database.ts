@@ -28,6 +28,34 @@ export async function sessionIn(schema: string, opened: pg.Client[]): Promise<pg
   return client;
 }
 
+/** The backend pid of a session. */
+export async function pidOf(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return rows[0]!.pid;
+}
+
+/**
+ * Polls (bounded) until a backend waits for a lock `pid` holds and returns that backend's pid, or
+ * returns undefined as soon as `settled()` is true (the awaited work finished without waiting).
+ */
+export async function blockedBy(
+  observer: pg.Client,
+  pid: number,
+  settled = () => false,
+): Promise<number | undefined> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (settled()) return undefined;
+    const { rows } = await observer.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
+      [pid],
+    );
+    if (rows[0] !== undefined) return rows[0].pid;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  throw new Error(`nothing waited for backend ${pid} in time`);
+}
+
 /** Drops test schemas (best effort: a leftover schema never affects another test). */
 export async function dropSchemas(schemas: string[]): Promise<void> {
   if (schemas.length === 0) return;
